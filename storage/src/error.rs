@@ -1,0 +1,32 @@
+//! The storage error type.
+
+/// What can go wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored JSON document could not be read back.
+    #[error("stored document `{what}` is not valid JSON: {source}")]
+    CorruptDocument {
+        /// Which document.
+        what: String,
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// The database directory could not be created.
+    #[error("cannot create `{path}`: {source}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A run that should exist does not.
+    #[error("run `{0}` does not exist")]
+    UnknownRun(i64),
+}

@@ -1,0 +1,72 @@
+//! The store: SQLite (WAL) by default, the source of truth of relais.
+//!
+//! It keeps every record as the source sent it (`raw_records`), the normalised offer (`offers`),
+//! and each run of a source (`runs`: kind, counts, cursor, outcome, failed partitions). A batch of
+//! offers and the run cursor that covers it are committed in one transaction
+//! ([`Store::commit_batch`]), so a crash never leaves a cursor ahead of its offers.
+//!
+//! Architecture invariant: this is the only crate that speaks SQL. Queries are runtime
+//! `sqlx::query` calls written in SQL that PostgreSQL also accepts; timestamps are integer
+//! milliseconds so that they compare identically on both dialects.
+
+mod error;
+mod offers;
+mod runs;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use error::StorageError;
+pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
+pub use runs::{RunKind, RunOutcome, RunRecord};
+
+/// A connection pool to the store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StorageError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io { path: parent.display().to_string(), source })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(StorageError::from)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; idempotent.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's time representation.
+pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

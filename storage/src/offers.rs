@@ -1,0 +1,274 @@
+//! Offers and their raw records: batch commits with the run cursor, withdrawals, reads.
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use relais_model::{Offer, OfferKey, OfferStatus, SourceId, WithdrawalReason};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{Store, StorageError, from_millis, millis};
+
+/// A normalised offer with the payload it was made from.
+#[derive(Debug, Clone)]
+pub struct IncomingRecord {
+    /// The normalised offer.
+    pub offer: Offer,
+    /// The record exactly as the source sent it.
+    pub raw_payload: String,
+}
+
+/// What a batch commit changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// Offers never seen before.
+    pub new: u64,
+    /// Offers whose content changed at the source.
+    pub changed: u64,
+    /// Offers seen again unchanged.
+    pub unchanged: u64,
+    /// Withdrawn offers that are available again.
+    pub reactivated: u64,
+}
+
+impl BatchOutcome {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: BatchOutcome) {
+        self.new += other.new;
+        self.changed += other.changed;
+        self.unchanged += other.unchanged;
+        self.reactivated += other.reactivated;
+    }
+}
+
+/// Active and withdrawn offers of a source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SourceCounts {
+    /// Offers that may be published.
+    pub active: u64,
+    /// Offers withdrawn.
+    pub withdrawn: u64,
+}
+
+/// FNV-1a: a stable content hash (the standard library's hasher may change between releases).
+fn content_hash(payload: &str) -> String {
+    let hash = payload.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> {
+    let text: String = row.try_get("offer")?;
+    let mut offer: Offer = serde_json::from_str(&text)
+        .map_err(|source| StorageError::CorruptDocument { what: "offers.offer".into(), source })?;
+    // The lifecycle columns are authoritative; the document holds the content.
+    offer.first_seen_at = from_millis(row.try_get("first_seen_at")?);
+    offer.last_seen_at = from_millis(row.try_get("last_seen_at")?);
+    offer.status = match row.try_get::<String, _>("status")?.as_str() {
+        "withdrawn" => OfferStatus::Withdrawn {
+            reason: match row.try_get::<Option<String>, _>("withdrawn_reason")?.as_deref() {
+                Some("gone_at_source") => WithdrawalReason::GoneAtSource,
+                _ => WithdrawalReason::MissingFromCompleteSweep,
+            },
+            at: from_millis(row.try_get::<Option<i64>, _>("withdrawn_at")?.unwrap_or_default()),
+        },
+        _ => OfferStatus::Active,
+    };
+    Ok(offer)
+}
+
+const OFFER_COLUMNS: &str = "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
+
+impl Store {
+    /// Stores a batch of records seen by `run_id` at `seen_at` and moves the run's cursor, in one
+    /// transaction. Re-committing the same records is harmless: offers are keyed by source and id.
+    pub async fn commit_batch(
+        &self,
+        run_id: i64,
+        records: &[IncomingRecord],
+        cursor: &serde_json::Value,
+        seen_at: DateTime<Utc>,
+    ) -> Result<BatchOutcome, StorageError> {
+        let seen = millis(seen_at);
+        let mut outcome = BatchOutcome::default();
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            let offer = &record.offer;
+            let key = &offer.key;
+            let hash = content_hash(&record.raw_payload);
+            let existing = sqlx::query("SELECT content_hash, status FROM offers WHERE source = $1 AND source_offer_id = $2")
+                .bind(key.source().as_str())
+                .bind(key.source_offer_id())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let document = serde_json::to_string(offer).expect("offers serialise");
+            let departement = offer.location.departement.as_ref().map(|d| d.as_str().to_owned());
+            let commune = offer.location.commune.as_ref().map(|c| c.as_str().to_owned());
+            let created = offer.dates.created_at.map(millis);
+            match existing {
+                None => {
+                    outcome.new += 1;
+                    sqlx::query(
+                        "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer)
+                         VALUES ($1, $2, 'active', $3, $4, $5, $6, $6, $7, $8, $9)",
+                    )
+                    .bind(key.source().as_str())
+                    .bind(key.source_offer_id())
+                    .bind(departement)
+                    .bind(commune)
+                    .bind(created)
+                    .bind(seen)
+                    .bind(run_id)
+                    .bind(&hash)
+                    .bind(&document)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Some(row) => {
+                    let old_hash: String = row.try_get("content_hash")?;
+                    let was_withdrawn = row.try_get::<String, _>("status")? == "withdrawn";
+                    if was_withdrawn {
+                        outcome.reactivated += 1;
+                    }
+                    if old_hash == hash {
+                        outcome.unchanged += 1;
+                        sqlx::query(
+                            "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = $1, last_seen_run = $2
+                             WHERE source = $3 AND source_offer_id = $4",
+                        )
+                        .bind(seen)
+                        .bind(run_id)
+                        .bind(key.source().as_str())
+                        .bind(key.source_offer_id())
+                        .execute(&mut *tx)
+                        .await?;
+                    } else {
+                        outcome.changed += 1;
+                        sqlx::query(
+                            "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = $1, last_seen_run = $2,
+                             departement = $3, commune = $4, created_at_source = $5, content_hash = $6, offer = $7
+                             WHERE source = $8 AND source_offer_id = $9",
+                        )
+                        .bind(seen)
+                        .bind(run_id)
+                        .bind(departement)
+                        .bind(commune)
+                        .bind(created)
+                        .bind(&hash)
+                        .bind(&document)
+                        .bind(key.source().as_str())
+                        .bind(key.source_offer_id())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            sqlx::query(
+                "INSERT INTO raw_records (source, source_offer_id, received_at, run_id, payload) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (source, source_offer_id) DO UPDATE SET received_at = excluded.received_at, run_id = excluded.run_id, payload = excluded.payload",
+            )
+            .bind(key.source().as_str())
+            .bind(key.source_offer_id())
+            .bind(seen)
+            .bind(run_id)
+            .bind(&record.raw_payload)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE runs SET cursor = $1, heartbeat_at = $2 WHERE id = $3")
+            .bind(cursor.to_string())
+            .bind(seen)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Withdraws the active offers of `source` that the complete sweep `run_id` did not see and
+    /// that nobody saw since the sweep's snapshot. Returns the withdrawn ids.
+    pub async fn withdraw_offers_missing_from_complete_sweep(
+        &self,
+        source: &SourceId,
+        run_id: i64,
+        snapshot_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query(
+            "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'missing_from_complete_sweep', withdrawn_at = $1
+             WHERE source = $2 AND status = 'active' AND (last_seen_run IS NULL OR last_seen_run <> $3) AND last_seen_at < $4
+             RETURNING source_offer_id",
+        )
+        .bind(millis(at))
+        .bind(source.as_str())
+        .bind(run_id)
+        .bind(millis(snapshot_at))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get("source_offer_id").map_err(StorageError::from)).collect()
+    }
+
+    /// Withdraws one offer that its source says no longer exists. Returns whether it was active.
+    pub async fn withdraw_offer_gone_at_source(&self, key: &OfferKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
+        let result = sqlx::query(
+            "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'gone_at_source', withdrawn_at = $1
+             WHERE source = $2 AND source_offer_id = $3 AND status = 'active'",
+        )
+        .bind(millis(at))
+        .bind(key.source().as_str())
+        .bind(key.source_offer_id())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Active and withdrawn counts of a source.
+    pub async fn source_counts(&self, source: &SourceId) -> Result<SourceCounts, StorageError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM offers WHERE source = $1 GROUP BY status")
+            .bind(source.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = SourceCounts::default();
+        for row in rows {
+            let n = row.try_get::<i64, _>("n")? as u64;
+            match row.try_get::<String, _>("status")?.as_str() {
+                "active" => counts.active = n,
+                _ => counts.withdrawn = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// One offer, whatever its status.
+    pub async fn offer(&self, key: &OfferKey) -> Result<Option<Offer>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 AND source_offer_id = $2"))
+            .bind(key.source().as_str())
+            .bind(key.source_offer_id())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(offer_from_row).transpose()
+    }
+
+    /// Calls `visit` on every active offer, streaming (memory stays flat whatever the stock).
+    pub async fn for_each_active_offer(&self, mut visit: impl FnMut(Offer)) -> Result<u64, StorageError> {
+        let query = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE status = 'active' ORDER BY source, source_offer_id");
+        let mut rows = sqlx::query(&query).fetch(&self.pool);
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await? {
+            visit(offer_from_row(&row)?);
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The raw payload last received for an offer.
+    pub async fn raw_payload(&self, key: &OfferKey) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2")
+            .bind(key.source().as_str())
+            .bind(key.source_offer_id())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("payload")).transpose()?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
