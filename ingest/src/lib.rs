@@ -1,1 +1,16 @@
-//! placeholder
+//! Ingestion: the only crate that talks to sources.
+//!
+//! Today one source, the France Travail "Offres d'emploi v2" API ([`francetravail`]): an OAuth2
+//! client with a rate limiter and retries, a full sweep that reads the whole national stock under
+//! the API's 3 150-offers-per-query cap, an incremental sync, and the normalisation of the API's
+//! `Offre` into [`relais_model::Offer`].
+//!
+//! Architecture invariant: a run's cursor is committed in the same transaction as the offers it
+//! covers ([`relais_storage::Store::commit_batch`]); a run that failed anywhere withdraws nothing.
+
+mod error;
+pub mod francetravail;
+mod report;
+
+pub use error::IngestError;
+pub use report::{RunReport, RunReportOutcome};

@@ -259,6 +259,29 @@ impl Store {
         Ok(count)
     }
 
+    /// Active offers of `source` seen since `since` and created at the source before
+    /// `created_before` (or with no creation date), counted by département (`None`: no département).
+    pub async fn count_offers_seen_since_by_departement(
+        &self,
+        source: &SourceId,
+        since: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<Option<String>, u64>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT departement, COUNT(*) AS n FROM offers
+             WHERE source = $1 AND status = 'active' AND last_seen_at >= $2 AND (created_at_source IS NULL OR created_at_source < $3)
+             GROUP BY departement",
+        )
+        .bind(source.as_str())
+        .bind(millis(since))
+        .bind(millis(created_before))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<Option<String>, _>("departement")?, r.try_get::<i64, _>("n")? as u64)))
+            .collect()
+    }
+
     /// The raw payload last received for an offer.
     pub async fn raw_payload(&self, key: &OfferKey) -> Result<Option<String>, StorageError> {
         let row = sqlx::query("SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2")

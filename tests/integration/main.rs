@@ -1,1 +1,3 @@
+//! End-to-end tests: one test binary (see `tests/src/lib.rs` for the helpers).
 
+mod harvest;

@@ -1,1 +1,42 @@
-//! placeholder
+//! Helpers shared by the end-to-end tests: a simulator on a free loopback port, a client
+//! configured against it, and a throwaway SQLite store.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use relais_fixtures::{SimulatorConfig, SimulatorHandle, start_simulator};
+use relais_ingest::francetravail::{FranceTravailClient, FranceTravailConfig, FranceTravailSource, SyncOptions};
+use relais_storage::Store;
+
+/// A simulator serving `offers` offers of `seed`, fast enough for tests.
+pub async fn simulator(offers: u64, seed: u64, tune: impl FnOnce(&mut SimulatorConfig)) -> SimulatorHandle {
+    let mut config = SimulatorConfig { offers, seed, rate_per_second: 2_000, ..SimulatorConfig::default() };
+    tune(&mut config);
+    start_simulator(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator starts")
+}
+
+/// A client configuration pointing at `simulator`.
+pub fn client_config(simulator: &SimulatorHandle, rate_per_second: u32) -> FranceTravailConfig {
+    let (client_id, secret) = simulator.credentials();
+    FranceTravailConfig {
+        api_base_url: simulator.api_url(),
+        token_url: simulator.token_url(),
+        request_timeout: Duration::from_secs(5),
+        rate_per_second,
+        ..FranceTravailConfig::production(client_id, secret.into())
+    }
+}
+
+/// A store in a temporary directory (kept alive by the returned guard).
+pub async fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await.expect("store opens");
+    (dir, store)
+}
+
+/// The France Travail source on `store`, against `simulator`.
+pub fn source(simulator: &SimulatorHandle, store: &Store) -> FranceTravailSource {
+    let config = FranceTravailConfig { max_retries: 2, ..client_config(simulator, 2_000) };
+    let client = FranceTravailClient::new(config).expect("client builds");
+    FranceTravailSource::new(client, store.clone(), SyncOptions::default())
+}

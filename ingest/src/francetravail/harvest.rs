@@ -1,0 +1,163 @@
+//! Reading the stock under the API's cap: creation-date windows, newest first.
+//!
+//! A query can only be read up to index 3 149. A window `[floor, max]` is read with `sort=1`
+//! (creation date, newest first); when it holds more than 3 150 offers, the creation second `d`
+//! of the last offer read becomes the next window's `max` (inclusive), and only the offers created
+//! after `d` are kept from this window. Windows are therefore disjoint, cover the whole range, and
+//! every call but the last of each window returns a full page: no call is spent on counting or on
+//! bisecting. If more than 3 150 offers share one second, that second is split by `origineOffre`.
+//!
+//! Every page of a window must report the same total as its first page; otherwise the stock moved
+//! under the pagination (an offer at a page boundary could be skipped) and the window is read again.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::client::FranceTravailClient;
+use super::wire::{PAGE_SIZE, QUERY_CAP, SearchQuery};
+use crate::IngestError;
+
+/// One window read: the offers kept, and where the next window ends.
+#[derive(Debug)]
+pub(crate) struct WindowRead {
+    /// Offers of the window, verbatim, newest first.
+    pub offers: Vec<Box<RawValue>>,
+    /// Total announced by the window's first page.
+    pub total: u64,
+    /// `max` of the next window, or `None` when this window reached the floor.
+    pub next_max: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Stamp {
+    #[serde(rename = "dateCreation")]
+    date_creation: Option<String>,
+}
+
+/// The creation second of a raw offer.
+pub(crate) fn creation_second(raw: &RawValue) -> Option<DateTime<Utc>> {
+    let stamp: Stamp = serde_json::from_str(raw.get()).ok()?;
+    let at = DateTime::parse_from_rfc3339(stamp.date_creation.as_deref()?).ok()?.with_timezone(&Utc);
+    at.duration_trunc(TimeDelta::seconds(1)).ok()
+}
+
+/// Why a window could not be read.
+#[derive(Debug)]
+pub(crate) enum WindowError {
+    /// A call failed for good.
+    Call(IngestError),
+    /// The totals of its pages disagreed on every attempt.
+    Unstable { attempts: u32 },
+    /// More than 3 150 offers were created in one second, even split by origin.
+    SecondOverCap { second: DateTime<Utc>, total: u64 },
+}
+
+impl From<IngestError> for WindowError {
+    fn from(error: IngestError) -> Self {
+        WindowError::Call(error)
+    }
+}
+
+impl std::fmt::Display for WindowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WindowError::Call(error) => write!(f, "{error}"),
+            WindowError::Unstable { attempts } => write!(f, "page totals kept changing over {attempts} attempts"),
+            WindowError::SecondOverCap { second, total } => {
+                write!(f, "{total} offers created in the second {second}, more than one query can read")
+            }
+        }
+    }
+}
+
+/// Reads the window `[base.min_creation, max]` of the query `base` (its filters are kept).
+pub(crate) async fn read_window(
+    client: &FranceTravailClient,
+    base: &SearchQuery,
+    max: DateTime<Utc>,
+) -> Result<WindowRead, WindowError> {
+    const ATTEMPTS: u32 = 3;
+    let query = SearchQuery { newest_first: true, max_creation: Some(max), ..base.clone() };
+    for attempt in 1..=ATTEMPTS {
+        match read_pages(client, &query).await? {
+            Some(read) => return finish_window(client, &query, read).await,
+            None => tracing::warn!(attempt, max = %max, "the stock moved while paging a window; reading it again"),
+        }
+    }
+    Err(WindowError::Unstable { attempts: ATTEMPTS })
+}
+
+/// All readable pages of a query, or `None` when their totals disagree.
+async fn read_pages(client: &FranceTravailClient, query: &SearchQuery) -> Result<Option<(Vec<Box<RawValue>>, u64)>, IngestError> {
+    let first = client.search(&query.with_range(0, PAGE_SIZE - 1)).await?;
+    let total = first.total;
+    let readable = total.min(QUERY_CAP);
+    let starts: Vec<u64> = (1..readable.div_ceil(PAGE_SIZE)).map(|page| page * PAGE_SIZE).collect();
+    let concurrency = client.config().concurrency.max(1);
+    let rest: Vec<_> = futures::stream::iter(starts)
+        .map(|start| {
+            let page = query.with_range(start, (start + PAGE_SIZE).min(readable) - 1);
+            async move { client.search(&page).await }
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    if rest.iter().any(|page| page.total != total) {
+        return Ok(None);
+    }
+    let mut offers = first.offers;
+    offers.extend(rest.into_iter().flat_map(|page| page.offers));
+    Ok(Some((offers, total)))
+}
+
+async fn finish_window(
+    client: &FranceTravailClient,
+    query: &SearchQuery,
+    (offers, total): (Vec<Box<RawValue>>, u64),
+) -> Result<WindowRead, WindowError> {
+    if total <= QUERY_CAP {
+        return Ok(WindowRead { offers, total, next_max: None });
+    }
+    let Some(boundary) = offers.last().and_then(|o| creation_second(o)) else {
+        return Err(IngestError::InvalidResponse {
+            url: "search".into(),
+            message: "the last offer of a full window has no dateCreation".into(),
+        }
+        .into());
+    };
+    let kept: Vec<_> = offers
+        .into_iter()
+        .filter(|o| creation_second(o).is_none_or(|second| second > boundary))
+        .collect();
+    if !kept.is_empty() {
+        return Ok(WindowRead { offers: kept, total, next_max: Some(boundary) });
+    }
+    // Every offer read shares the boundary second: read that second by origin instead.
+    let second = SearchQuery { min_creation: Some(boundary), max_creation: Some(boundary), ..query.clone() };
+    let mut offers = Vec::new();
+    for origin in [1, 2] {
+        let by_origin = SearchQuery { origin: Some(origin), ..second.clone() };
+        match read_pages(client, &by_origin).await? {
+            Some((_, count)) if count > QUERY_CAP => return Err(WindowError::SecondOverCap { second: boundary, total: count }),
+            Some((part, _)) => offers.extend(part),
+            None => return Err(WindowError::Unstable { attempts: 1 }),
+        }
+    }
+    let next_max = boundary - TimeDelta::seconds(1);
+    let floor = query.min_creation.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    Ok(WindowRead { offers, total, next_max: (next_max >= floor).then_some(next_max) })
+}
+
+/// The département codes the API knows, in groups of five (the most one query accepts).
+pub(crate) fn departement_groups() -> Vec<Vec<String>> {
+    let mut codes: Vec<String> = (1..=95).filter(|n| *n != 20).map(|n| format!("{n:02}")).collect();
+    codes.extend(["2A", "2B", "971", "972", "973", "974", "976"].map(String::from));
+    codes.chunks(5).map(<[String]>::to_vec).collect()
+}
+
+/// `at` truncated to the second, the API's date precision.
+pub(crate) fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at)
+}

@@ -1,0 +1,440 @@
+//! Runs of the France Travail source against the store.
+//!
+//! A **full sweep** reads the stock as of a snapshot second in three steps:
+//!
+//! 1. national creation-date windows ([`super::harvest`]), each committed with the cursor of the
+//!    next window, so that a killed sweep resumes where it stopped (same snapshot);
+//! 2. a check by département: for each group of five départements the API's count is compared
+//!    with the offers the sweep saw there; a group short of offers is read again as a partition
+//!    of its own; a group whose calls fail is split to name the failing département;
+//! 3. a coverage check: the offers seen must account for the national total.
+//!
+//! Only a sweep where every step succeeded withdraws the offers it did not see. An **incremental
+//! sync** reads the windows created since the last complete run, with an overlap, and never
+//! withdraws. A **detail check** withdraws the offers whose detail answers 204.
+//!
+//! The caller must hold the source's run lock: runs found `running` are taken as dead.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use relais_model::{OfferKey, SourceId};
+use relais_storage::{BatchOutcome, IncomingRecord, RunKind, RunOutcome, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::client::FranceTravailClient;
+use super::harvest::{WindowError, departement_groups, read_window, to_second};
+use super::normalise::normalise_offer;
+use super::wire::{SearchQuery, api_date};
+use crate::{IngestError, RunReport, RunReportOutcome};
+
+/// The id of this source.
+pub const SOURCE_ID: &str = "francetravail";
+
+/// Earliest creation date a full sweep asks for.
+const FULL_SWEEP_FLOOR: &str = "2000-01-01T00:00:00Z";
+
+/// Tunables of the runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// A killed full sweep younger than this is resumed rather than restarted.
+    pub resume_within: Duration,
+    /// An incremental sync re-reads this much before the last complete run's snapshot.
+    pub incremental_overlap: Duration,
+    /// Without any complete run, an incremental sync reads this far back.
+    pub incremental_initial: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            resume_within: Duration::from_secs(6 * 3600),
+            incremental_overlap: Duration::from_secs(3600),
+            incremental_initial: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Where a run stands; committed with the offers it covers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+enum SweepCursor {
+    /// Reading creation-date windows; the next one ends at `window_max`.
+    Windows { window_max: DateTime<Utc>, expected: Option<u64> },
+    /// All windows read; checking by département.
+    Check { expected: Option<u64> },
+}
+
+/// The France Travail source bound to a store.
+#[derive(Debug)]
+pub struct FranceTravailSource {
+    client: FranceTravailClient,
+    store: Store,
+    source: SourceId,
+    options: SyncOptions,
+}
+
+/// Counters of a run in progress.
+#[derive(Debug, Default)]
+struct Progress {
+    batches: BatchOutcome,
+    fetched: u64,
+    rejected: u64,
+    duplicates: u64,
+    withdrawn: u64,
+    warnings: BTreeMap<String, u64>,
+    failed_partitions: Vec<String>,
+    errors: Vec<String>,
+    accepted: HashSet<String>,
+}
+
+impl Progress {
+    fn fail(&mut self, partition: String, error: impl std::fmt::Display) {
+        tracing::warn!(%partition, %error, "partition failed");
+        self.errors.push(format!("{partition}: {error}"));
+        self.failed_partitions.push(partition);
+    }
+}
+
+impl FranceTravailSource {
+    /// Binds a client to a store.
+    pub fn new(client: FranceTravailClient, store: Store, options: SyncOptions) -> Self {
+        Self { client, store, source: SourceId::parse(SOURCE_ID).expect("valid id"), options }
+    }
+
+    /// The client, for its counters.
+    pub fn client(&self) -> &FranceTravailClient {
+        &self.client
+    }
+
+    /// Reads the whole stock and, if every part of the sweep succeeded, withdraws what it did not see.
+    pub async fn run_full_sweep(&self) -> Result<RunReport, IngestError> {
+        let started = Instant::now();
+        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let now = Utc::now();
+        let abandoned = self.store.abandon_running_runs(&self.source).await?;
+        let resumable = abandoned
+            .into_iter()
+            .filter(|run| run.kind == RunKind::Full && run.cursor.is_some())
+            .filter(|run| (now - run.snapshot_at).to_std().is_ok_and(|age| age < self.options.resume_within))
+            .max_by_key(|run| run.id);
+        let (snapshot, mut cursor, resumed_from) = match resumable {
+            Some(run) => {
+                let cursor = serde_json::from_value(run.cursor.clone().unwrap_or_default()).ok();
+                tracing::info!(run = run.id, "resuming an interrupted full sweep");
+                (run.snapshot_at, cursor, Some(run.id))
+            }
+            None => (to_second(now), None, None),
+        };
+        let cursor_start = cursor.take().unwrap_or(SweepCursor::Windows { window_max: snapshot, expected: None });
+        let run_id = self.store.start_run(&self.source, RunKind::Full, now, snapshot).await?;
+        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "full", run_id);
+        let _guard = span.enter();
+        let mut progress = Progress::default();
+        let floor: DateTime<Utc> = FULL_SWEEP_FLOOR.parse().expect("constant date");
+
+        let mut expected = None;
+        let mut cursor = cursor_start;
+        while let SweepCursor::Windows { window_max, expected: known } = cursor {
+            expected = known;
+            let base = SearchQuery { min_creation: Some(floor), ..SearchQuery::default() };
+            match read_window(&self.client, &base, window_max).await {
+                Ok(read) => {
+                    expected = expected.or(Some(read.total));
+                    cursor = match read.next_max {
+                        Some(next) => SweepCursor::Windows { window_max: next, expected },
+                        None => SweepCursor::Check { expected },
+                    };
+                    self.commit(run_id, read.offers, &cursor, &mut progress, true).await?;
+                }
+                Err(error) => {
+                    progress.fail(format!("window maxCreationDate={}", api_date(window_max)), error);
+                    break;
+                }
+            }
+        }
+        if let SweepCursor::Check { expected: known } = cursor {
+            expected = known;
+            self.check_by_departement(run_id, snapshot, floor, &mut progress).await?;
+            if progress.failed_partitions.is_empty() {
+                self.check_coverage(snapshot, floor, &mut progress).await?;
+            }
+        }
+        if progress.failed_partitions.is_empty() {
+            let withdrawn = self
+                .store
+                .withdraw_offers_missing_from_complete_sweep(&self.source, run_id, snapshot, Utc::now())
+                .await?;
+            progress.withdrawn = withdrawn.len() as u64;
+            tracing::info!(withdrawn = withdrawn.len(), "complete sweep applied withdrawals");
+        } else {
+            tracing::warn!(failed = ?progress.failed_partitions, "incomplete sweep: nothing withdrawn");
+        }
+        self.finish(run_id, RunKind::Full, resumed_from, expected, progress, started, requests_before).await
+    }
+
+    /// Reads the offers created since the last complete run (with an overlap); withdraws nothing.
+    pub async fn run_incremental_sync(&self) -> Result<RunReport, IngestError> {
+        let started = Instant::now();
+        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let now = Utc::now();
+        self.store.abandon_running_runs(&self.source).await?;
+        let last_complete = self.store.latest_run(&self.source, None, Some(RunOutcome::Complete)).await?;
+        let min = match &last_complete {
+            Some(run) => run.snapshot_at - TimeDelta::from_std(self.options.incremental_overlap).unwrap_or_default(),
+            None => now - TimeDelta::from_std(self.options.incremental_initial).unwrap_or_default(),
+        };
+        let snapshot = to_second(now);
+        let run_id = self.store.start_run(&self.source, RunKind::Incremental, now, snapshot).await?;
+        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "incremental", run_id);
+        let _guard = span.enter();
+        let mut progress = Progress::default();
+        let base = SearchQuery { min_creation: Some(to_second(min)), ..SearchQuery::default() };
+        let mut window_max = Some(snapshot);
+        while let Some(max) = window_max {
+            match read_window(&self.client, &base, max).await {
+                Ok(read) => {
+                    window_max = read.next_max;
+                    let cursor = match window_max {
+                        Some(next) => SweepCursor::Windows { window_max: next, expected: None },
+                        None => SweepCursor::Check { expected: None },
+                    };
+                    self.commit(run_id, read.offers, &cursor, &mut progress, true).await?;
+                }
+                Err(error) => {
+                    progress.fail(format!("window maxCreationDate={}", api_date(max)), error);
+                    break;
+                }
+            }
+        }
+        self.finish(run_id, RunKind::Incremental, None, None, progress, started, requests_before).await
+    }
+
+    /// Asks the detail endpoint for each offer: refreshes those that exist, withdraws those
+    /// that answer 204 (gone at the source).
+    pub async fn check_offers(&self, ids: &[String]) -> Result<RunReport, IngestError> {
+        let started = Instant::now();
+        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let now = Utc::now();
+        let run_id = self.store.start_run(&self.source, RunKind::Incremental, now, to_second(now)).await?;
+        let mut progress = Progress::default();
+        for id in ids {
+            let Ok(key) = OfferKey::new(self.source.clone(), id) else {
+                progress.rejected += 1;
+                continue;
+            };
+            match self.client.offer_detail(id).await {
+                Ok(Some(raw)) => {
+                    let cursor = SweepCursor::Check { expected: None };
+                    self.commit(run_id, vec![raw], &cursor, &mut progress, false).await?;
+                }
+                Ok(None) => {
+                    if self.store.withdraw_offer_gone_at_source(&key, Utc::now()).await? {
+                        progress.withdrawn += 1;
+                    }
+                }
+                Err(error) => progress.fail(format!("offer={id}"), error),
+            }
+        }
+        self.finish(run_id, RunKind::Incremental, None, None, progress, started, requests_before).await
+    }
+
+    /// Compares the API's count of each département group with the offers seen there; reads a
+    /// group again when it is short; isolates the départements whose calls fail.
+    async fn check_by_departement(
+        &self,
+        run_id: i64,
+        snapshot: DateTime<Utc>,
+        floor: DateTime<Utc>,
+        progress: &mut Progress,
+    ) -> Result<(), IngestError> {
+        let seen = self.seen_by_departement(snapshot).await?;
+        for group in departement_groups() {
+            let seen_in = |codes: &[String]| codes.iter().map(|c| seen.get(&Some(c.clone())).copied().unwrap_or(0)).sum::<u64>();
+            let mut to_read = Vec::new();
+            match self.count(&group, floor, snapshot).await {
+                Ok(count) if count > seen_in(&group) => to_read.push(group.clone()),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(group = ?group, %error, "département group failed; checking its départements one by one");
+                    for code in &group {
+                        let single = vec![code.clone()];
+                        match self.count(&single, floor, snapshot).await {
+                            Ok(count) if count > seen_in(&single) => to_read.push(single),
+                            Ok(_) => {}
+                            Err(error) => progress.fail(format!("departement={code}"), error),
+                        }
+                    }
+                }
+            }
+            for codes in to_read {
+                tracing::warn!(departements = ?codes, "the sweep saw fewer offers than the api counts; reading them as a partition");
+                if let Err(error) = self.read_partition(run_id, &codes, floor, snapshot, progress).await {
+                    progress.fail(format!("departement={}", codes.join(",")), error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_partition(
+        &self,
+        run_id: i64,
+        departements: &[String],
+        floor: DateTime<Utc>,
+        snapshot: DateTime<Utc>,
+        progress: &mut Progress,
+    ) -> Result<(), WindowError> {
+        let base = SearchQuery { departements: departements.to_vec(), min_creation: Some(floor), ..SearchQuery::default() };
+        let mut window_max = Some(snapshot);
+        while let Some(max) = window_max {
+            let read = read_window(&self.client, &base, max).await?;
+            window_max = read.next_max;
+            let fresh: Vec<_> = read.offers.into_iter().filter(|o| !progress.accepted.contains(&offer_id(o))).collect();
+            let cursor = SweepCursor::Check { expected: None };
+            self.commit(run_id, fresh, &cursor, progress, false).await.map_err(WindowError::Call)?;
+        }
+        Ok(())
+    }
+
+    async fn check_coverage(&self, snapshot: DateTime<Utc>, floor: DateTime<Utc>, progress: &mut Progress) -> Result<(), IngestError> {
+        match self.count(&[], floor, snapshot).await {
+            Ok(national) => {
+                let seen: u64 = self.seen_by_departement(snapshot).await?.values().sum();
+                if seen < national {
+                    progress.fail(
+                        "coverage".into(),
+                        format!("the sweep saw {seen} offers but the api counts {national} for the snapshot"),
+                    );
+                }
+            }
+            Err(error) => progress.fail("coverage".into(), error),
+        }
+        Ok(())
+    }
+
+    async fn seen_by_departement(&self, snapshot: DateTime<Utc>) -> Result<std::collections::HashMap<Option<String>, u64>, IngestError> {
+        Ok(self
+            .store
+            .count_offers_seen_since_by_departement(&self.source, snapshot, snapshot + TimeDelta::seconds(1))
+            .await?)
+    }
+
+    async fn count(&self, departements: &[String], floor: DateTime<Utc>, snapshot: DateTime<Utc>) -> Result<u64, IngestError> {
+        let query = SearchQuery {
+            range: (0, 0),
+            departements: departements.to_vec(),
+            min_creation: Some(floor),
+            max_creation: Some(snapshot),
+            ..SearchQuery::default()
+        };
+        Ok(self.client.search(&query).await?.total)
+    }
+
+    /// Normalises raw offers off the async runtime and commits them with `cursor`.
+    async fn commit(
+        &self,
+        run_id: i64,
+        offers: Vec<Box<RawValue>>,
+        cursor: &SweepCursor,
+        progress: &mut Progress,
+        count_duplicates: bool,
+    ) -> Result<(), IngestError> {
+        progress.fetched += offers.len() as u64;
+        let mut unique = Vec::with_capacity(offers.len());
+        for offer in offers {
+            if progress.accepted.insert(offer_id(&offer)) || !count_duplicates {
+                unique.push(offer);
+            } else {
+                progress.duplicates += 1;
+            }
+        }
+        let source = self.source.clone();
+        let seen_at = Utc::now();
+        let (records, rejected) = tokio::task::spawn_blocking(move || {
+            let mut records = Vec::with_capacity(unique.len());
+            let mut rejected = Vec::new();
+            for raw in unique {
+                match normalise_offer(&source, raw.get(), seen_at) {
+                    Ok(offer) => records.push(IncomingRecord { offer, raw_payload: raw.get().to_owned() }),
+                    Err(rejection) => rejected.push(rejection.reason),
+                }
+            }
+            (records, rejected)
+        })
+        .await
+        .expect("normalisation does not panic");
+        for reason in rejected {
+            tracing::warn!(error_code = "rejected_record", %reason, "skipping a record that cannot be keyed");
+            progress.rejected += 1;
+        }
+        for record in &records {
+            for warning in &record.offer.warnings {
+                *progress.warnings.entry(warning.kind.as_str().to_owned()).or_default() += 1;
+            }
+        }
+        let cursor = serde_json::to_value(cursor).expect("cursor serialises");
+        let outcome = self.store.commit_batch(run_id, &records, &cursor, seen_at).await?;
+        progress.batches.add(outcome);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        run_id: i64,
+        kind: RunKind,
+        resumed_from: Option<i64>,
+        expected: Option<u64>,
+        progress: Progress,
+        started: Instant,
+        requests_before: u64,
+    ) -> Result<RunReport, IngestError> {
+        let outcome = if progress.failed_partitions.is_empty() { RunReportOutcome::Complete } else { RunReportOutcome::Failed };
+        let error = (!progress.errors.is_empty()).then(|| progress.errors.join("; "));
+        let report = RunReport {
+            source: SOURCE_ID.into(),
+            kind: kind.as_str().into(),
+            run_id,
+            resumed_from,
+            outcome,
+            fetched: progress.fetched,
+            new: progress.batches.new,
+            changed: progress.batches.changed,
+            unchanged: progress.batches.unchanged,
+            reactivated: progress.batches.reactivated,
+            withdrawn: progress.withdrawn,
+            rejected: progress.rejected,
+            duplicates: progress.duplicates,
+            expected,
+            warnings: progress.warnings,
+            failed_partitions: progress.failed_partitions,
+            error,
+            requests: self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed) - requests_before,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let stored_outcome = match outcome {
+            RunReportOutcome::Complete => RunOutcome::Complete,
+            RunReportOutcome::Failed => RunOutcome::Failed,
+        };
+        let counts = serde_json::to_value(&report).expect("report serialises");
+        self.store
+            .finish_run(run_id, stored_outcome, &report.failed_partitions, &counts, report.error.as_deref())
+            .await?;
+        tracing::info!(
+            outcome = ?report.outcome, fetched = report.fetched, new = report.new, changed = report.changed,
+            withdrawn = report.withdrawn, requests = report.requests, seconds = report.seconds, "run finished"
+        );
+        Ok(report)
+    }
+}
+
+fn offer_id(raw: &RawValue) -> String {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<String>,
+    }
+    serde_json::from_str::<Id>(raw.get()).ok().and_then(|i| i.id).unwrap_or_default()
+}
