@@ -83,8 +83,8 @@ async fn an_incremental_sync_reads_new_offers_and_withdraws_nothing() {
     let (_dir, store) = store().await;
     let ft = source(&sim, &store);
     ft.run_full_sweep().await.unwrap();
-    let created = sim.create(40);
     sim.withdraw(100);
+    let created = sim.create(40);
     let report = ft.run_incremental_sync().await.unwrap();
     assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
     assert_eq!((report.new, report.withdrawn), (40, 0));
