@@ -1,1 +1,17 @@
-//! placeholder
+//! The search index of active offers, built with tantivy.
+//!
+//! Titles and descriptions are analysed for French (lowercase, accents folded, Snowball French
+//! stemmer); the département and commune are raw terms for filtering; the creation date is a fast
+//! field for "newest first" ordering; a compact public summary of each offer is stored so that a
+//! feed page is served from the index alone.
+//!
+//! Architecture invariant: the index is derived data. `relais reindex` rebuilds it from the
+//! store; nothing is only in the index.
+
+mod error;
+mod schema;
+mod search;
+
+pub use error::IndexError;
+pub use schema::IndexedOffer;
+pub use search::{FeedPage, FeedQuery, OfferIndex};

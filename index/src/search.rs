@@ -1,0 +1,158 @@
+//! Opening, writing and querying the index.
+
+use std::path::Path;
+
+use relais_model::{Offer, OfferKey};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::IndexError;
+use crate::schema::{Fields, IndexedOffer, document, register_analysers, schema};
+
+const WRITER_HEAP_BYTES: usize = 100_000_000;
+
+/// The offer index.
+#[derive(Clone)]
+pub struct OfferIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for OfferIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfferIndex").finish_non_exhaustive()
+    }
+}
+
+/// Which offers a feed page shows.
+#[derive(Debug, Clone, Default)]
+pub struct FeedQuery {
+    /// Keep offers located in one of these départements (none: everywhere).
+    pub departements: Vec<String>,
+    /// Free text matched against titles (boosted) and descriptions.
+    pub text: Option<String>,
+    /// Offers to skip.
+    pub offset: usize,
+    /// Offers to return.
+    pub limit: usize,
+}
+
+/// A page of results, newest first.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// Matching offers in all.
+    pub total: usize,
+    /// This page.
+    pub offers: Vec<IndexedOffer>,
+}
+
+impl OfferIndex {
+    /// Opens the index in `dir`, creating it if needed.
+    pub fn open_or_create(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| IndexError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let index = Index::open_or_create(directory, schema)?;
+        Self::with_index(index, fields)
+    }
+
+    /// An index in memory, for tests.
+    pub fn in_memory() -> Result<Self, IndexError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
+        register_analysers(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        Ok(Self { index, reader, fields })
+    }
+
+    /// Replaces the whole content of the index with `offers`; returns how many were indexed.
+    pub fn rebuild(&self, offers: impl IntoIterator<Item = Offer>) -> Result<u64, IndexError> {
+        let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
+        writer.delete_all_documents()?;
+        let mut count = 0;
+        for offer in offers {
+            writer.add_document(document(&self.fields, &offer))?;
+            count += 1;
+        }
+        writer.commit()?;
+        self.reader.reload()?;
+        Ok(count)
+    }
+
+    /// Adds or replaces offers and removes withdrawn ones, in one commit.
+    pub fn apply(&self, upserts: &[Offer], removals: &[OfferKey]) -> Result<(), IndexError> {
+        let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
+        for offer in upserts {
+            writer.delete_term(Term::from_field_text(self.fields.key, &offer.key.to_string()));
+            if offer.status.is_active() {
+                writer.add_document(document(&self.fields, offer))?;
+            }
+        }
+        for key in removals {
+            writer.delete_term(Term::from_field_text(self.fields.key, &key.to_string()));
+        }
+        writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Offers in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A page of offers, newest first.
+    pub fn search(&self, query: &FeedQuery) -> Result<FeedPage, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if !query.departements.is_empty() {
+            let terms = query.departements.iter().map(|d| Term::from_field_text(self.fields.departement, d));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.description]);
+            parser.set_field_boost(self.fields.title, 3.0);
+            parser.set_conjunction_by_default();
+            let (parsed, _errors) = parser.parse_query_lenient(text);
+            clauses.push((Occur::Must, parsed));
+        }
+        let combined: Box<dyn Query> = match clauses.len() {
+            0 => Box::new(AllQuery),
+            _ => Box::new(BooleanQuery::new(clauses)),
+        };
+        let limit = query.limit.clamp(1, 1_000);
+        let top = TopDocs::with_limit(limit).and_offset(query.offset).order_by_fast_field::<i64>("created", Order::Desc);
+        let (hits, total) = searcher.search(&combined, &(top, Count))?;
+        let offers = hits
+            .into_iter()
+            .map(|(_, address)| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let summary = doc.get_first(self.fields.summary).and_then(|v| v.as_str()).unwrap_or_default();
+                serde_json::from_str(summary).map_err(|e| IndexError::CorruptSummary(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, IndexError>>()?;
+        Ok(FeedPage { total, offers })
+    }
+
+    /// Whether an offer is in the index.
+    pub fn contains(&self, key: &OfferKey) -> bool {
+        let term = Term::from_field_text(self.fields.key, &key.to_string());
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        self.reader.searcher().search(&query, &Count).is_ok_and(|n| n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Feeds: the offers of a collectivité's territory, as paginated JSON.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use relais_index::{FeedQuery, IndexedOffer};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// Most offers on one page.
+pub const MAX_PER_PAGE: usize = 100;
+
+/// A configured feed. For now a territory is a list of départements; territory expressions come later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedDefinition {
+    /// URL name, e.g. `grand-cahors`.
+    pub name: String,
+    /// Human title, e.g. `Offres d'emploi du Grand Cahors`.
+    pub title: String,
+    /// Départements of the territory.
+    pub departements: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageParams {
+    page: Option<String>,
+    per_page: Option<String>,
+    q: Option<String>,
+}
+
+/// The JSON of a feed page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FeedResponse {
+    /// Feed name.
+    pub feed: String,
+    /// Feed title.
+    pub title: String,
+    /// Matching offers in all.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Offers per page.
+    pub per_page: usize,
+    /// Pages in all.
+    pub pages: usize,
+    /// The offers, newest first.
+    pub offers: Vec<IndexedOffer>,
+    /// Where the offers come from.
+    pub attribution: Attribution,
+}
+
+/// Credit to the source, shown with every publication.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Source name.
+    pub source: String,
+    /// Source website.
+    pub url: String,
+}
+
+fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::InvalidParameter(format!("`{name}` must be a whole number from 1 to {max}, not `{raw}`"))),
+    }
+}
+
+pub(crate) async fn feed_offers(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<FeedResponse>, ApiError> {
+    let feed = state.inner.feeds.get(&name).ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
+    let page = number(params.page.as_deref(), "page", 1, 10_000)?;
+    let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
+    let query = FeedQuery {
+        departements: feed.departements.clone(),
+        text: params.q.clone(),
+        offset: (page - 1) * per_page,
+        limit: per_page,
+    };
+    let index = state.inner.index.clone();
+    let result = tokio::task::spawn_blocking(move || index.search(&query))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(FeedResponse {
+        feed: feed.name.clone(),
+        title: feed.title.clone(),
+        total: result.total,
+        page,
+        per_page,
+        pages: result.total.div_ceil(per_page),
+        offers: result.offers,
+        attribution: Attribution { source: "France Travail".into(), url: "https://www.francetravail.fr".into() },
+    }))
+}
+
+pub(crate) async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    let _ = state.inner.index.len();
+    Ok("ready")
+}
+
+#[cfg(test)]
+mod tests;
