@@ -1,1 +1,90 @@
-fn main() {}
+//! `relais`: the binary. It reads the configuration and the environment, and it is the one place
+//! that knows the order of the stages (see [`pipeline`]).
+
+mod commands;
+mod config;
+mod lock;
+mod pipeline;
+mod scheduler;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Job offers of France Travail and partner boards, for the website and apps of a collectivité.
+#[derive(Debug, Parser)]
+#[command(name = "relais", version, about)]
+struct Cli {
+    /// Configuration file (default: ./relais.toml when it exists).
+    #[arg(long, global = true, env = "RELAIS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates or upgrades the database schema.
+    Migrate,
+    /// Runs a source once: an incremental sync, or a full sweep with --full.
+    Sync(commands::sync::SyncArgs),
+    /// Prints the state of each source.
+    Status {
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuilds the search index from the store.
+    Reindex,
+    /// Serves the feeds and runs the scheduled syncs.
+    Serve,
+    /// Serves a simulator of a source's API.
+    Simulate {
+        #[command(subcommand)]
+        source: commands::simulate::SimulatedSource,
+    },
+    /// Starts a simulator, harvests it, indexes, serves, and prints the URLs to open.
+    Demo(commands::demo::DemoArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        bench: commands::bench::Bench,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    let result = match cli.command {
+        Command::Migrate => commands::migrate(cli.config.as_deref()).await,
+        Command::Sync(args) => commands::sync::run(cli.config.as_deref(), args).await,
+        Command::Status { json } => commands::status::run(cli.config.as_deref(), json).await,
+        Command::Reindex => commands::reindex(cli.config.as_deref()).await,
+        Command::Serve => commands::serve::run(cli.config.as_deref()).await,
+        Command::Simulate { source } => commands::simulate::run(source).await,
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Bench { bench } => commands::bench::run(bench).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: &str) {
+    let filter = EnvFilter::try_from_env("RELAIS_LOG").unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,33 @@
+//! The subcommands. Each returns the process exit code.
+
+pub mod bench;
+pub mod demo;
+pub mod serve;
+pub mod simulate;
+pub mod status;
+pub mod sync;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::pipeline;
+
+/// `relais migrate`.
+pub async fn migrate(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let (store, _) = pipeline::open(&config).await?;
+    store.close().await;
+    println!("database ready at {}", config.database_path().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `relais reindex`.
+pub async fn reindex(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let (store, index) = pipeline::open(&config).await?;
+    let started = std::time::Instant::now();
+    let indexed = pipeline::reindex(&store, &index).await?;
+    println!("indexed {indexed} active offers in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}

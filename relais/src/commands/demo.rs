@@ -1,0 +1,81 @@
+//! `relais demo`: everything on one machine with nothing to set up: a France Travail simulator,
+//! a full sweep into a local SQLite store, the index, and the server, with the URLs to open.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use relais_fixtures::{SimulatorConfig, start_simulator};
+use relais_publish::FeedDefinition;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::serve::{serve_until_interrupted, start_schedules};
+use crate::config::Config;
+use crate::pipeline::{self, FranceTravailRun};
+
+/// Arguments of `relais demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port of the server on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Where the demo keeps its database and index.
+    #[arg(long, default_value = "data/demo")]
+    data_dir: PathBuf,
+    /// Offers in the simulated stock.
+    #[arg(long, default_value_t = 5_000)]
+    offers: u64,
+}
+
+/// Runs the demo until interrupted.
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let rate = 100;
+    let simulator_config = SimulatorConfig { offers: args.offers, seed: 2026, rate_per_second: rate, ..SimulatorConfig::default() };
+    let simulator = start_simulator(simulator_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let (client_id, secret) = simulator.credentials();
+    let mut config = Config::default();
+    config.storage.data_dir = args.data_dir.clone();
+    let settings = &mut config.francetravail;
+    settings.api_base_url = simulator.api_url();
+    settings.token_url = simulator.token_url();
+    settings.client_id = client_id;
+    settings.client_secret = SecretString::from(secret);
+    settings.rate_per_second = rate;
+    settings.full_sweep_schedule = "0 0 * * * *".into();
+    settings.incremental_schedule = "0 * * * * *".into();
+    config.feeds = vec![
+        FeedDefinition { name: "haute-garonne".into(), title: "Offres d'emploi en Haute-Garonne".into(), departements: vec!["31".into()] },
+        FeedDefinition { name: "lot".into(), title: "Offres d'emploi dans le Lot".into(), departements: vec!["46".into()] },
+        FeedDefinition { name: "paris".into(), title: "Offres d'emploi à Paris".into(), departements: vec!["75".into()] },
+    ];
+
+    eprintln!("France Travail simulator at {} with {} offers", simulator.base_url(), args.offers);
+    let (store, index) = pipeline::open(&config).await?;
+    let report = pipeline::sync_francetravail(&config, &store, FranceTravailRun::Full)
+        .await?
+        .context("another demo is running on this data directory")?;
+    eprintln!("full sweep: {} offers stored ({} requests, {:.1} s)", report.new + report.changed + report.unchanged, report.requests, report.seconds);
+    let indexed = pipeline::reindex(&store, &index).await?;
+    eprintln!("index: {indexed} active offers");
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
+        .await
+        .with_context(|| format!("cannot listen on port {}", args.port))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("feed: {base}/v1/feeds/haute-garonne/offers");
+    println!("other feeds: {base}/v1/feeds/lot/offers {base}/v1/feeds/paris/offers?q=infirmier");
+    println!("health: {base}/healthz");
+    println!("simulator: {}", simulator.base_url());
+    eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");
+    let cancel = CancellationToken::new();
+    let schedulers = start_schedules(&config, &store, &index, &cancel)?;
+    serve_until_interrupted(listener, &config, index, cancel.clone()).await?;
+    cancel.cancel();
+    for task in schedulers {
+        let _ = task.await;
+    }
+    Ok(ExitCode::SUCCESS)
+}

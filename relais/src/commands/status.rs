@@ -1,0 +1,54 @@
+//! `relais status [--json]`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use relais_ingest::francetravail::SOURCE_ID;
+use relais_model::SourceId;
+use relais_storage::RunOutcome;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::pipeline;
+
+/// Prints each source's active and withdrawn counts and its last run.
+pub async fn run(config_path: Option<&Path>, as_json: bool) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let (store, _) = pipeline::open(&config).await?;
+    let source = SourceId::parse(SOURCE_ID).expect("valid id");
+    let counts = store.source_counts(&source).await?;
+    let last = store.latest_run(&source, None, None).await?;
+    let last_run = last.as_ref().map(|run| {
+        // A run found dead by its successor did not complete.
+        let outcome = match run.outcome {
+            RunOutcome::Abandoned => RunOutcome::Failed,
+            other => other,
+        };
+        json!({
+            "id": run.id,
+            "kind": run.kind.as_str(),
+            "outcome": outcome.as_str(),
+            "failed_partitions": run.failed_partitions,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+        })
+    });
+    let status = json!({"sources": [{"id": SOURCE_ID, "active": counts.active, "withdrawn": counts.withdrawn, "last_run": last_run}]});
+    if as_json {
+        println!("{status}");
+    } else {
+        println!("{SOURCE_ID}: {} active, {} withdrawn", counts.active, counts.withdrawn);
+        match last {
+            Some(run) => println!(
+                "last run {}: {} {}, started {}{}",
+                run.id,
+                run.kind.as_str(),
+                run.outcome.as_str(),
+                run.started_at,
+                if run.failed_partitions.is_empty() { String::new() } else { format!(", failed partitions: {}", run.failed_partitions.join(", ")) }
+            ),
+            None => println!("no run yet"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,177 @@
+//! The configuration: one typed tree read from a TOML file, overridden by `RELAIS_SECTION__KEY`
+//! environment variables (e.g. `RELAIS_FRANCETRAVAIL__CLIENT_SECRET`). Unknown keys are errors.
+//! `relais.example.toml` at the repository root documents every key; a test loads it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use relais_ingest::francetravail::FranceTravailConfig;
+use relais_publish::FeedDefinition;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where data lives.
+    pub storage: StorageConfig,
+    /// The France Travail source.
+    pub francetravail: FranceTravailSettings,
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// The feeds served.
+    pub feeds: Vec<FeedDefinition>,
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the SQLite database (`relais.sqlite`), the index (`index/`) and run locks.
+    pub data_dir: PathBuf,
+}
+
+/// The France Travail source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FranceTravailSettings {
+    /// Whether `relais serve` schedules its runs.
+    pub enabled: bool,
+    /// Base URL of the offers API.
+    pub api_base_url: String,
+    /// OAuth2 token URL (with its `realm`).
+    pub token_url: String,
+    /// Application client id.
+    pub client_id: String,
+    /// Application secret; set it through `RELAIS_FRANCETRAVAIL__CLIENT_SECRET`.
+    #[serde(serialize_with = "redacted")]
+    pub client_secret: SecretString,
+    /// OAuth2 scope.
+    pub scope: String,
+    /// Calls per second allowed to this application.
+    pub rate_per_second: u32,
+    /// Time-out of one call, in seconds.
+    pub request_timeout_seconds: u64,
+    /// Retries on server errors and time-outs.
+    pub max_retries: u32,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Cron expression (with seconds) of full sweeps.
+    pub full_sweep_schedule: String,
+    /// Cron expression (with seconds) of incremental syncs.
+    pub incremental_schedule: String,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+}
+
+fn redacted<S: serde::Serializer>(_: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("")
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("data") }
+    }
+}
+
+impl Default for FranceTravailSettings {
+    fn default() -> Self {
+        let production = FranceTravailConfig::production(String::new(), SecretString::from(String::new()));
+        Self {
+            enabled: true,
+            api_base_url: production.api_base_url,
+            token_url: production.token_url,
+            client_id: String::new(),
+            client_secret: SecretString::from(String::new()),
+            scope: production.scope,
+            rate_per_second: production.rate_per_second,
+            request_timeout_seconds: production.request_timeout.as_secs(),
+            max_retries: production.max_retries,
+            concurrency: production.concurrency,
+            full_sweep_schedule: "0 30 2 * * *".into(),
+            incremental_schedule: "0 */15 * * * *".into(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            storage: StorageConfig::default(),
+            francetravail: FranceTravailSettings::default(),
+            server: ServerConfig::default(),
+            feeds: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file (if given or if `relais.toml` exists), then the environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file `{}` does not exist", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None if Path::new("relais.toml").exists() => figment = figment.merge(Toml::file("relais.toml")),
+            None => {}
+        }
+        figment
+            .merge(Env::prefixed("RELAIS_").split("__").ignore(&["log", "config"]))
+            .extract()
+            .context("invalid configuration")
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.storage.data_dir.join("relais.sqlite")
+    }
+
+    /// The index directory.
+    pub fn index_dir(&self) -> PathBuf {
+        self.storage.data_dir.join("index")
+    }
+}
+
+impl FranceTravailSettings {
+    /// The client configuration.
+    pub fn client_config(&self) -> FranceTravailConfig {
+        FranceTravailConfig {
+            api_base_url: self.api_base_url.trim_end_matches('/').to_owned(),
+            token_url: self.token_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            scope: self.scope.clone(),
+            rate_per_second: self.rate_per_second,
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            max_retries: self.max_retries,
+            concurrency: self.concurrency,
+        }
+    }
+
+    /// Whether credentials are set.
+    pub fn has_credentials(&self) -> bool {
+        use secrecy::ExposeSecret;
+        !self.client_id.is_empty() && !self.client_secret.expose_secret().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,68 @@
+//! The order of the stages: source → store → index → publication. Commands and the scheduler
+//! call these functions; nothing else wires the crates together.
+
+use std::sync::mpsc;
+
+use anyhow::Context;
+use relais_index::OfferIndex;
+use relais_ingest::RunReport;
+use relais_ingest::francetravail::{FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions};
+use relais_storage::Store;
+
+use crate::config::Config;
+use crate::lock::try_lock_source;
+
+/// The store and the index of a configuration.
+pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
+    let store = Store::open_sqlite(&config.database_path())
+        .await
+        .with_context(|| format!("cannot open the store at `{}`", config.database_path().display()))?;
+    let index = OfferIndex::open_or_create(&config.index_dir())?;
+    Ok((store, index))
+}
+
+/// Which France Travail run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FranceTravailRun {
+    /// The whole stock, with withdrawals.
+    Full,
+    /// What was created since the last complete run.
+    Incremental,
+}
+
+/// Runs France Travail once under its lock; `Ok(None)` when another run holds the lock.
+pub async fn sync_francetravail(config: &Config, store: &Store, run: FranceTravailRun) -> anyhow::Result<Option<RunReport>> {
+    anyhow::ensure!(
+        config.francetravail.has_credentials(),
+        "France Travail credentials are not set: RELAIS_FRANCETRAVAIL__CLIENT_ID and RELAIS_FRANCETRAVAIL__CLIENT_SECRET"
+    );
+    let Some(_lock) = try_lock_source(&config.storage.data_dir, SOURCE_ID)? else {
+        return Ok(None);
+    };
+    let client = FranceTravailClient::new(config.francetravail.client_config())?;
+    let source = FranceTravailSource::new(client, store.clone(), SyncOptions::default());
+    let report = match run {
+        FranceTravailRun::Full => source.run_full_sweep().await?,
+        FranceTravailRun::Incremental => source.run_incremental_sync().await?,
+    };
+    Ok(Some(report))
+}
+
+/// Rebuilds the index from the active offers of the store, streaming them to an indexing thread.
+pub async fn reindex(store: &Store, index: &OfferIndex) -> anyhow::Result<u64> {
+    let (sender, receiver) = mpsc::sync_channel(1_024);
+    let indexer = {
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.rebuild(receiver))
+    };
+    let streamed = store
+        .for_each_active_offer(|offer| {
+            // The indexing thread only stops early on error, which `indexer` then reports.
+            let _ = sender.send(offer);
+        })
+        .await;
+    drop(sender);
+    let indexed = indexer.await.context("indexing thread")??;
+    streamed?;
+    Ok(indexed)
+}
