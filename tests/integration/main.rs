@@ -1,3 +1,4 @@
 //! End-to-end tests: one test binary (see `tests/src/lib.rs` for the helpers).
 
+mod cli;
 mod harvest;

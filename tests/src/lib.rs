@@ -40,3 +40,12 @@ pub fn source(simulator: &SimulatorHandle, store: &Store) -> FranceTravailSource
     let client = FranceTravailClient::new(config).expect("client builds");
     FranceTravailSource::new(client, store.clone(), SyncOptions::default())
 }
+
+/// The `relais` binary of this build (`target/<profile>/relais`, next to the test executable's `deps/`).
+pub fn relais_binary() -> std::path::PathBuf {
+    let test_executable = std::env::current_exe().expect("test executable path");
+    let profile_dir = test_executable.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let binary = profile_dir.join(format!("relais{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "`{}` is missing: run `cargo build --workspace --bins` first (the README's test command does)", binary.display());
+    binary
+}

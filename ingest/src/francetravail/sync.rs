@@ -23,6 +23,7 @@ use relais_model::{OfferKey, SourceId};
 use relais_storage::{BatchOutcome, IncomingRecord, RunKind, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 
 use super::client::FranceTravailClient;
 use super::harvest::{WindowError, departement_groups, read_window, to_second};
@@ -76,21 +77,51 @@ pub struct FranceTravailSource {
     options: SyncOptions,
 }
 
+/// What committing batches produced.
+#[derive(Debug, Default)]
+struct CommitStats {
+    batches: BatchOutcome,
+    rejected: u64,
+    warnings: BTreeMap<String, u64>,
+}
+
+impl CommitStats {
+    fn add(&mut self, other: CommitStats) {
+        self.batches.add(other.batches);
+        self.rejected += other.rejected;
+        for (kind, n) in other.warnings {
+            *self.warnings.entry(kind).or_default() += n;
+        }
+    }
+}
+
 /// Counters of a run in progress.
 #[derive(Debug, Default)]
 struct Progress {
-    batches: BatchOutcome,
+    committed: CommitStats,
     fetched: u64,
-    rejected: u64,
     duplicates: u64,
     withdrawn: u64,
-    warnings: BTreeMap<String, u64>,
     failed_partitions: Vec<String>,
     errors: Vec<String>,
     accepted: HashSet<String>,
 }
 
 impl Progress {
+    /// Keeps the offers not accepted before; counts the others as duplicates when asked.
+    fn accept(&mut self, offers: Vec<Box<RawValue>>, count_duplicates: bool) -> Vec<Box<RawValue>> {
+        self.fetched += offers.len() as u64;
+        let mut unique = Vec::with_capacity(offers.len());
+        for offer in offers {
+            if self.accepted.insert(offer_id(&offer)) {
+                unique.push(offer);
+            } else if count_duplicates {
+                self.duplicates += 1;
+            }
+        }
+        unique
+    }
+
     fn fail(&mut self, partition: String, error: impl std::fmt::Display) {
         tracing::warn!(%partition, %error, "partition failed");
         self.errors.push(format!("{partition}: {error}"));
@@ -137,6 +168,7 @@ impl FranceTravailSource {
 
         let mut expected = None;
         let mut cursor = cursor_start;
+        let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
         while let SweepCursor::Windows { window_max, expected: known } = cursor {
             expected = known;
             let base = SearchQuery { min_creation: Some(floor), ..SearchQuery::default() };
@@ -147,7 +179,10 @@ impl FranceTravailSource {
                         Some(next) => SweepCursor::Windows { window_max: next, expected },
                         None => SweepCursor::Check { expected },
                     };
-                    self.commit(run_id, read.offers, &cursor, &mut progress, true).await?;
+                    let offers = progress.accept(read.offers, true);
+                    if !committer.send(offers, &cursor).await {
+                        break;
+                    }
                 }
                 Err(error) => {
                     progress.fail(format!("window maxCreationDate={}", api_date(window_max)), error);
@@ -155,6 +190,7 @@ impl FranceTravailSource {
                 }
             }
         }
+        progress.committed.add(committer.finish().await?);
         if let SweepCursor::Check { expected: known } = cursor {
             expected = known;
             self.check_by_departement(run_id, snapshot, floor, &mut progress).await?;
@@ -193,6 +229,7 @@ impl FranceTravailSource {
         let mut progress = Progress::default();
         let base = SearchQuery { min_creation: Some(to_second(min)), ..SearchQuery::default() };
         let mut window_max = Some(snapshot);
+        let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
         while let Some(max) = window_max {
             match read_window(&self.client, &base, max).await {
                 Ok(read) => {
@@ -201,7 +238,10 @@ impl FranceTravailSource {
                         Some(next) => SweepCursor::Windows { window_max: next, expected: None },
                         None => SweepCursor::Check { expected: None },
                     };
-                    self.commit(run_id, read.offers, &cursor, &mut progress, true).await?;
+                    let offers = progress.accept(read.offers, true);
+                    if !committer.send(offers, &cursor).await {
+                        break;
+                    }
                 }
                 Err(error) => {
                     progress.fail(format!("window maxCreationDate={}", api_date(max)), error);
@@ -209,6 +249,7 @@ impl FranceTravailSource {
                 }
             }
         }
+        progress.committed.add(committer.finish().await?);
         self.finish(run_id, RunKind::Incremental, None, None, progress, started, requests_before).await
     }
 
@@ -222,13 +263,14 @@ impl FranceTravailSource {
         let mut progress = Progress::default();
         for id in ids {
             let Ok(key) = OfferKey::new(self.source.clone(), id) else {
-                progress.rejected += 1;
+                progress.committed.rejected += 1;
                 continue;
             };
             match self.client.offer_detail(id).await {
                 Ok(Some(raw)) => {
+                    progress.fetched += 1;
                     let cursor = SweepCursor::Check { expected: None };
-                    self.commit(run_id, vec![raw], &cursor, &mut progress, false).await?;
+                    progress.committed.add(commit(&self.store, &self.source, run_id, vec![raw], &cursor).await?);
                 }
                 Ok(None) => {
                     if self.store.withdraw_offer_gone_at_source(&key, Utc::now()).await? {
@@ -292,9 +334,10 @@ impl FranceTravailSource {
         while let Some(max) = window_max {
             let read = read_window(&self.client, &base, max).await?;
             window_max = read.next_max;
-            let fresh: Vec<_> = read.offers.into_iter().filter(|o| !progress.accepted.contains(&offer_id(o))).collect();
+            let fresh = progress.accept(read.offers, false);
             let cursor = SweepCursor::Check { expected: None };
-            self.commit(run_id, fresh, &cursor, progress, false).await.map_err(WindowError::Call)?;
+            let stats = commit(&self.store, &self.source, run_id, fresh, &cursor).await.map_err(WindowError::Call)?;
+            progress.committed.add(stats);
         }
         Ok(())
     }
@@ -333,54 +376,6 @@ impl FranceTravailSource {
         Ok(self.client.search(&query).await?.total)
     }
 
-    /// Normalises raw offers off the async runtime and commits them with `cursor`.
-    async fn commit(
-        &self,
-        run_id: i64,
-        offers: Vec<Box<RawValue>>,
-        cursor: &SweepCursor,
-        progress: &mut Progress,
-        count_duplicates: bool,
-    ) -> Result<(), IngestError> {
-        progress.fetched += offers.len() as u64;
-        let mut unique = Vec::with_capacity(offers.len());
-        for offer in offers {
-            if progress.accepted.insert(offer_id(&offer)) || !count_duplicates {
-                unique.push(offer);
-            } else {
-                progress.duplicates += 1;
-            }
-        }
-        let source = self.source.clone();
-        let seen_at = Utc::now();
-        let (records, rejected) = tokio::task::spawn_blocking(move || {
-            let mut records = Vec::with_capacity(unique.len());
-            let mut rejected = Vec::new();
-            for raw in unique {
-                match normalise_offer(&source, raw.get(), seen_at) {
-                    Ok(offer) => records.push(IncomingRecord { offer, raw_payload: raw.get().to_owned() }),
-                    Err(rejection) => rejected.push(rejection.reason),
-                }
-            }
-            (records, rejected)
-        })
-        .await
-        .expect("normalisation does not panic");
-        for reason in rejected {
-            tracing::warn!(error_code = "rejected_record", %reason, "skipping a record that cannot be keyed");
-            progress.rejected += 1;
-        }
-        for record in &records {
-            for warning in &record.offer.warnings {
-                *progress.warnings.entry(warning.kind.as_str().to_owned()).or_default() += 1;
-            }
-        }
-        let cursor = serde_json::to_value(cursor).expect("cursor serialises");
-        let outcome = self.store.commit_batch(run_id, &records, &cursor, seen_at).await?;
-        progress.batches.add(outcome);
-        Ok(())
-    }
-
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -401,15 +396,15 @@ impl FranceTravailSource {
             resumed_from,
             outcome,
             fetched: progress.fetched,
-            new: progress.batches.new,
-            changed: progress.batches.changed,
-            unchanged: progress.batches.unchanged,
-            reactivated: progress.batches.reactivated,
+            new: progress.committed.batches.new,
+            changed: progress.committed.batches.changed,
+            unchanged: progress.committed.batches.unchanged,
+            reactivated: progress.committed.batches.reactivated,
             withdrawn: progress.withdrawn,
-            rejected: progress.rejected,
+            rejected: progress.committed.rejected,
             duplicates: progress.duplicates,
             expected,
-            warnings: progress.warnings,
+            warnings: progress.committed.warnings,
             failed_partitions: progress.failed_partitions,
             error,
             requests: self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed) - requests_before,
@@ -429,6 +424,80 @@ impl FranceTravailSource {
         );
         Ok(report)
     }
+}
+
+/// Commits windows in order on a task of its own, so that reading the next window overlaps
+/// normalising and storing this one.
+struct Committer {
+    sender: mpsc::Sender<(Vec<Box<RawValue>>, serde_json::Value)>,
+    task: tokio::task::JoinHandle<Result<CommitStats, IngestError>>,
+}
+
+impl Committer {
+    fn spawn(store: Store, source: SourceId, run_id: i64) -> Self {
+        let (sender, mut receiver) = mpsc::channel::<(Vec<Box<RawValue>>, serde_json::Value)>(2);
+        let task = tokio::spawn(async move {
+            let mut stats = CommitStats::default();
+            while let Some((offers, cursor)) = receiver.recv().await {
+                stats.add(commit_with_cursor_value(&store, &source, run_id, offers, cursor).await?);
+            }
+            Ok(stats)
+        });
+        Self { sender, task }
+    }
+
+    /// Queues a batch; `false` when the committer stopped (its error comes out of `finish`).
+    async fn send(&self, offers: Vec<Box<RawValue>>, cursor: &SweepCursor) -> bool {
+        let cursor = serde_json::to_value(cursor).expect("cursor serialises");
+        self.sender.send((offers, cursor)).await.is_ok()
+    }
+
+    async fn finish(self) -> Result<CommitStats, IngestError> {
+        drop(self.sender);
+        self.task.await.expect("committer does not panic")
+    }
+}
+
+async fn commit(store: &Store, source: &SourceId, run_id: i64, offers: Vec<Box<RawValue>>, cursor: &SweepCursor) -> Result<CommitStats, IngestError> {
+    let cursor = serde_json::to_value(cursor).expect("cursor serialises");
+    commit_with_cursor_value(store, source, run_id, offers, cursor).await
+}
+
+/// Normalises raw offers off the async runtime and commits them with `cursor` in one transaction.
+async fn commit_with_cursor_value(
+    store: &Store,
+    source: &SourceId,
+    run_id: i64,
+    offers: Vec<Box<RawValue>>,
+    cursor: serde_json::Value,
+) -> Result<CommitStats, IngestError> {
+    let source = source.clone();
+    let seen_at = Utc::now();
+    let (records, rejected) = tokio::task::spawn_blocking(move || {
+        let mut records = Vec::with_capacity(offers.len());
+        let mut rejected = Vec::new();
+        for raw in offers {
+            match normalise_offer(&source, raw.get(), seen_at) {
+                Ok(offer) => records.push(IncomingRecord { offer, raw_payload: raw.get().to_owned() }),
+                Err(rejection) => rejected.push(rejection.reason),
+            }
+        }
+        (records, rejected)
+    })
+    .await
+    .expect("normalisation does not panic");
+    let mut stats = CommitStats::default();
+    for reason in rejected {
+        tracing::warn!(error_code = "rejected_record", %reason, "skipping a record that cannot be keyed");
+        stats.rejected += 1;
+    }
+    for record in &records {
+        for warning in &record.offer.warnings {
+            *stats.warnings.entry(warning.kind.as_str().to_owned()).or_default() += 1;
+        }
+    }
+    stats.batches = store.commit_batch(run_id, &records, &cursor, seen_at).await?;
+    Ok(stats)
 }
 
 fn offer_id(raw: &RawValue) -> String {
