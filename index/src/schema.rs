@@ -3,8 +3,13 @@
 use chrono::{DateTime, Utc};
 use relais_model::Offer;
 use serde::{Deserialize, Serialize};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
 use tantivy::{Index, TantivyDocument};
 
 /// Name of the French analyser.
@@ -25,7 +30,9 @@ pub(crate) struct Fields {
 pub(crate) fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let french = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer(FRENCH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default()
+            .set_tokenizer(FRENCH)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
         key: builder.add_text_field("key", STRING | STORED),
@@ -94,7 +101,10 @@ impl IndexedOffer {
             departement: offer.location.departement.as_ref().map(|d| d.to_string()),
             contract: offer.contract.label.clone(),
             working_time: offer.working_time.label.clone(),
-            salary: offer.salary.as_ref().and_then(|s| s.label.clone().or_else(|| s.comment.clone())),
+            salary: offer
+                .salary
+                .as_ref()
+                .and_then(|s| s.label.clone().or_else(|| s.comment.clone())),
             rome_code: offer.job.rome_code.as_ref().map(|r| r.to_string()),
             created_at: offer.dates.created_at,
             updated_at: offer.dates.updated_at,
@@ -117,6 +127,9 @@ pub(crate) fn document(fields: &Fields, offer: &Offer) -> TantivyDocument {
     doc.add_text(fields.description, &offer.description);
     let created = offer.dates.created_at.unwrap_or(offer.first_seen_at);
     doc.add_i64(fields.created, created.timestamp_millis());
-    doc.add_text(fields.summary, serde_json::to_string(&IndexedOffer::of(offer)).expect("summary serialises"));
+    doc.add_text(
+        fields.summary,
+        serde_json::to_string(&IndexedOffer::of(offer)).expect("summary serialises"),
+    );
     doc
 }

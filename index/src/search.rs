@@ -52,10 +52,16 @@ pub struct FeedPage {
 impl OfferIndex {
     /// Opens the index in `dir`, creating it if needed.
     pub fn open_or_create(dir: &Path) -> Result<Self, IndexError> {
-        std::fs::create_dir_all(dir).map_err(|e| IndexError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Open {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| IndexError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(|e| IndexError::Open {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
         let index = Index::open_or_create(directory, schema)?;
         Self::with_index(index, fields)
     }
@@ -68,8 +74,15 @@ impl OfferIndex {
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
         register_analysers(&index);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        Ok(Self { index, reader, fields })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
     }
 
     /// Replaces the whole content of the index with `offers`; returns how many were indexed.
@@ -90,7 +103,10 @@ impl OfferIndex {
     pub fn apply(&self, upserts: &[Offer], removals: &[OfferKey]) -> Result<(), IndexError> {
         let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
         for offer in upserts {
-            writer.delete_term(Term::from_field_text(self.fields.key, &offer.key.to_string()));
+            writer.delete_term(Term::from_field_text(
+                self.fields.key,
+                &offer.key.to_string(),
+            ));
             if offer.status.is_active() {
                 writer.add_document(document(&self.fields, offer))?;
             }
@@ -118,11 +134,22 @@ impl OfferIndex {
         let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if !query.departements.is_empty() {
-            let terms = query.departements.iter().map(|d| Term::from_field_text(self.fields.departement, d));
+            let terms = query
+                .departements
+                .iter()
+                .map(|d| Term::from_field_text(self.fields.departement, d));
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
-        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.description]);
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let mut parser = QueryParser::for_index(
+                &self.index,
+                vec![self.fields.title, self.fields.description],
+            );
             parser.set_field_boost(self.fields.title, 3.0);
             parser.set_conjunction_by_default();
             let (parsed, _errors) = parser.parse_query_lenient(text);
@@ -133,13 +160,18 @@ impl OfferIndex {
             _ => Box::new(BooleanQuery::new(clauses)),
         };
         let limit = query.limit.clamp(1, 1_000);
-        let top = TopDocs::with_limit(limit).and_offset(query.offset).order_by_fast_field::<i64>("created", Order::Desc);
+        let top = TopDocs::with_limit(limit)
+            .and_offset(query.offset)
+            .order_by_fast_field::<i64>("created", Order::Desc);
         let (hits, total) = searcher.search(&combined, &(top, Count))?;
         let offers = hits
             .into_iter()
             .map(|(_, address)| {
                 let doc: TantivyDocument = searcher.doc(address)?;
-                let summary = doc.get_first(self.fields.summary).and_then(|v| v.as_str()).unwrap_or_default();
+                let summary = doc
+                    .get_first(self.fields.summary)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
                 serde_json::from_str(summary).map_err(|e| IndexError::CorruptSummary(e.to_string()))
             })
             .collect::<Result<Vec<_>, IndexError>>()?;
@@ -150,7 +182,10 @@ impl OfferIndex {
     pub fn contains(&self, key: &OfferKey) -> bool {
         let term = Term::from_field_text(self.fields.key, &key.to_string());
         let query = TermQuery::new(term, IndexRecordOption::Basic);
-        self.reader.searcher().search(&query, &Count).is_ok_and(|n| n > 0)
+        self.reader
+            .searcher()
+            .search(&query, &Count)
+            .is_ok_and(|n| n > 0)
     }
 }
 

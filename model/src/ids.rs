@@ -108,7 +108,11 @@ impl DepartementCode {
     /// The département of a commune: the first two characters, or three for overseas communes.
     pub fn of_commune(commune: &InseeCode) -> Option<Self> {
         let code = commune.as_str();
-        let prefix = if code.starts_with("97") { &code[..3] } else { &code[..2] };
+        let prefix = if code.starts_with("97") {
+            &code[..3]
+        } else {
+            &code[..2]
+        };
         Self::parse(prefix).ok()
     }
 }
@@ -174,7 +178,9 @@ mod tests {
 
     #[test]
     fn departement_of_a_commune() {
-        let of = |c: &str| DepartementCode::of_commune(&InseeCode::parse(c).unwrap()).map(|d| d.to_string());
+        let of = |c: &str| {
+            DepartementCode::of_commune(&InseeCode::parse(c).unwrap()).map(|d| d.to_string())
+        };
         assert_eq!(of("46042").as_deref(), Some("46"));
         assert_eq!(of("2A004").as_deref(), Some("2A"));
         assert_eq!(of("97411").as_deref(), Some("974"));

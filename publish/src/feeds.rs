@@ -62,7 +62,9 @@ fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<u
     let Some(raw) = raw else { return Ok(default) };
     match raw.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(ApiError::InvalidParameter(format!("`{name}` must be a whole number from 1 to {max}, not `{raw}`"))),
+        _ => Err(ApiError::InvalidParameter(format!(
+            "`{name}` must be a whole number from 1 to {max}, not `{raw}`"
+        ))),
     }
 }
 
@@ -71,7 +73,11 @@ pub(crate) async fn feed_offers(
     Path(name): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<FeedResponse>, ApiError> {
-    let feed = state.inner.feeds.get(&name).ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
+    let feed = state
+        .inner
+        .feeds
+        .get(&name)
+        .ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
     let query = FeedQuery {
@@ -93,7 +99,10 @@ pub(crate) async fn feed_offers(
         per_page,
         pages: result.total.div_ceil(per_page),
         offers: result.offers,
-        attribution: Attribution { source: "France Travail".into(), url: "https://www.francetravail.fr".into() },
+        attribution: Attribution {
+            source: "France Travail".into(),
+            url: "https://www.francetravail.fr".into(),
+        },
     }))
 }
 

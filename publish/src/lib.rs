@@ -36,7 +36,9 @@ impl AppState {
     /// State over an index and the configured feeds.
     pub fn new(index: OfferIndex, feeds: impl IntoIterator<Item = FeedDefinition>) -> Self {
         let feeds = feeds.into_iter().map(|f| (f.name.clone(), f)).collect();
-        Self { inner: Arc::new(Inner { index, feeds }) }
+        Self {
+            inner: Arc::new(Inner { index, feeds }),
+        }
     }
 }
 

@@ -28,6 +28,9 @@ pub async fn reindex(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (store, index) = pipeline::open(&config).await?;
     let started = std::time::Instant::now();
     let indexed = pipeline::reindex(&store, &index).await?;
-    println!("indexed {indexed} active offers in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "indexed {indexed} active offers in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where data lives.
@@ -80,13 +80,16 @@ fn redacted<S: serde::Serializer>(_: &SecretString, serializer: S) -> Result<S::
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("data") }
+        Self {
+            data_dir: PathBuf::from("data"),
+        }
     }
 }
 
 impl Default for FranceTravailSettings {
     fn default() -> Self {
-        let production = FranceTravailConfig::production(String::new(), SecretString::from(String::new()));
+        let production =
+            FranceTravailConfig::production(String::new(), SecretString::from(String::new()));
         Self {
             enabled: true,
             api_base_url: production.api_base_url,
@@ -106,17 +109,8 @@ impl Default for FranceTravailSettings {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
         Self {
-            storage: StorageConfig::default(),
-            francetravail: FranceTravailSettings::default(),
-            server: ServerConfig::default(),
-            feeds: Vec::new(),
+            listen: "127.0.0.1:8080".into(),
         }
     }
 }
@@ -127,14 +121,24 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match path {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "config file `{}` does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "config file `{}` does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
-            None if Path::new("relais.toml").exists() => figment = figment.merge(Toml::file("relais.toml")),
+            None if Path::new("relais.toml").exists() => {
+                figment = figment.merge(Toml::file("relais.toml"))
+            }
             None => {}
         }
         figment
-            .merge(Env::prefixed("RELAIS_").split("__").ignore(&["log", "config"]))
+            .merge(
+                Env::prefixed("RELAIS_")
+                    .split("__")
+                    .ignore(&["log", "config"]),
+            )
             .extract()
             .context("invalid configuration")
     }

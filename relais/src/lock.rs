@@ -15,7 +15,8 @@ pub struct RunLock {
 
 /// Takes the lock of `source`, or `None` if another process or task holds it.
 pub fn try_lock_source(data_dir: &Path, source: &str) -> anyhow::Result<Option<RunLock>> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create `{}`", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create `{}`", data_dir.display()))?;
     let path = data_dir.join(format!("{source}.lock"));
     let file = OpenOptions::new()
         .create(true)
@@ -26,7 +27,9 @@ pub fn try_lock_source(data_dir: &Path, source: &str) -> anyhow::Result<Option<R
     match file.try_lock() {
         Ok(()) => Ok(Some(RunLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(error)) => Err(error).with_context(|| format!("cannot lock `{}`", path.display())),
+        Err(TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock `{}`", path.display()))
+        }
     }
 }
 
@@ -39,9 +42,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = try_lock_source(dir.path(), "francetravail").unwrap();
         assert!(first.is_some());
-        assert!(try_lock_source(dir.path(), "francetravail").unwrap().is_none());
+        assert!(
+            try_lock_source(dir.path(), "francetravail")
+                .unwrap()
+                .is_none()
+        );
         assert!(try_lock_source(dir.path(), "other").unwrap().is_some());
         drop(first);
-        assert!(try_lock_source(dir.path(), "francetravail").unwrap().is_some());
+        assert!(
+            try_lock_source(dir.path(), "francetravail")
+                .unwrap()
+                .is_some()
+        );
     }
 }

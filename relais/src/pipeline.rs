@@ -6,7 +6,9 @@ use std::sync::mpsc;
 use anyhow::Context;
 use relais_index::OfferIndex;
 use relais_ingest::RunReport;
-use relais_ingest::francetravail::{FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions};
+use relais_ingest::francetravail::{
+    FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions,
+};
 use relais_storage::Store;
 
 use crate::config::Config;
@@ -16,7 +18,12 @@ use crate::lock::try_lock_source;
 pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
     let store = Store::open_sqlite(&config.database_path())
         .await
-        .with_context(|| format!("cannot open the store at `{}`", config.database_path().display()))?;
+        .with_context(|| {
+            format!(
+                "cannot open the store at `{}`",
+                config.database_path().display()
+            )
+        })?;
     let index = OfferIndex::open_or_create(&config.index_dir())?;
     Ok((store, index))
 }
@@ -31,7 +38,11 @@ pub enum FranceTravailRun {
 }
 
 /// Runs France Travail once under its lock; `Ok(None)` when another run holds the lock.
-pub async fn sync_francetravail(config: &Config, store: &Store, run: FranceTravailRun) -> anyhow::Result<Option<RunReport>> {
+pub async fn sync_francetravail(
+    config: &Config,
+    store: &Store,
+    run: FranceTravailRun,
+) -> anyhow::Result<Option<RunReport>> {
     anyhow::ensure!(
         config.francetravail.has_credentials(),
         "France Travail credentials are not set: RELAIS_FRANCETRAVAIL__CLIENT_ID and RELAIS_FRANCETRAVAIL__CLIENT_SECRET"

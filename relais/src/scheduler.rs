@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Parses a cron expression with seconds (`sec min hour day month weekday`).
 pub fn parse_schedule(expression: &str) -> anyhow::Result<Schedule> {
-    Schedule::from_str(expression).with_context(|| format!("invalid cron expression `{expression}`"))
+    Schedule::from_str(expression)
+        .with_context(|| format!("invalid cron expression `{expression}`"))
 }
 
 /// How long to wait from `now` until the next tick.
@@ -22,8 +23,12 @@ pub fn delay_until_next(schedule: &Schedule, now: DateTime<Utc>) -> Option<Durat
 }
 
 /// Calls `job` at each tick of `schedule` until `cancel` fires.
-pub async fn run_on_schedule<F, Fut>(name: &str, schedule: Schedule, cancel: CancellationToken, mut job: F)
-where
+pub async fn run_on_schedule<F, Fut>(
+    name: &str,
+    schedule: Schedule,
+    cancel: CancellationToken,
+    mut job: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
@@ -52,9 +57,15 @@ mod tests {
     fn next_tick_of_a_nightly_schedule() {
         let schedule = parse_schedule("0 30 2 * * *").unwrap();
         let now: DateTime<Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
-        assert_eq!(delay_until_next(&schedule, now), Some(Duration::from_secs(1800)));
+        assert_eq!(
+            delay_until_next(&schedule, now),
+            Some(Duration::from_secs(1800))
+        );
         let later: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
-        assert_eq!(delay_until_next(&schedule, later), Some(Duration::from_secs(23 * 3600 + 1800)));
+        assert_eq!(
+            delay_until_next(&schedule, later),
+            Some(Duration::from_secs(23 * 3600 + 1800))
+        );
         assert!(parse_schedule("every day").is_err());
     }
 
@@ -64,15 +75,20 @@ mod tests {
         let cancel = CancellationToken::new();
         let counter = runs.clone();
         let stop = cancel.clone();
-        let task = tokio::spawn(run_on_schedule("test", parse_schedule("* * * * * *").unwrap(), cancel.clone(), move || {
-            let counter = counter.clone();
-            let stop = stop.clone();
-            async move {
-                if counter.fetch_add(1, Ordering::SeqCst) == 2 {
-                    stop.cancel();
+        let task = tokio::spawn(run_on_schedule(
+            "test",
+            parse_schedule("* * * * * *").unwrap(),
+            cancel.clone(),
+            move || {
+                let counter = counter.clone();
+                let stop = stop.clone();
+                async move {
+                    if counter.fetch_add(1, Ordering::SeqCst) == 2 {
+                        stop.cancel();
+                    }
                 }
-            }
-        }));
+            },
+        ));
         task.await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 3);
     }

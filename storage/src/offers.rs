@@ -6,7 +6,7 @@ use relais_model::{Offer, OfferKey, OfferStatus, SourceId, WithdrawalReason};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{Store, StorageError, from_millis, millis};
+use crate::{StorageError, Store, from_millis, millis};
 
 /// A normalised offer with the payload it was made from.
 #[derive(Debug, Clone)]
@@ -51,31 +51,43 @@ pub struct SourceCounts {
 
 /// FNV-1a: a stable content hash (the standard library's hasher may change between releases).
 fn content_hash(payload: &str) -> String {
-    let hash = payload.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = payload.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     format!("{hash:016x}")
 }
 
 fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> {
     let text: String = row.try_get("offer")?;
-    let mut offer: Offer = serde_json::from_str(&text)
-        .map_err(|source| StorageError::CorruptDocument { what: "offers.offer".into(), source })?;
+    let mut offer: Offer =
+        serde_json::from_str(&text).map_err(|source| StorageError::CorruptDocument {
+            what: "offers.offer".into(),
+            source,
+        })?;
     // The lifecycle columns are authoritative; the document holds the content.
     offer.first_seen_at = from_millis(row.try_get("first_seen_at")?);
     offer.last_seen_at = from_millis(row.try_get("last_seen_at")?);
     offer.status = match row.try_get::<String, _>("status")?.as_str() {
         "withdrawn" => OfferStatus::Withdrawn {
-            reason: match row.try_get::<Option<String>, _>("withdrawn_reason")?.as_deref() {
+            reason: match row
+                .try_get::<Option<String>, _>("withdrawn_reason")?
+                .as_deref()
+            {
                 Some("gone_at_source") => WithdrawalReason::GoneAtSource,
                 _ => WithdrawalReason::MissingFromCompleteSweep,
             },
-            at: from_millis(row.try_get::<Option<i64>, _>("withdrawn_at")?.unwrap_or_default()),
+            at: from_millis(
+                row.try_get::<Option<i64>, _>("withdrawn_at")?
+                    .unwrap_or_default(),
+            ),
         },
         _ => OfferStatus::Active,
     };
     Ok(offer)
 }
 
-const OFFER_COLUMNS: &str = "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
+const OFFER_COLUMNS: &str =
+    "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
 
 impl Store {
     /// Stores a batch of records seen by `run_id` at `seen_at` and moves the run's cursor, in one
@@ -100,8 +112,16 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let document = serde_json::to_string(offer).expect("offers serialise");
-            let departement = offer.location.departement.as_ref().map(|d| d.as_str().to_owned());
-            let commune = offer.location.commune.as_ref().map(|c| c.as_str().to_owned());
+            let departement = offer
+                .location
+                .departement
+                .as_ref()
+                .map(|d| d.as_str().to_owned());
+            let commune = offer
+                .location
+                .commune
+                .as_ref()
+                .map(|c| c.as_str().to_owned());
             let created = offer.dates.created_at.map(millis);
             match existing {
                 None => {
@@ -203,11 +223,17 @@ impl Store {
         .bind(millis(snapshot_at))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| r.try_get("source_offer_id").map_err(StorageError::from)).collect()
+        rows.iter()
+            .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
+            .collect()
     }
 
     /// Withdraws one offer that its source says no longer exists. Returns whether it was active.
-    pub async fn withdraw_offer_gone_at_source(&self, key: &OfferKey, at: DateTime<Utc>) -> Result<bool, StorageError> {
+    pub async fn withdraw_offer_gone_at_source(
+        &self,
+        key: &OfferKey,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
         let result = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'gone_at_source', withdrawn_at = $1
              WHERE source = $2 AND source_offer_id = $3 AND status = 'active'",
@@ -222,10 +248,12 @@ impl Store {
 
     /// Active and withdrawn counts of a source.
     pub async fn source_counts(&self, source: &SourceId) -> Result<SourceCounts, StorageError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM offers WHERE source = $1 GROUP BY status")
-            .bind(source.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM offers WHERE source = $1 GROUP BY status",
+        )
+        .bind(source.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         let mut counts = SourceCounts::default();
         for row in rows {
             let n = row.try_get::<i64, _>("n")? as u64;
@@ -239,17 +267,24 @@ impl Store {
 
     /// One offer, whatever its status.
     pub async fn offer(&self, key: &OfferKey) -> Result<Option<Offer>, StorageError> {
-        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 AND source_offer_id = $2"))
-            .bind(key.source().as_str())
-            .bind(key.source_offer_id())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 AND source_offer_id = $2"
+        ))
+        .bind(key.source().as_str())
+        .bind(key.source_offer_id())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(offer_from_row).transpose()
     }
 
     /// Calls `visit` on every active offer, streaming (memory stays flat whatever the stock).
-    pub async fn for_each_active_offer(&self, mut visit: impl FnMut(Offer)) -> Result<u64, StorageError> {
-        let query = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE status = 'active' ORDER BY source, source_offer_id");
+    pub async fn for_each_active_offer(
+        &self,
+        mut visit: impl FnMut(Offer),
+    ) -> Result<u64, StorageError> {
+        let query = format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE status = 'active' ORDER BY source, source_offer_id"
+        );
         let mut rows = sqlx::query(&query).fetch(&self.pool);
         let mut count = 0;
         while let Some(row) = rows.try_next().await? {
@@ -278,17 +313,24 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get::<Option<String>, _>("departement")?, r.try_get::<i64, _>("n")? as u64)))
+            .map(|r| {
+                Ok((
+                    r.try_get::<Option<String>, _>("departement")?,
+                    r.try_get::<i64, _>("n")? as u64,
+                ))
+            })
             .collect()
     }
 
     /// The raw payload last received for an offer.
     pub async fn raw_payload(&self, key: &OfferKey) -> Result<Option<String>, StorageError> {
-        let row = sqlx::query("SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2")
-            .bind(key.source().as_str())
-            .bind(key.source_offer_id())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2",
+        )
+        .bind(key.source().as_str())
+        .bind(key.source_offer_id())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.try_get("payload")).transpose()?)
     }
 }

@@ -5,7 +5,7 @@ use relais_model::SourceId;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{Store, StorageError, from_millis, millis};
+use crate::{StorageError, Store, from_millis, millis};
 
 /// A full sweep or an incremental sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +27,11 @@ impl RunKind {
     }
 
     fn parse(value: &str) -> Self {
-        if value == "full" { RunKind::Full } else { RunKind::Incremental }
+        if value == "full" {
+            RunKind::Full
+        } else {
+            RunKind::Incremental
+        }
     }
 }
 
@@ -98,13 +102,19 @@ pub struct RunRecord {
 const RUN_COLUMNS: &str = "id, source, kind, started_at, snapshot_at, heartbeat_at, finished_at, outcome, failed_partitions, counts, cursor, error";
 
 fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, StorageError> {
-    serde_json::from_str(text).map_err(|source| StorageError::CorruptDocument { what: what.to_owned(), source })
+    serde_json::from_str(text).map_err(|source| StorageError::CorruptDocument {
+        what: what.to_owned(),
+        source,
+    })
 }
 
 fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StorageError> {
     let failed: String = row.try_get("failed_partitions")?;
-    let failed_partitions = serde_json::from_str(&failed)
-        .map_err(|source| StorageError::CorruptDocument { what: "runs.failed_partitions".into(), source })?;
+    let failed_partitions =
+        serde_json::from_str(&failed).map_err(|source| StorageError::CorruptDocument {
+            what: "runs.failed_partitions".into(),
+            source,
+        })?;
     let cursor: Option<String> = row.try_get("cursor")?;
     Ok(RunRecord {
         id: row.try_get("id")?,
@@ -113,7 +123,9 @@ fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StorageError
         started_at: from_millis(row.try_get("started_at")?),
         snapshot_at: from_millis(row.try_get("snapshot_at")?),
         heartbeat_at: from_millis(row.try_get("heartbeat_at")?),
-        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_millis),
+        finished_at: row
+            .try_get::<Option<i64>, _>("finished_at")?
+            .map(from_millis),
         outcome: RunOutcome::parse(row.try_get("outcome")?),
         failed_partitions,
         counts: parse_json("runs.counts", row.try_get("counts")?)?,
@@ -172,7 +184,10 @@ impl Store {
 
     /// Marks the source's runs still `running` as abandoned; call it while holding the source's
     /// run lock, when no other run of the source can be alive. Returns the abandoned runs.
-    pub async fn abandon_running_runs(&self, source: &SourceId) -> Result<Vec<RunRecord>, StorageError> {
+    pub async fn abandon_running_runs(
+        &self,
+        source: &SourceId,
+    ) -> Result<Vec<RunRecord>, StorageError> {
         let rows = sqlx::query(&format!(
             "UPDATE runs SET outcome = 'abandoned', finished_at = heartbeat_at WHERE source = $1 AND outcome = 'running' RETURNING {RUN_COLUMNS}"
         ))

@@ -19,7 +19,11 @@ impl Drop for Running {
 }
 
 /// Starts `relais` with `args` and reads stdout lines until `until` accepts one; returns the lines.
-fn start_and_read(args: &[&str], env: &[(String, String)], until: impl Fn(&str) -> bool) -> (Running, Vec<String>) {
+fn start_and_read(
+    args: &[&str],
+    env: &[(String, String)],
+    until: impl Fn(&str) -> bool,
+) -> (Running, Vec<String>) {
     let mut child = Command::new(relais_binary())
         .args(args)
         .envs(env.iter().cloned())
@@ -38,13 +42,14 @@ fn start_and_read(args: &[&str], env: &[(String, String)], until: impl Fn(&str) 
         }
     });
     let mut lines = Vec::new();
+    let child = Running(child);
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200)) {
             let done = until(&line);
             lines.push(line);
             if done {
-                return (Running(child), lines);
+                return (child, lines);
             }
         }
     }
@@ -54,7 +59,18 @@ fn start_and_read(args: &[&str], env: &[(String, String)], until: impl Fn(&str) 
 /// `relais simulate francetravail` on a free port; returns it and the environment pointing at it.
 fn simulator(offers: u64, rate: u32) -> (Running, Vec<(String, String)>) {
     let (offers, rate) = (offers.to_string(), rate.to_string());
-    let args = ["simulate", "francetravail", "--port", "0", "--offers", &offers, "--seed", "9", "--rate", &rate];
+    let args = [
+        "simulate",
+        "francetravail",
+        "--port",
+        "0",
+        "--offers",
+        &offers,
+        "--seed",
+        "9",
+        "--rate",
+        &rate,
+    ];
     let (child, lines) = start_and_read(&args, &[], |l| l.contains("CLIENT_SECRET"));
     let env = lines
         .iter()
@@ -66,10 +82,19 @@ fn simulator(offers: u64, rate: u32) -> (Running, Vec<(String, String)>) {
 }
 
 fn run_json(args: &[&str], env: &[(String, String)]) -> Value {
-    let output = Command::new(relais_binary()).args(args).envs(env.iter().cloned()).env("RELAIS_LOG", "warn").output().unwrap();
+    let output = Command::new(relais_binary())
+        .args(args)
+        .envs(env.iter().cloned())
+        .env("RELAIS_LOG", "warn")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("relais {args:?}: {e}; stdout {stdout}; stderr {}", String::from_utf8_lossy(&output.stderr)))
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+        panic!(
+            "relais {args:?}: {e}; stdout {stdout}; stderr {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }
 
 fn status(env: &[(String, String)]) -> Value {
@@ -81,7 +106,10 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
     let stock = 20_000;
     let (_simulator, mut env) = simulator(stock, 60);
     let data = tempfile::tempdir().unwrap();
-    env.push(("RELAIS_STORAGE__DATA_DIR".into(), data.path().display().to_string()));
+    env.push((
+        "RELAIS_STORAGE__DATA_DIR".into(),
+        data.path().display().to_string(),
+    ));
     env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "60".into()));
 
     let mut first = Command::new(relais_binary())
@@ -100,7 +128,10 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
             break active;
         }
     };
-    assert!(first.try_wait().unwrap().is_none(), "the first sync ended before it could be killed");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first sync ended before it could be killed"
+    );
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     assert!(stored_at_kill < stock);
@@ -110,7 +141,10 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
 
     let report = run_json(&["sync", "francetravail", "--full", "--json"], &env);
     assert_eq!(report["outcome"], "complete", "{report}");
-    assert!(report["resumed_from"].is_i64(), "the second run resumes the first: {report}");
+    assert!(
+        report["resumed_from"].is_i64(),
+        "the second run resumes the first: {report}"
+    );
     assert_eq!(report["duplicates"], 0);
     let after = status(&env);
     let source = &after["sources"][0];
@@ -118,43 +152,100 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
     assert_eq!(source["withdrawn"], 0);
     assert_eq!(source["last_run"]["kind"], "full");
     assert_eq!(source["last_run"]["outcome"], "complete");
-    assert_eq!(source["last_run"]["failed_partitions"], serde_json::json!([]));
+    assert_eq!(
+        source["last_run"]["failed_partitions"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
 fn withdrawals_through_the_simulator_control_endpoints_and_a_failing_partition() {
     let (_simulator, mut env) = simulator(3_000, 500);
     let data = tempfile::tempdir().unwrap();
-    env.push(("RELAIS_STORAGE__DATA_DIR".into(), data.path().display().to_string()));
+    env.push((
+        "RELAIS_STORAGE__DATA_DIR".into(),
+        data.path().display().to_string(),
+    ));
     env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "500".into()));
     env.push(("RELAIS_FRANCETRAVAIL__MAX_RETRIES".into(), "1".into()));
-    assert_eq!(run_json(&["sync", "francetravail", "--full", "--json"], &env)["new"], 3_000);
+    assert_eq!(
+        run_json(&["sync", "francetravail", "--full", "--json"], &env)["new"],
+        3_000
+    );
 
-    let base = env.iter().find(|(k, _)| k == "RELAIS_FRANCETRAVAIL__API_BASE_URL").unwrap().1.replace("/partenaire/offresdemploi", "");
+    let base = env
+        .iter()
+        .find(|(k, _)| k == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
+        .unwrap()
+        .1
+        .replace("/partenaire/offresdemploi", "");
     let http = reqwest::blocking::Client::new();
-    let withdrawn: Vec<String> = http.post(format!("{base}/_simulator/withdraw?count=100")).send().unwrap().json().unwrap();
+    let withdrawn: Vec<String> = http
+        .post(format!("{base}/_simulator/withdraw?count=100"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(withdrawn.len(), 100);
     let report = run_json(&["sync", "francetravail", "--full", "--json"], &env);
-    assert_eq!((report["outcome"].as_str(), report["withdrawn"].as_u64()), (Some("complete"), Some(100)));
+    assert_eq!(
+        (report["outcome"].as_str(), report["withdrawn"].as_u64()),
+        (Some("complete"), Some(100))
+    );
 
-    http.post(format!("{base}/_simulator/withdraw?count=50")).send().unwrap();
-    http.post(format!("{base}/_simulator/fail-partition?departement=31")).send().unwrap();
+    http.post(format!("{base}/_simulator/withdraw?count=50"))
+        .send()
+        .unwrap();
+    http.post(format!("{base}/_simulator/fail-partition?departement=31"))
+        .send()
+        .unwrap();
     let report = run_json(&["sync", "francetravail", "--full", "--json"], &env);
-    assert_eq!((report["outcome"].as_str(), report["withdrawn"].as_u64()), (Some("failed"), Some(0)));
+    assert_eq!(
+        (report["outcome"].as_str(), report["withdrawn"].as_u64()),
+        (Some("failed"), Some(0))
+    );
     let status = status(&env);
     let source = &status["sources"][0];
-    assert_eq!((source["active"].as_u64(), source["withdrawn"].as_u64()), (Some(2_900), Some(100)));
+    assert_eq!(
+        (source["active"].as_u64(), source["withdrawn"].as_u64()),
+        (Some(2_900), Some(100))
+    );
     assert_eq!(source["last_run"]["outcome"], "failed");
-    assert_eq!(source["last_run"]["failed_partitions"], serde_json::json!(["departement=31"]));
+    assert_eq!(
+        source["last_run"]["failed_partitions"],
+        serde_json::json!(["departement=31"])
+    );
 }
 
 #[test]
 fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().display().to_string();
-    let (_demo, lines) = start_and_read(&["demo", "--port", "0", "--data-dir", &data_dir, "--offers", "2000"], &[], |l| l.starts_with("feed: "));
-    let url = lines.last().unwrap().strip_prefix("feed: ").unwrap().to_owned();
-    let body: Value = reqwest::blocking::get(&url).unwrap().error_for_status().unwrap().json().unwrap();
+    let (_demo, lines) = start_and_read(
+        &[
+            "demo",
+            "--port",
+            "0",
+            "--data-dir",
+            &data_dir,
+            "--offers",
+            "2000",
+        ],
+        &[],
+        |l| l.starts_with("feed: "),
+    );
+    let url = lines
+        .last()
+        .unwrap()
+        .strip_prefix("feed: ")
+        .unwrap()
+        .to_owned();
+    let body: Value = reqwest::blocking::get(&url)
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .unwrap();
     assert!(body["total"].as_u64().unwrap() > 0, "{body}");
     let offers = body["offers"].as_array().unwrap();
     assert!(!offers.is_empty());

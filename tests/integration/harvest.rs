@@ -14,7 +14,11 @@ fn francetravail() -> SourceId {
 async fn withdrawn_ids(store: &Store, candidates: &[String]) -> BTreeSet<String> {
     let mut withdrawn = BTreeSet::new();
     for id in candidates {
-        let offer = store.offer(&OfferKey::new(francetravail(), id).unwrap()).await.unwrap().unwrap();
+        let offer = store
+            .offer(&OfferKey::new(francetravail(), id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         if !offer.status.is_active() {
             withdrawn.insert(id.clone());
         }
@@ -31,13 +35,17 @@ async fn a_full_sweep_stores_the_whole_stock_once_even_above_the_cap() {
     assert_eq!(report.expected, Some(12_000));
     assert_eq!(report.duplicates, 0);
     assert_eq!(report.new, 12_000);
-    assert_eq!(store.source_counts(&francetravail()).await.unwrap().active, 12_000);
+    assert_eq!(
+        store.source_counts(&francetravail()).await.unwrap().active,
+        12_000
+    );
     // Paris alone is above the cap: the sweep needed several windows, and they did not overlap.
     assert!(report.requests >= 12_000 / 150);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_complete_sweep_withdraws_exactly_the_withdrawn_offers_and_brings_back_those_that_reappear() {
+async fn a_complete_sweep_withdraws_exactly_the_withdrawn_offers_and_brings_back_those_that_reappear()
+ {
     let sim = simulator(6_000, 4, |_| {}).await;
     let (_dir, store) = store().await;
     let ft = source(&sim, &store);
@@ -73,7 +81,11 @@ async fn a_sweep_with_a_failing_partition_withdraws_nothing_and_names_it() {
     assert_eq!(report.withdrawn, 0);
     let counts = store.source_counts(&francetravail()).await.unwrap();
     assert_eq!((counts.active, counts.withdrawn), (4_000, 0));
-    let last = store.latest_run(&francetravail(), None, None).await.unwrap().unwrap();
+    let last = store
+        .latest_run(&francetravail(), None, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(last.failed_partitions, vec!["departement=46".to_owned()]);
 }
 
@@ -89,9 +101,18 @@ async fn an_incremental_sync_reads_new_offers_and_withdraws_nothing() {
     assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
     assert_eq!((report.new, report.withdrawn), (40, 0));
     for id in &created {
-        assert!(store.offer(&OfferKey::new(francetravail(), id).unwrap()).await.unwrap().is_some());
+        assert!(
+            store
+                .offer(&OfferKey::new(francetravail(), id).unwrap())
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
-    assert_eq!(store.source_counts(&francetravail()).await.unwrap().active, 3_040);
+    assert_eq!(
+        store.source_counts(&francetravail()).await.unwrap().active,
+        3_040
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +127,10 @@ async fn a_detail_answering_204_withdraws_the_offer() {
     let report = ft.check_offers(&ids).await.unwrap();
     assert_eq!(report.withdrawn, 3);
     assert_eq!(report.unchanged, 2);
-    assert_eq!(withdrawn_ids(&store, &ids).await, gone.into_iter().collect());
+    assert_eq!(
+        withdrawn_ids(&store, &ids).await,
+        gone.into_iter().collect()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,11 +143,24 @@ async fn faults_tokens_expiring_and_throttling_lose_nothing() {
     })
     .await;
     let (_dir, store) = store().await;
-    let config = relais_ingest::francetravail::FranceTravailConfig { max_retries: 8, ..relais_tests::client_config(&sim, 2_000) };
+    let config = relais_ingest::francetravail::FranceTravailConfig {
+        max_retries: 8,
+        ..relais_tests::client_config(&sim, 2_000)
+    };
     let client = relais_ingest::francetravail::FranceTravailClient::new(config).unwrap();
-    let ft = relais_ingest::francetravail::FranceTravailSource::new(client, store.clone(), Default::default());
+    let ft = relais_ingest::francetravail::FranceTravailSource::new(
+        client,
+        store.clone(),
+        Default::default(),
+    );
     let report = ft.run_full_sweep().await.unwrap();
     assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
     assert_eq!((report.new, report.duplicates), (5_000, 0));
-    assert!(ft.client().stats.retries.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(
+        ft.client()
+            .stats
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
 }

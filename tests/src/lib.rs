@@ -5,14 +5,27 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use relais_fixtures::{SimulatorConfig, SimulatorHandle, start_simulator};
-use relais_ingest::francetravail::{FranceTravailClient, FranceTravailConfig, FranceTravailSource, SyncOptions};
+use relais_ingest::francetravail::{
+    FranceTravailClient, FranceTravailConfig, FranceTravailSource, SyncOptions,
+};
 use relais_storage::Store;
 
 /// A simulator serving `offers` offers of `seed`, fast enough for tests.
-pub async fn simulator(offers: u64, seed: u64, tune: impl FnOnce(&mut SimulatorConfig)) -> SimulatorHandle {
-    let mut config = SimulatorConfig { offers, seed, rate_per_second: 2_000, ..SimulatorConfig::default() };
+pub async fn simulator(
+    offers: u64,
+    seed: u64,
+    tune: impl FnOnce(&mut SimulatorConfig),
+) -> SimulatorHandle {
+    let mut config = SimulatorConfig {
+        offers,
+        seed,
+        rate_per_second: 2_000,
+        ..SimulatorConfig::default()
+    };
     tune(&mut config);
-    start_simulator(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator starts")
+    start_simulator(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator starts")
 }
 
 /// A client configuration pointing at `simulator`.
@@ -30,13 +43,18 @@ pub fn client_config(simulator: &SimulatorHandle, rate_per_second: u32) -> Franc
 /// A store in a temporary directory (kept alive by the returned guard).
 pub async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await.expect("store opens");
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
+        .await
+        .expect("store opens");
     (dir, store)
 }
 
 /// The France Travail source on `store`, against `simulator`.
 pub fn source(simulator: &SimulatorHandle, store: &Store) -> FranceTravailSource {
-    let config = FranceTravailConfig { max_retries: 2, ..client_config(simulator, 2_000) };
+    let config = FranceTravailConfig {
+        max_retries: 2,
+        ..client_config(simulator, 2_000)
+    };
     let client = FranceTravailClient::new(config).expect("client builds");
     FranceTravailSource::new(client, store.clone(), SyncOptions::default())
 }
@@ -44,8 +62,15 @@ pub fn source(simulator: &SimulatorHandle, store: &Store) -> FranceTravailSource
 /// The `relais` binary of this build (`target/<profile>/relais`, next to the test executable's `deps/`).
 pub fn relais_binary() -> std::path::PathBuf {
     let test_executable = std::env::current_exe().expect("test executable path");
-    let profile_dir = test_executable.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let profile_dir = test_executable
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
     let binary = profile_dir.join(format!("relais{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.exists(), "`{}` is missing: run `cargo build --workspace --bins` first (the README's test command does)", binary.display());
+    assert!(
+        binary.exists(),
+        "`{}` is missing: run `cargo build --workspace --bins` first (the README's test command does)",
+        binary.display()
+    );
     binary
 }

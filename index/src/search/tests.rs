@@ -15,10 +15,22 @@ fn index() -> OfferIndex {
     let index = OfferIndex::in_memory().unwrap();
     index
         .rebuild([
-            offer("1", "Agent d'entretien (H/F)", "Nettoyage des écoles de la commune", "46", 3),
+            offer(
+                "1",
+                "Agent d'entretien (H/F)",
+                "Nettoyage des écoles de la commune",
+                "46",
+                3,
+            ),
             offer("2", "Infirmière de nuit", "Soins aux résidents", "46", 1),
             offer("3", "Boulanger", "Fabrication du pain", "75", 2),
-            offer("4", "Agents d'entretien des espaces verts", "Tonte et élagage", "12", 5),
+            offer(
+                "4",
+                "Agents d'entretien des espaces verts",
+                "Tonte et élagage",
+                "12",
+                5,
+            ),
         ])
         .unwrap();
     index
@@ -30,7 +42,13 @@ fn keys(page: &FeedPage) -> Vec<&str> {
 
 #[test]
 fn filters_by_departement_newest_first() {
-    let page = index().search(&FeedQuery { departements: vec!["46".into()], limit: 10, ..FeedQuery::default() }).unwrap();
+    let page = index()
+        .search(&FeedQuery {
+            departements: vec!["46".into()],
+            limit: 10,
+            ..FeedQuery::default()
+        })
+        .unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(keys(&page), ["francetravail:2", "francetravail:1"]);
 }
@@ -38,23 +56,61 @@ fn filters_by_departement_newest_first() {
 #[test]
 fn french_stemming_and_accent_folding_match_variants() {
     let index = index();
-    let page = index.search(&FeedQuery { text: Some("agents entretien".into()), limit: 10, ..FeedQuery::default() }).unwrap();
+    let page = index
+        .search(&FeedQuery {
+            text: Some("agents entretien".into()),
+            limit: 10,
+            ..FeedQuery::default()
+        })
+        .unwrap();
     assert_eq!(keys(&page), ["francetravail:1", "francetravail:4"]);
-    let page = index.search(&FeedQuery { text: Some("ecole".into()), limit: 10, ..FeedQuery::default() }).unwrap();
+    let page = index
+        .search(&FeedQuery {
+            text: Some("ecole".into()),
+            limit: 10,
+            ..FeedQuery::default()
+        })
+        .unwrap();
     assert_eq!(keys(&page), ["francetravail:1"]);
-    let page = index.search(&FeedQuery { text: Some("INFIRMIERE".into()), limit: 10, ..FeedQuery::default() }).unwrap();
+    let page = index
+        .search(&FeedQuery {
+            text: Some("INFIRMIERE".into()),
+            limit: 10,
+            ..FeedQuery::default()
+        })
+        .unwrap();
     assert_eq!(keys(&page), ["francetravail:2"]);
 }
 
 #[test]
 fn pagination_and_upserts_and_removals() {
     let index = index();
-    let page = index.search(&FeedQuery { offset: 1, limit: 2, ..FeedQuery::default() }).unwrap();
-    assert_eq!((page.total, keys(&page)), (4, vec!["francetravail:3", "francetravail:1"]));
+    let page = index
+        .search(&FeedQuery {
+            offset: 1,
+            limit: 2,
+            ..FeedQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (page.total, keys(&page)),
+        (4, vec!["francetravail:3", "francetravail:1"])
+    );
     let removed = OfferKey::parse("francetravail:3").unwrap();
-    index.apply(&[offer("5", "Nouveau poste", "Tout neuf", "75", 0)], &[removed.clone()]).unwrap();
+    index
+        .apply(
+            &[offer("5", "Nouveau poste", "Tout neuf", "75", 0)],
+            std::slice::from_ref(&removed),
+        )
+        .unwrap();
     assert!(!index.contains(&removed));
-    let page = index.search(&FeedQuery { departements: vec!["75".into()], limit: 10, ..FeedQuery::default() }).unwrap();
+    let page = index
+        .search(&FeedQuery {
+            departements: vec!["75".into()],
+            limit: 10,
+            ..FeedQuery::default()
+        })
+        .unwrap();
     assert_eq!(keys(&page), ["francetravail:5"]);
     assert_eq!(index.len(), 4);
 }

@@ -130,27 +130,51 @@ impl FranceTravailClient {
         let url = format!("{}/v2/offres/search", self.config.api_base_url);
         let answer = self.call(&url, &query.to_params()).await?;
         match answer.status {
-            StatusCode::NO_CONTENT => Ok(SearchPage::empty(answer.content_range.as_deref().and_then(ContentRange::total_of_empty))),
+            StatusCode::NO_CONTENT => Ok(SearchPage::empty(
+                answer
+                    .content_range
+                    .as_deref()
+                    .and_then(ContentRange::total_of_empty),
+            )),
             StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-                let range = answer.content_range.as_deref().map(ContentRange::parse).transpose().map_err(|message| {
-                    IngestError::InvalidResponse { url: url.clone(), message }
-                })?;
-                SearchPage::parse(&answer.body, range).map_err(|message| IngestError::InvalidResponse { url, message })
+                let range = answer
+                    .content_range
+                    .as_deref()
+                    .map(ContentRange::parse)
+                    .transpose()
+                    .map_err(|message| IngestError::InvalidResponse {
+                        url: url.clone(),
+                        message,
+                    })?;
+                SearchPage::parse(&answer.body, range)
+                    .map_err(|message| IngestError::InvalidResponse { url, message })
             }
-            status => Err(IngestError::UnexpectedStatus { status: status.as_u16(), url }),
+            status => Err(IngestError::UnexpectedStatus {
+                status: status.as_u16(),
+                url,
+            }),
         }
     }
 
     /// One offer by id: `None` when the API answers 204 (the offer no longer exists).
-    pub async fn offer_detail(&self, id: &str) -> Result<Option<Box<serde_json::value::RawValue>>, IngestError> {
+    pub async fn offer_detail(
+        &self,
+        id: &str,
+    ) -> Result<Option<Box<serde_json::value::RawValue>>, IngestError> {
         let url = format!("{}/v2/offres/{}", self.config.api_base_url, urlencode(id));
         let answer = self.call(&url, &[]).await?;
         match answer.status {
             StatusCode::NO_CONTENT => Ok(None),
-            StatusCode::OK => serde_json::from_str(&answer.body)
-                .map(Some)
-                .map_err(|e| IngestError::InvalidResponse { url, message: e.to_string() }),
-            status => Err(IngestError::UnexpectedStatus { status: status.as_u16(), url }),
+            StatusCode::OK => serde_json::from_str(&answer.body).map(Some).map_err(|e| {
+                IngestError::InvalidResponse {
+                    url,
+                    message: e.to_string(),
+                }
+            }),
+            status => Err(IngestError::UnexpectedStatus {
+                status: status.as_u16(),
+                url,
+            }),
         }
     }
 
@@ -197,28 +221,48 @@ impl FranceTravailClient {
             if !status.is_success() {
                 let message = serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
-                    .and_then(|v| v["error_description"].as_str().or(v["error"].as_str()).map(str::to_owned))
+                    .and_then(|v| {
+                        v["error_description"]
+                            .as_str()
+                            .or(v["error"].as_str())
+                            .map(str::to_owned)
+                    })
                     .unwrap_or_else(|| format!("http {status}"));
-                return Err(IngestError::Authentication { url: url.clone(), message });
+                return Err(IngestError::Authentication {
+                    url: url.clone(),
+                    message,
+                });
             }
-            let token: TokenResponse = serde_json::from_str(&body).map_err(|e| IngestError::InvalidResponse {
-                url: url.clone(),
-                message: format!("token response: {e}"),
-            })?;
+            let token: TokenResponse =
+                serde_json::from_str(&body).map_err(|e| IngestError::InvalidResponse {
+                    url: url.clone(),
+                    message: format!("token response: {e}"),
+                })?;
             // Refresh early: a tenth of the lifetime before expiry, at most a minute.
             let lifetime = Duration::from_secs(token.expires_in.unwrap_or(1_499));
             let margin = (lifetime / 10).min(Duration::from_secs(60));
-            tracing::debug!(expires_in = lifetime.as_secs(), "france travail token obtained");
+            tracing::debug!(
+                expires_in = lifetime.as_secs(),
+                "france travail token obtained"
+            );
             return Ok(CachedToken {
                 value: SecretString::from(token.access_token),
                 refresh_at: Instant::now() + lifetime - margin,
             });
         }
-        Err(IngestError::RetriesExhausted { attempts: self.config.max_retries + 1, url: url.clone(), last_error })
+        Err(IngestError::RetriesExhausted {
+            attempts: self.config.max_retries + 1,
+            url: url.clone(),
+            last_error,
+        })
     }
 
     /// Sends a GET with the token, the rate limit and the retry policy.
-    pub(crate) async fn call(&self, url: &str, params: &[(&str, String)]) -> Result<Answer, IngestError> {
+    pub(crate) async fn call(
+        &self,
+        url: &str,
+        params: &[(&str, String)],
+    ) -> Result<Answer, IngestError> {
         let mut refreshed = false;
         let mut failures = 0;
         let mut throttles = 0;
@@ -247,7 +291,11 @@ impl FranceTravailClient {
                         .get(header::CONTENT_RANGE)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    let retry_after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(parse_retry_after);
+                    let retry_after = response
+                        .headers()
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(parse_retry_after);
                     match status {
                         StatusCode::UNAUTHORIZED if !refreshed => {
                             refreshed = true;
@@ -257,10 +305,19 @@ impl FranceTravailClient {
                         StatusCode::TOO_MANY_REQUESTS => {
                             throttles += 1;
                             if throttles > 30 {
-                                return Err(IngestError::RetriesExhausted { attempts: throttles, url: url.to_owned(), last_error: "http 429".into() });
+                                return Err(IngestError::RetriesExhausted {
+                                    attempts: throttles,
+                                    url: url.to_owned(),
+                                    last_error: "http 429".into(),
+                                });
                             }
-                            let wait = retry_after.unwrap_or(Duration::from_secs(1)) + jitter(Duration::from_millis(100));
-                            tracing::debug!(url, wait_ms = wait.as_millis() as u64, "rate limited by the api");
+                            let wait = retry_after.unwrap_or(Duration::from_secs(1))
+                                + jitter(Duration::from_millis(100));
+                            tracing::debug!(
+                                url,
+                                wait_ms = wait.as_millis() as u64,
+                                "rate limited by the api"
+                            );
                             self.stats.retries.fetch_add(1, Ordering::Relaxed);
                             tokio::time::sleep(wait).await;
                             continue;
@@ -278,8 +335,14 @@ impl FranceTravailClient {
                             None
                         }
                         status if status.is_success() => match response.text().await {
-                            Ok(body) if status == StatusCode::NO_CONTENT || is_complete_json(&body) => {
-                                return Ok(Answer { status, content_range, body });
+                            Ok(body)
+                                if status == StatusCode::NO_CONTENT || is_complete_json(&body) =>
+                            {
+                                return Ok(Answer {
+                                    status,
+                                    content_range,
+                                    body,
+                                });
                             }
                             Ok(_) => {
                                 last_error = "truncated or invalid json body".into();
@@ -290,13 +353,22 @@ impl FranceTravailClient {
                                 None
                             }
                         },
-                        status => return Err(IngestError::UnexpectedStatus { status: status.as_u16(), url: url.to_owned() }),
+                        status => {
+                            return Err(IngestError::UnexpectedStatus {
+                                status: status.as_u16(),
+                                url: url.to_owned(),
+                            });
+                        }
                     }
                 }
             };
             failures += 1;
             if failures > self.config.max_retries {
-                return Err(IngestError::RetriesExhausted { attempts: failures, url: url.to_owned(), last_error });
+                return Err(IngestError::RetriesExhausted {
+                    attempts: failures,
+                    url: url.to_owned(),
+                    last_error,
+                });
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let wait = retry_after.unwrap_or_else(|| backoff(failures));
@@ -312,7 +384,9 @@ fn is_complete_json(body: &str) -> bool {
 
 /// Exponential backoff with full jitter: a random wait up to 200 ms × 2^attempt, at most 10 s.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(200).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(10));
+    let ceiling = Duration::from_millis(200)
+        .saturating_mul(1 << attempt.min(6))
+        .min(Duration::from_secs(10));
     jitter(ceiling).max(Duration::from_millis(50))
 }
 
@@ -327,7 +401,11 @@ fn parse_retry_after(value: &str) -> Duration {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => chrono::DateTime::parse_from_rfc2822(value)
             .ok()
-            .and_then(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
+            .and_then(|at| {
+                (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                    .to_std()
+                    .ok()
+            })
             .unwrap_or(Duration::from_secs(1)),
     };
     wait.min(Duration::from_secs(120))
@@ -344,7 +422,13 @@ fn redact(message: &str) -> String {
 
 fn urlencode(id: &str) -> String {
     id.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -363,7 +447,10 @@ mod tests {
     fn backoff_stays_within_bounds() {
         for attempt in 0..20 {
             let wait = backoff(attempt);
-            assert!(wait >= Duration::from_millis(50) && wait <= Duration::from_secs(10), "{wait:?}");
+            assert!(
+                wait >= Duration::from_millis(50) && wait <= Duration::from_secs(10),
+                "{wait:?}"
+            );
         }
     }
 

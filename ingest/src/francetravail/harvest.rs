@@ -39,7 +39,9 @@ struct Stamp {
 /// The creation second of a raw offer.
 pub(crate) fn creation_second(raw: &RawValue) -> Option<DateTime<Utc>> {
     let stamp: Stamp = serde_json::from_str(raw.get()).ok()?;
-    let at = DateTime::parse_from_rfc3339(stamp.date_creation.as_deref()?).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc3339(stamp.date_creation.as_deref()?)
+        .ok()?
+        .with_timezone(&Utc);
     at.duration_trunc(TimeDelta::seconds(1)).ok()
 }
 
@@ -64,9 +66,14 @@ impl std::fmt::Display for WindowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WindowError::Call(error) => write!(f, "{error}"),
-            WindowError::Unstable { attempts } => write!(f, "page totals kept changing over {attempts} attempts"),
+            WindowError::Unstable { attempts } => {
+                write!(f, "page totals kept changing over {attempts} attempts")
+            }
             WindowError::SecondOverCap { second, total } => {
-                write!(f, "{total} offers created in the second {second}, more than one query can read")
+                write!(
+                    f,
+                    "{total} offers created in the second {second}, more than one query can read"
+                )
             }
         }
     }
@@ -79,22 +86,33 @@ pub(crate) async fn read_window(
     max: DateTime<Utc>,
 ) -> Result<WindowRead, WindowError> {
     const ATTEMPTS: u32 = 3;
-    let query = SearchQuery { newest_first: true, max_creation: Some(max), ..base.clone() };
+    let query = SearchQuery {
+        newest_first: true,
+        max_creation: Some(max),
+        ..base.clone()
+    };
     for attempt in 1..=ATTEMPTS {
         match read_pages(client, &query).await? {
             Some(read) => return finish_window(client, &query, read).await,
-            None => tracing::warn!(attempt, max = %max, "the stock moved while paging a window; reading it again"),
+            None => {
+                tracing::warn!(attempt, max = %max, "the stock moved while paging a window; reading it again")
+            }
         }
     }
     Err(WindowError::Unstable { attempts: ATTEMPTS })
 }
 
 /// All readable pages of a query, or `None` when their totals disagree.
-async fn read_pages(client: &FranceTravailClient, query: &SearchQuery) -> Result<Option<(Vec<Box<RawValue>>, u64)>, IngestError> {
+async fn read_pages(
+    client: &FranceTravailClient,
+    query: &SearchQuery,
+) -> Result<Option<(Vec<Box<RawValue>>, u64)>, IngestError> {
     let first = client.search(&query.with_range(0, PAGE_SIZE - 1)).await?;
     let total = first.total;
     let readable = total.min(QUERY_CAP);
-    let starts: Vec<u64> = (1..readable.div_ceil(PAGE_SIZE)).map(|page| page * PAGE_SIZE).collect();
+    let starts: Vec<u64> = (1..readable.div_ceil(PAGE_SIZE))
+        .map(|page| page * PAGE_SIZE)
+        .collect();
     let concurrency = client.config().concurrency.max(1);
     let rest: Vec<_> = futures::stream::iter(starts)
         .map(|start| {
@@ -118,7 +136,11 @@ async fn finish_window(
     (offers, total): (Vec<Box<RawValue>>, u64),
 ) -> Result<WindowRead, WindowError> {
     if total <= QUERY_CAP {
-        return Ok(WindowRead { offers, total, next_max: None });
+        return Ok(WindowRead {
+            offers,
+            total,
+            next_max: None,
+        });
     }
     let Some(boundary) = offers.last().and_then(|o| creation_second(o)) else {
         return Err(IngestError::InvalidResponse {
@@ -132,27 +154,50 @@ async fn finish_window(
         .filter(|o| creation_second(o).is_none_or(|second| second > boundary))
         .collect();
     if !kept.is_empty() {
-        return Ok(WindowRead { offers: kept, total, next_max: Some(boundary) });
+        return Ok(WindowRead {
+            offers: kept,
+            total,
+            next_max: Some(boundary),
+        });
     }
     // Every offer read shares the boundary second: read that second by origin instead.
-    let second = SearchQuery { min_creation: Some(boundary), max_creation: Some(boundary), ..query.clone() };
+    let second = SearchQuery {
+        min_creation: Some(boundary),
+        max_creation: Some(boundary),
+        ..query.clone()
+    };
     let mut offers = Vec::new();
     for origin in [1, 2] {
-        let by_origin = SearchQuery { origin: Some(origin), ..second.clone() };
+        let by_origin = SearchQuery {
+            origin: Some(origin),
+            ..second.clone()
+        };
         match read_pages(client, &by_origin).await? {
-            Some((_, count)) if count > QUERY_CAP => return Err(WindowError::SecondOverCap { second: boundary, total: count }),
+            Some((_, count)) if count > QUERY_CAP => {
+                return Err(WindowError::SecondOverCap {
+                    second: boundary,
+                    total: count,
+                });
+            }
             Some((part, _)) => offers.extend(part),
             None => return Err(WindowError::Unstable { attempts: 1 }),
         }
     }
     let next_max = boundary - TimeDelta::seconds(1);
     let floor = query.min_creation.unwrap_or(DateTime::<Utc>::MIN_UTC);
-    Ok(WindowRead { offers, total, next_max: (next_max >= floor).then_some(next_max) })
+    Ok(WindowRead {
+        offers,
+        total,
+        next_max: (next_max >= floor).then_some(next_max),
+    })
 }
 
 /// The département codes the API knows, in groups of five (the most one query accepts).
 pub(crate) fn departement_groups() -> Vec<Vec<String>> {
-    let mut codes: Vec<String> = (1..=95).filter(|n| *n != 20).map(|n| format!("{n:02}")).collect();
+    let mut codes: Vec<String> = (1..=95)
+        .filter(|n| *n != 20)
+        .map(|n| format!("{n:02}"))
+        .collect();
     codes.extend(["2A", "2B", "971", "972", "973", "974", "976"].map(String::from));
     codes.chunks(5).map(<[String]>::to_vec).collect()
 }

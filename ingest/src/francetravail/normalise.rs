@@ -9,10 +9,10 @@
 
 use chrono::{DateTime, Utc};
 use relais_model::{
-    Contact, Contract, ContractDuration, ContractKind, Coordinates, DepartementCode, DurationUnit, Employer,
-    Experience, ExperienceRequirement, InseeCode, Job, Location, LocationResolution, Offer, OfferKey, OfferWarning,
-    OriginKind, PartnerOrigin, Requirement, RomeCode, Salary, SalaryPeriod, SourceDates, SourceId, WarningKind,
-    WorkingTime, WorkingTimeKind,
+    Contact, Contract, ContractDuration, ContractKind, Coordinates, DepartementCode, DurationUnit,
+    Employer, Experience, ExperienceRequirement, InseeCode, Job, Location, LocationResolution,
+    Offer, OfferKey, OfferWarning, OriginKind, PartnerOrigin, Requirement, RomeCode, Salary,
+    SalaryPeriod, SourceDates, SourceId, WarningKind, WorkingTime, WorkingTimeKind,
 };
 use serde_json::Value;
 
@@ -24,30 +24,61 @@ pub struct Rejection {
 }
 
 /// Normalises one `Offre` JSON document received at `seen_at`.
-pub fn normalise_offer(source: &SourceId, raw: &str, seen_at: DateTime<Utc>) -> Result<Offer, Rejection> {
-    let value: Value = serde_json::from_str(raw).map_err(|e| Rejection { reason: format!("not json: {e}") })?;
-    let id = text(&value["id"]).ok_or_else(|| Rejection { reason: "no `id`".into() })?;
-    let key = OfferKey::new(source.clone(), &id).map_err(|e| Rejection { reason: e.to_string() })?;
+pub fn normalise_offer(
+    source: &SourceId,
+    raw: &str,
+    seen_at: DateTime<Utc>,
+) -> Result<Offer, Rejection> {
+    let value: Value = serde_json::from_str(raw).map_err(|e| Rejection {
+        reason: format!("not json: {e}"),
+    })?;
+    let id = text(&value["id"]).ok_or_else(|| Rejection {
+        reason: "no `id`".into(),
+    })?;
+    let key = OfferKey::new(source.clone(), &id).map_err(|e| Rejection {
+        reason: e.to_string(),
+    })?;
     let mut warnings = Vec::new();
-    let mut warn = |kind, field: &str, message: String| warnings.push(OfferWarning { kind, field: field.to_owned(), message });
+    let mut warn = |kind, field: &str, message: String| {
+        warnings.push(OfferWarning {
+            kind,
+            field: field.to_owned(),
+            message,
+        })
+    };
 
     let title = text(&value["intitule"]).unwrap_or_else(|| {
-        warn(WarningKind::MissingField, "intitule", "the offer has no title".into());
+        warn(
+            WarningKind::MissingField,
+            "intitule",
+            "the offer has no title".into(),
+        );
         String::new()
     });
     let description = text(&value["description"]).unwrap_or_else(|| {
-        warn(WarningKind::MissingField, "description", "the offer has no description".into());
+        warn(
+            WarningKind::MissingField,
+            "description",
+            "the offer has no description".into(),
+        );
         String::new()
     });
     let mut offer = Offer::new(key, &title, &description, seen_at);
     offer.dates = SourceDates {
         created_at: date(&value["dateCreation"], "dateCreation", seen_at, &mut warn),
-        updated_at: date(&value["dateActualisation"], "dateActualisation", seen_at, &mut warn),
+        updated_at: date(
+            &value["dateActualisation"],
+            "dateActualisation",
+            seen_at,
+            &mut warn,
+        ),
     };
     offer.location = location(&value["lieuTravail"], &mut warn);
     offer.job = Job {
         rome_code: text(&value["romeCode"]).and_then(|code| {
-            RomeCode::parse(&code).map_err(|e| warn(WarningKind::InvalidCode, "romeCode", e.to_string())).ok()
+            RomeCode::parse(&code)
+                .map_err(|e| warn(WarningKind::InvalidCode, "romeCode", e.to_string()))
+                .ok()
         }),
         rome_label: text(&value["romeLibelle"]),
         appellation_label: text(&value["appellationlibelle"]),
@@ -59,7 +90,9 @@ pub fn normalise_offer(source: &SourceId, raw: &str, seen_at: DateTime<Utc>) -> 
         description: text(&company["description"]),
         logo_url: text(&company["logo"]),
         url: text(&company["url"]),
-        adapted_company: value["entrepriseAdaptee"].as_bool().or(company["entrepriseAdaptee"].as_bool()),
+        adapted_company: value["entrepriseAdaptee"]
+            .as_bool()
+            .or(company["entrepriseAdaptee"].as_bool()),
         disability_committed: value["employeurHandiEngage"].as_bool(),
     };
     offer.contract = contract(&value, &mut warn);
@@ -90,12 +123,21 @@ pub fn normalise_offer(source: &SourceId, raw: &str, seen_at: DateTime<Utc>) -> 
         detail: None,
         required: None,
     });
-    offer.positions = value["nombrePostes"].as_u64().and_then(|n| u32::try_from(n).ok());
+    offer.positions = value["nombrePostes"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok());
     offer.accessible_to_disabled_workers = value["accessibleTH"].as_bool();
     offer.work_context = work_context(&value);
     let contact = &value["contact"];
-    let mut lines: Vec<String> = ["coordonnees1", "coordonnees2", "coordonnees3"].iter().filter_map(|f| text(&contact[*f])).collect();
-    lines.extend(["courriel", "telephone"].iter().filter_map(|f| text(&value["agence"][*f]).map(|v| format!("Agence : {v}"))));
+    let mut lines: Vec<String> = ["coordonnees1", "coordonnees2", "coordonnees3"]
+        .iter()
+        .filter_map(|f| text(&contact[*f]))
+        .collect();
+    lines.extend(
+        ["courriel", "telephone"]
+            .iter()
+            .filter_map(|f| text(&value["agence"][*f]).map(|v| format!("Agence : {v}"))),
+    );
     offer.contact = Contact {
         name: text(&contact["nom"]),
         lines,
@@ -113,7 +155,11 @@ pub fn normalise_offer(source: &SourceId, raw: &str, seen_at: DateTime<Utc>) -> 
         _ => None,
     };
     offer.partner_origins = array(&origin["partenaires"])
-        .map(|p| PartnerOrigin { name: text(&p["nom"]), url: text(&p["url"]), logo_url: text(&p["logo"]) })
+        .map(|p| PartnerOrigin {
+            name: text(&p["nom"]),
+            url: text(&p["url"]),
+            logo_url: text(&p["logo"]),
+        })
         .collect();
     offer.warnings = warnings;
     Ok(offer)
@@ -133,21 +179,36 @@ fn array(value: &Value) -> impl Iterator<Item = &Value> {
     value.as_array().into_iter().flatten()
 }
 
-fn date(value: &Value, field: &str, now: DateTime<Utc>, warn: &mut impl FnMut(WarningKind, &str, String)) -> Option<DateTime<Utc>> {
+fn date(
+    value: &Value,
+    field: &str,
+    now: DateTime<Utc>,
+    warn: &mut impl FnMut(WarningKind, &str, String),
+) -> Option<DateTime<Utc>> {
     let raw = text(value)?;
     match DateTime::parse_from_rfc3339(&raw) {
         Ok(at) => {
             let at = at.with_timezone(&Utc);
-            let earliest = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z").expect("constant").with_timezone(&Utc);
+            let earliest = DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
+                .expect("constant")
+                .with_timezone(&Utc);
             if at < earliest || at > now + chrono::Duration::days(1) {
-                warn(WarningKind::InvalidDate, field, format!("`{raw}` is not a plausible date"));
+                warn(
+                    WarningKind::InvalidDate,
+                    field,
+                    format!("`{raw}` is not a plausible date"),
+                );
                 None
             } else {
                 Some(at)
             }
         }
         Err(_) => {
-            warn(WarningKind::InvalidDate, field, format!("`{raw}` is not an RFC 3339 date"));
+            warn(
+                WarningKind::InvalidDate,
+                field,
+                format!("`{raw}` is not an RFC 3339 date"),
+            );
             None
         }
     }
@@ -156,10 +217,20 @@ fn date(value: &Value, field: &str, now: DateTime<Utc>, warn: &mut impl FnMut(Wa
 fn location(place: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> Location {
     let label = text(&place["libelle"]);
     let coordinates = match (place["latitude"].as_f64(), place["longitude"].as_f64()) {
-        (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => Some(Coordinates { latitude, longitude }),
+        (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => {
+            Some(Coordinates {
+                latitude,
+                longitude,
+            })
+        }
         _ => None,
     };
-    let mut location = Location { label: label.clone(), postal_code: text(&place["codePostal"]), coordinates, ..Location::default() };
+    let mut location = Location {
+        label: label.clone(),
+        postal_code: text(&place["codePostal"]),
+        coordinates,
+        ..Location::default()
+    };
     if let Some(code) = text(&place["commune"]) {
         match InseeCode::parse(&code) {
             Ok(commune) => {
@@ -168,7 +239,11 @@ fn location(place: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> 
                 location.resolution = LocationResolution::InseeCode;
                 return location;
             }
-            Err(e) => warn(WarningKind::InvalidCode, "lieuTravail.commune", e.to_string()),
+            Err(e) => warn(
+                WarningKind::InvalidCode,
+                "lieuTravail.commune",
+                e.to_string(),
+            ),
         }
     }
     // `38 - Isère`: the département is the prefix of the label.
@@ -184,7 +259,10 @@ fn location(place: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> 
         None => warn(
             WarningKind::UnresolvedLocation,
             "lieuTravail",
-            format!("no commune nor département in `{}`", label.as_deref().unwrap_or("")),
+            format!(
+                "no commune nor département in `{}`",
+                label.as_deref().unwrap_or("")
+            ),
         ),
     }
     location
@@ -203,14 +281,28 @@ fn contract(value: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> 
         Some("LIB" | "FRA" | "REP" | "CCE") => ContractKind::SelfEmployed,
         _ => ContractKind::Other,
     };
-    let duration = label.as_deref().and_then(|l| l.split_once(" - ")).and_then(|(_, d)| {
-        let parsed = parse_duration(d);
-        if parsed.is_none() {
-            warn(WarningKind::UnparsedLabel, "typeContratLibelle", format!("duration `{d}` not understood"));
-        }
-        parsed
-    });
-    Contract { kind, code, label, nature: text(&value["natureContrat"]), duration, work_study }
+    let duration = label
+        .as_deref()
+        .and_then(|l| l.split_once(" - "))
+        .and_then(|(_, d)| {
+            let parsed = parse_duration(d);
+            if parsed.is_none() {
+                warn(
+                    WarningKind::UnparsedLabel,
+                    "typeContratLibelle",
+                    format!("duration `{d}` not understood"),
+                );
+            }
+            parsed
+        });
+    Contract {
+        kind,
+        code,
+        label,
+        nature: text(&value["natureContrat"]),
+        duration,
+        work_study,
+    }
 }
 
 /// `6 Mois`, `5 Jour(s)`, `2 An(s)`, `3 Semaine(s)`, `1,5 Mois`.
@@ -238,7 +330,12 @@ fn working_time(value: &Value) -> WorkingTime {
     let kind = match converted.as_deref().or(label.as_deref().map(|_| "")) {
         Some(c) if c.contains("plein") => WorkingTimeKind::FullTime,
         Some(c) if c.contains("partiel") => WorkingTimeKind::PartTime,
-        _ if label.as_deref().is_some_and(|l| l.to_lowercase().contains("partiel")) => WorkingTimeKind::PartTime,
+        _ if label
+            .as_deref()
+            .is_some_and(|l| l.to_lowercase().contains("partiel")) =>
+        {
+            WorkingTimeKind::PartTime
+        }
         _ => WorkingTimeKind::Unknown,
     };
     // `35H Horaires normaux`, `35H30`, `24H`.
@@ -248,7 +345,11 @@ fn working_time(value: &Value) -> WorkingTime {
         let minutes: f32 = rest.get(..2).and_then(|m| m.parse().ok()).unwrap_or(0.0);
         Some(hours + minutes / 60.0)
     });
-    WorkingTime { kind, label, weekly_hours }
+    WorkingTime {
+        kind,
+        label,
+        weekly_hours,
+    }
 }
 
 fn salary(value: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> Option<Salary> {
@@ -260,8 +361,13 @@ fn salary(value: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> Op
         comment: text(&value["commentaire"]),
         ..Salary::default()
     };
-    salary.complements = ["complement1", "complement2"].iter().filter_map(|f| text(&value[*f])).collect();
-    salary.complements.extend(array(&value["listeComplements"]).filter_map(|c| text(&c["libelle"])));
+    salary.complements = ["complement1", "complement2"]
+        .iter()
+        .filter_map(|f| text(&value[*f]))
+        .collect();
+    salary
+        .complements
+        .extend(array(&value["listeComplements"]).filter_map(|c| text(&c["libelle"])));
     if let Some(label) = salary.label.clone() {
         match parse_salary_label(&label) {
             Some((period, min, max, months)) => {
@@ -270,7 +376,11 @@ fn salary(value: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> Op
                 salary.max = max;
                 salary.months = months;
             }
-            None => warn(WarningKind::UnparsedLabel, "salaire.libelle", format!("`{label}` not understood")),
+            None => warn(
+                WarningKind::UnparsedLabel,
+                "salaire.libelle",
+                format!("`{label}` not understood"),
+            ),
         }
     }
     Some(salary)
@@ -291,13 +401,30 @@ fn parse_salary_label(label: &str) -> Option<(SalaryPeriod, f64, Option<f64>, Op
     } else {
         return None;
     };
-    let number = |s: &str| s.trim().replace(' ', "").replace(',', ".").parse::<f64>().ok();
+    let number = |s: &str| {
+        s.trim()
+            .replace(' ', "")
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+    };
     let after_de = lower.split_once(" de ")?.1;
     let (amounts, months) = match after_de.split_once(" sur ") {
-        Some((amounts, months)) => (amounts, months.trim().trim_end_matches("mois").trim().replace(',', ".").parse::<f32>().ok()),
+        Some((amounts, months)) => (
+            amounts,
+            months
+                .trim()
+                .trim_end_matches("mois")
+                .trim()
+                .replace(',', ".")
+                .parse::<f32>()
+                .ok(),
+        ),
         None => (after_de, None),
     };
-    let mut bounds = amounts.split(" à ").map(|part| part.trim().trim_end_matches("euros").trim());
+    let mut bounds = amounts
+        .split(" à ")
+        .map(|part| part.trim().trim_end_matches("euros").trim());
     let min = number(bounds.next()?)?;
     let max = match bounds.next() {
         Some(max) => Some(number(max)?),
@@ -306,7 +433,13 @@ fn parse_salary_label(label: &str) -> Option<(SalaryPeriod, f64, Option<f64>, Op
     Some((period, min, max, months))
 }
 
-fn requirement(kind: &str, item: &Value, label: Option<String>, code: Option<String>, detail: Option<String>) -> Option<Requirement> {
+fn requirement(
+    kind: &str,
+    item: &Value,
+    label: Option<String>,
+    code: Option<String>,
+    detail: Option<String>,
+) -> Option<Requirement> {
     Some(Requirement {
         kind: kind.into(),
         code,
@@ -322,15 +455,45 @@ fn requirement(kind: &str, item: &Value, label: Option<String>, code: Option<Str
 
 fn requirements(value: &Value) -> Vec<Requirement> {
     let mut all = Vec::new();
-    all.extend(array(&value["competences"]).filter_map(|c| requirement("skill", c, text(&c["libelle"]), text(&c["code"]), None)));
-    all.extend(array(&value["langues"]).filter_map(|l| requirement("language", l, text(&l["libelle"]), None, None)));
-    all.extend(array(&value["permis"]).filter_map(|p| requirement("licence", p, text(&p["libelle"]), None, None)));
+    all.extend(
+        array(&value["competences"])
+            .filter_map(|c| requirement("skill", c, text(&c["libelle"]), text(&c["code"]), None)),
+    );
+    all.extend(
+        array(&value["langues"])
+            .filter_map(|l| requirement("language", l, text(&l["libelle"]), None, None)),
+    );
+    all.extend(
+        array(&value["permis"])
+            .filter_map(|p| requirement("licence", p, text(&p["libelle"]), None, None)),
+    );
     all.extend(array(&value["formations"]).filter_map(|f| {
-        let label = [text(&f["niveauLibelle"]), text(&f["domaineLibelle"])].into_iter().flatten().collect::<Vec<_>>().join(" — ");
-        requirement("training", f, Some(label).filter(|l| !l.is_empty()), text(&f["codeFormation"]), text(&f["commentaire"]))
+        let label = [text(&f["niveauLibelle"]), text(&f["domaineLibelle"])]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" — ");
+        requirement(
+            "training",
+            f,
+            Some(label).filter(|l| !l.is_empty()),
+            text(&f["codeFormation"]),
+            text(&f["commentaire"]),
+        )
     }));
-    all.extend(array(&value["qualitesProfessionnelles"]).filter_map(|q| requirement("quality", q, text(&q["libelle"]), None, text(&q["description"]))));
-    all.extend(array(&value["outilsBureautiques"]).filter_map(|t| requirement("office_tool", &Value::Null, text(t), None, None)));
+    all.extend(array(&value["qualitesProfessionnelles"]).filter_map(|q| {
+        requirement(
+            "quality",
+            q,
+            text(&q["libelle"]),
+            None,
+            text(&q["description"]),
+        )
+    }));
+    all.extend(
+        array(&value["outilsBureautiques"])
+            .filter_map(|t| requirement("office_tool", &Value::Null, text(t), None, None)),
+    );
     all
 }
 
@@ -339,7 +502,11 @@ fn work_context(value: &Value) -> Vec<String> {
     let context_of = &value["contexteTravail"];
     context.extend(array(&context_of["horaires"]).filter_map(text));
     context.extend(array(&context_of["conditionsExercice"]).filter_map(text));
-    context.extend(["complementExercice", "conditionExercice"].iter().filter_map(|f| text(&value[*f])));
+    context.extend(
+        ["complementExercice", "conditionExercice"]
+            .iter()
+            .filter_map(|f| text(&value[*f])),
+    );
     if let Some(travel) = text(&value["deplacementLibelle"]) {
         context.push(format!("Déplacements : {travel}"));
     }

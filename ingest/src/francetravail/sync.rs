@@ -63,7 +63,10 @@ impl Default for SyncOptions {
 #[serde(tag = "phase", rename_all = "snake_case")]
 enum SweepCursor {
     /// Reading creation-date windows; the next one ends at `window_max`.
-    Windows { window_max: DateTime<Utc>, expected: Option<u64> },
+    Windows {
+        window_max: DateTime<Utc>,
+        expected: Option<u64>,
+    },
     /// All windows read; checking by département.
     Check { expected: Option<u64> },
 }
@@ -132,7 +135,12 @@ impl Progress {
 impl FranceTravailSource {
     /// Binds a client to a store.
     pub fn new(client: FranceTravailClient, store: Store, options: SyncOptions) -> Self {
-        Self { client, store, source: SourceId::parse(SOURCE_ID).expect("valid id"), options }
+        Self {
+            client,
+            store,
+            source: SourceId::parse(SOURCE_ID).expect("valid id"),
+            options,
+        }
     }
 
     /// The client, for its counters.
@@ -143,13 +151,21 @@ impl FranceTravailSource {
     /// Reads the whole stock and, if every part of the sweep succeeded, withdraws what it did not see.
     pub async fn run_full_sweep(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self
+            .client
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed);
         let now = Utc::now();
         let abandoned = self.store.abandon_running_runs(&self.source).await?;
         let resumable = abandoned
             .into_iter()
             .filter(|run| run.kind == RunKind::Full && run.cursor.is_some())
-            .filter(|run| (now - run.snapshot_at).to_std().is_ok_and(|age| age < self.options.resume_within))
+            .filter(|run| {
+                (now - run.snapshot_at)
+                    .to_std()
+                    .is_ok_and(|age| age < self.options.resume_within)
+            })
             .max_by_key(|run| run.id);
         let (snapshot, mut cursor, resumed_from) = match resumable {
             Some(run) => {
@@ -159,8 +175,14 @@ impl FranceTravailSource {
             }
             None => (to_second(now), None, None),
         };
-        let cursor_start = cursor.take().unwrap_or(SweepCursor::Windows { window_max: snapshot, expected: None });
-        let run_id = self.store.start_run(&self.source, RunKind::Full, now, snapshot).await?;
+        let cursor_start = cursor.take().unwrap_or(SweepCursor::Windows {
+            window_max: snapshot,
+            expected: None,
+        });
+        let run_id = self
+            .store
+            .start_run(&self.source, RunKind::Full, now, snapshot)
+            .await?;
         let span = tracing::info_span!("run", source = SOURCE_ID, kind = "full", run_id);
         let _guard = span.enter();
         let mut progress = Progress::default();
@@ -169,14 +191,24 @@ impl FranceTravailSource {
         let mut expected = None;
         let mut cursor = cursor_start;
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
-        while let SweepCursor::Windows { window_max, expected: known } = cursor {
+        while let SweepCursor::Windows {
+            window_max,
+            expected: known,
+        } = cursor
+        {
             expected = known;
-            let base = SearchQuery { min_creation: Some(floor), ..SearchQuery::default() };
+            let base = SearchQuery {
+                min_creation: Some(floor),
+                ..SearchQuery::default()
+            };
             match read_window(&self.client, &base, window_max).await {
                 Ok(read) => {
                     expected = expected.or(Some(read.total));
                     cursor = match read.next_max {
-                        Some(next) => SweepCursor::Windows { window_max: next, expected },
+                        Some(next) => SweepCursor::Windows {
+                            window_max: next,
+                            expected,
+                        },
                         None => SweepCursor::Check { expected },
                     };
                     let offers = progress.accept(read.offers, true);
@@ -185,7 +217,10 @@ impl FranceTravailSource {
                     }
                 }
                 Err(error) => {
-                    progress.fail(format!("window maxCreationDate={}", api_date(window_max)), error);
+                    progress.fail(
+                        format!("window maxCreationDate={}", api_date(window_max)),
+                        error,
+                    );
                     break;
                 }
             }
@@ -193,7 +228,8 @@ impl FranceTravailSource {
         progress.committed.add(committer.finish().await?);
         if let SweepCursor::Check { expected: known } = cursor {
             expected = known;
-            self.check_by_departement(run_id, snapshot, floor, &mut progress).await?;
+            self.check_by_departement(run_id, snapshot, floor, &mut progress)
+                .await?;
             if progress.failed_partitions.is_empty() {
                 self.check_coverage(snapshot, floor, &mut progress).await?;
             }
@@ -201,33 +237,66 @@ impl FranceTravailSource {
         if progress.failed_partitions.is_empty() {
             let withdrawn = self
                 .store
-                .withdraw_offers_missing_from_complete_sweep(&self.source, run_id, snapshot, Utc::now())
+                .withdraw_offers_missing_from_complete_sweep(
+                    &self.source,
+                    run_id,
+                    snapshot,
+                    Utc::now(),
+                )
                 .await?;
             progress.withdrawn = withdrawn.len() as u64;
-            tracing::info!(withdrawn = withdrawn.len(), "complete sweep applied withdrawals");
+            tracing::info!(
+                withdrawn = withdrawn.len(),
+                "complete sweep applied withdrawals"
+            );
         } else {
             tracing::warn!(failed = ?progress.failed_partitions, "incomplete sweep: nothing withdrawn");
         }
-        self.finish(run_id, RunKind::Full, resumed_from, expected, progress, started, requests_before).await
+        self.finish(
+            run_id,
+            RunKind::Full,
+            resumed_from,
+            expected,
+            progress,
+            started,
+            requests_before,
+        )
+        .await
     }
 
     /// Reads the offers created since the last complete run (with an overlap); withdraws nothing.
     pub async fn run_incremental_sync(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self
+            .client
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed);
         let now = Utc::now();
         self.store.abandon_running_runs(&self.source).await?;
-        let last_complete = self.store.latest_run(&self.source, None, Some(RunOutcome::Complete)).await?;
+        let last_complete = self
+            .store
+            .latest_run(&self.source, None, Some(RunOutcome::Complete))
+            .await?;
         let min = match &last_complete {
-            Some(run) => run.snapshot_at - TimeDelta::from_std(self.options.incremental_overlap).unwrap_or_default(),
+            Some(run) => {
+                run.snapshot_at
+                    - TimeDelta::from_std(self.options.incremental_overlap).unwrap_or_default()
+            }
             None => now - TimeDelta::from_std(self.options.incremental_initial).unwrap_or_default(),
         };
         let snapshot = to_second(now);
-        let run_id = self.store.start_run(&self.source, RunKind::Incremental, now, snapshot).await?;
+        let run_id = self
+            .store
+            .start_run(&self.source, RunKind::Incremental, now, snapshot)
+            .await?;
         let span = tracing::info_span!("run", source = SOURCE_ID, kind = "incremental", run_id);
         let _guard = span.enter();
         let mut progress = Progress::default();
-        let base = SearchQuery { min_creation: Some(to_second(min)), ..SearchQuery::default() };
+        let base = SearchQuery {
+            min_creation: Some(to_second(min)),
+            ..SearchQuery::default()
+        };
         let mut window_max = Some(snapshot);
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
         while let Some(max) = window_max {
@@ -235,7 +304,10 @@ impl FranceTravailSource {
                 Ok(read) => {
                     window_max = read.next_max;
                     let cursor = match window_max {
-                        Some(next) => SweepCursor::Windows { window_max: next, expected: None },
+                        Some(next) => SweepCursor::Windows {
+                            window_max: next,
+                            expected: None,
+                        },
                         None => SweepCursor::Check { expected: None },
                     };
                     let offers = progress.accept(read.offers, true);
@@ -250,16 +322,32 @@ impl FranceTravailSource {
             }
         }
         progress.committed.add(committer.finish().await?);
-        self.finish(run_id, RunKind::Incremental, None, None, progress, started, requests_before).await
+        self.finish(
+            run_id,
+            RunKind::Incremental,
+            None,
+            None,
+            progress,
+            started,
+            requests_before,
+        )
+        .await
     }
 
     /// Asks the detail endpoint for each offer: refreshes those that exist, withdraws those
     /// that answer 204 (gone at the source).
     pub async fn check_offers(&self, ids: &[String]) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self
+            .client
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed);
         let now = Utc::now();
-        let run_id = self.store.start_run(&self.source, RunKind::Incremental, now, to_second(now)).await?;
+        let run_id = self
+            .store
+            .start_run(&self.source, RunKind::Incremental, now, to_second(now))
+            .await?;
         let mut progress = Progress::default();
         for id in ids {
             let Ok(key) = OfferKey::new(self.source.clone(), id) else {
@@ -270,17 +358,32 @@ impl FranceTravailSource {
                 Ok(Some(raw)) => {
                     progress.fetched += 1;
                     let cursor = SweepCursor::Check { expected: None };
-                    progress.committed.add(commit(&self.store, &self.source, run_id, vec![raw], &cursor).await?);
+                    progress
+                        .committed
+                        .add(commit(&self.store, &self.source, run_id, vec![raw], &cursor).await?);
                 }
                 Ok(None) => {
-                    if self.store.withdraw_offer_gone_at_source(&key, Utc::now()).await? {
+                    if self
+                        .store
+                        .withdraw_offer_gone_at_source(&key, Utc::now())
+                        .await?
+                    {
                         progress.withdrawn += 1;
                     }
                 }
                 Err(error) => progress.fail(format!("offer={id}"), error),
             }
         }
-        self.finish(run_id, RunKind::Incremental, None, None, progress, started, requests_before).await
+        self.finish(
+            run_id,
+            RunKind::Incremental,
+            None,
+            None,
+            progress,
+            started,
+            requests_before,
+        )
+        .await
     }
 
     /// Compares the API's count of each département group with the offers seen there; reads a
@@ -294,7 +397,12 @@ impl FranceTravailSource {
     ) -> Result<(), IngestError> {
         let seen = self.seen_by_departement(snapshot).await?;
         for group in departement_groups() {
-            let seen_in = |codes: &[String]| codes.iter().map(|c| seen.get(&Some(c.clone())).copied().unwrap_or(0)).sum::<u64>();
+            let seen_in = |codes: &[String]| {
+                codes
+                    .iter()
+                    .map(|c| seen.get(&Some(c.clone())).copied().unwrap_or(0))
+                    .sum::<u64>()
+            };
             let mut to_read = Vec::new();
             match self.count(&group, floor, snapshot).await {
                 Ok(count) if count > seen_in(&group) => to_read.push(group.clone()),
@@ -313,7 +421,10 @@ impl FranceTravailSource {
             }
             for codes in to_read {
                 tracing::warn!(departements = ?codes, "the sweep saw fewer offers than the api counts; reading them as a partition");
-                if let Err(error) = self.read_partition(run_id, &codes, floor, snapshot, progress).await {
+                if let Err(error) = self
+                    .read_partition(run_id, &codes, floor, snapshot, progress)
+                    .await
+                {
                     progress.fail(format!("departement={}", codes.join(",")), error);
                 }
             }
@@ -329,20 +440,31 @@ impl FranceTravailSource {
         snapshot: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), WindowError> {
-        let base = SearchQuery { departements: departements.to_vec(), min_creation: Some(floor), ..SearchQuery::default() };
+        let base = SearchQuery {
+            departements: departements.to_vec(),
+            min_creation: Some(floor),
+            ..SearchQuery::default()
+        };
         let mut window_max = Some(snapshot);
         while let Some(max) = window_max {
             let read = read_window(&self.client, &base, max).await?;
             window_max = read.next_max;
             let fresh = progress.accept(read.offers, false);
             let cursor = SweepCursor::Check { expected: None };
-            let stats = commit(&self.store, &self.source, run_id, fresh, &cursor).await.map_err(WindowError::Call)?;
+            let stats = commit(&self.store, &self.source, run_id, fresh, &cursor)
+                .await
+                .map_err(WindowError::Call)?;
             progress.committed.add(stats);
         }
         Ok(())
     }
 
-    async fn check_coverage(&self, snapshot: DateTime<Utc>, floor: DateTime<Utc>, progress: &mut Progress) -> Result<(), IngestError> {
+    async fn check_coverage(
+        &self,
+        snapshot: DateTime<Utc>,
+        floor: DateTime<Utc>,
+        progress: &mut Progress,
+    ) -> Result<(), IngestError> {
         match self.count(&[], floor, snapshot).await {
             Ok(national) => {
                 let seen: u64 = self.seen_by_departement(snapshot).await?.values().sum();
@@ -358,14 +480,26 @@ impl FranceTravailSource {
         Ok(())
     }
 
-    async fn seen_by_departement(&self, snapshot: DateTime<Utc>) -> Result<std::collections::HashMap<Option<String>, u64>, IngestError> {
+    async fn seen_by_departement(
+        &self,
+        snapshot: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<Option<String>, u64>, IngestError> {
         Ok(self
             .store
-            .count_offers_seen_since_by_departement(&self.source, snapshot, snapshot + TimeDelta::seconds(1))
+            .count_offers_seen_since_by_departement(
+                &self.source,
+                snapshot,
+                snapshot + TimeDelta::seconds(1),
+            )
             .await?)
     }
 
-    async fn count(&self, departements: &[String], floor: DateTime<Utc>, snapshot: DateTime<Utc>) -> Result<u64, IngestError> {
+    async fn count(
+        &self,
+        departements: &[String],
+        floor: DateTime<Utc>,
+        snapshot: DateTime<Utc>,
+    ) -> Result<u64, IngestError> {
         let query = SearchQuery {
             range: (0, 0),
             departements: departements.to_vec(),
@@ -387,7 +521,11 @@ impl FranceTravailSource {
         started: Instant,
         requests_before: u64,
     ) -> Result<RunReport, IngestError> {
-        let outcome = if progress.failed_partitions.is_empty() { RunReportOutcome::Complete } else { RunReportOutcome::Failed };
+        let outcome = if progress.failed_partitions.is_empty() {
+            RunReportOutcome::Complete
+        } else {
+            RunReportOutcome::Failed
+        };
         let error = (!progress.errors.is_empty()).then(|| progress.errors.join("; "));
         let report = RunReport {
             source: SOURCE_ID.into(),
@@ -407,7 +545,12 @@ impl FranceTravailSource {
             warnings: progress.committed.warnings,
             failed_partitions: progress.failed_partitions,
             error,
-            requests: self.client.stats.requests.load(std::sync::atomic::Ordering::Relaxed) - requests_before,
+            requests: self
+                .client
+                .stats
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - requests_before,
             seconds: started.elapsed().as_secs_f64(),
         };
         let stored_outcome = match outcome {
@@ -416,7 +559,13 @@ impl FranceTravailSource {
         };
         let counts = serde_json::to_value(&report).expect("report serialises");
         self.store
-            .finish_run(run_id, stored_outcome, &report.failed_partitions, &counts, report.error.as_deref())
+            .finish_run(
+                run_id,
+                stored_outcome,
+                &report.failed_partitions,
+                &counts,
+                report.error.as_deref(),
+            )
             .await?;
         tracing::info!(
             outcome = ?report.outcome, fetched = report.fetched, new = report.new, changed = report.changed,
@@ -458,7 +607,13 @@ impl Committer {
     }
 }
 
-async fn commit(store: &Store, source: &SourceId, run_id: i64, offers: Vec<Box<RawValue>>, cursor: &SweepCursor) -> Result<CommitStats, IngestError> {
+async fn commit(
+    store: &Store,
+    source: &SourceId,
+    run_id: i64,
+    offers: Vec<Box<RawValue>>,
+    cursor: &SweepCursor,
+) -> Result<CommitStats, IngestError> {
     let cursor = serde_json::to_value(cursor).expect("cursor serialises");
     commit_with_cursor_value(store, source, run_id, offers, cursor).await
 }
@@ -478,7 +633,10 @@ async fn commit_with_cursor_value(
         let mut rejected = Vec::new();
         for raw in offers {
             match normalise_offer(&source, raw.get(), seen_at) {
-                Ok(offer) => records.push(IncomingRecord { offer, raw_payload: raw.get().to_owned() }),
+                Ok(offer) => records.push(IncomingRecord {
+                    offer,
+                    raw_payload: raw.get().to_owned(),
+                }),
                 Err(rejection) => rejected.push(rejection.reason),
             }
         }
@@ -493,10 +651,15 @@ async fn commit_with_cursor_value(
     }
     for record in &records {
         for warning in &record.offer.warnings {
-            *stats.warnings.entry(warning.kind.as_str().to_owned()).or_default() += 1;
+            *stats
+                .warnings
+                .entry(warning.kind.as_str().to_owned())
+                .or_default() += 1;
         }
     }
-    stats.batches = store.commit_batch(run_id, &records, &cursor, seen_at).await?;
+    stats.batches = store
+        .commit_batch(run_id, &records, &cursor, seen_at)
+        .await?;
     Ok(stats)
 }
 
@@ -505,5 +668,8 @@ fn offer_id(raw: &RawValue) -> String {
     struct Id {
         id: Option<String>,
     }
-    serde_json::from_str::<Id>(raw.get()).ok().and_then(|i| i.id).unwrap_or_default()
+    serde_json::from_str::<Id>(raw.get())
+        .ok()
+        .and_then(|i| i.id)
+        .unwrap_or_default()
 }

@@ -52,7 +52,10 @@ impl SearchQuery {
 
     /// The same query for another range.
     pub fn with_range(&self, start: u64, end: u64) -> Self {
-        Self { range: (start, end), ..self.clone() }
+        Self {
+            range: (start, end),
+            ..self.clone()
+        }
     }
 }
 
@@ -88,7 +91,9 @@ impl ContentRange {
 
     /// The total of a 204 answer: `offres */0` (or `*/0`).
     pub fn total_of_empty(value: &str) -> Option<u64> {
-        value.rsplit_once('/').and_then(|(_, total)| total.trim().parse().ok())
+        value
+            .rsplit_once('/')
+            .and_then(|(_, total)| total.trim().parse().ok())
     }
 }
 
@@ -109,16 +114,23 @@ pub struct SearchPage {
 
 impl SearchPage {
     pub(crate) fn empty(total: Option<u64>) -> Self {
-        Self { offers: Vec::new(), total: total.unwrap_or(0) }
+        Self {
+            offers: Vec::new(),
+            total: total.unwrap_or(0),
+        }
     }
 
     pub(crate) fn parse(body: &str, range: Option<ContentRange>) -> Result<Self, String> {
-        let envelope: Envelope = serde_json::from_str(body).map_err(|e| format!("search body: {e}"))?;
+        let envelope: Envelope =
+            serde_json::from_str(body).map_err(|e| format!("search body: {e}"))?;
         let total = match range {
             Some(range) => range.total,
             None => envelope.resultats.len() as u64,
         };
-        Ok(Self { offers: envelope.resultats, total })
+        Ok(Self {
+            offers: envelope.resultats,
+            total,
+        })
     }
 }
 
@@ -128,7 +140,14 @@ mod tests {
 
     #[test]
     fn content_range_forms() {
-        assert_eq!(ContentRange::parse("offres 0-149/3150").unwrap(), ContentRange { start: 0, end: 149, total: 3150 });
+        assert_eq!(
+            ContentRange::parse("offres 0-149/3150").unwrap(),
+            ContentRange {
+                start: 0,
+                end: 149,
+                total: 3150
+            }
+        );
         assert!(ContentRange::parse("items 0-1/2").is_err());
         assert!(ContentRange::parse("offres 0-x/2").is_err());
         assert_eq!(ContentRange::total_of_empty("offres */0"), Some(0));

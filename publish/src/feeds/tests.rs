@@ -10,20 +10,40 @@ use crate::{AppState, FeedDefinition, router};
 fn state() -> AppState {
     let index = OfferIndex::in_memory().unwrap();
     let offers = (0..45).map(|i| {
-        let key = OfferKey::new(SourceId::parse("francetravail").unwrap(), &format!("{i:03}AAAA")).unwrap();
+        let key = OfferKey::new(
+            SourceId::parse("francetravail").unwrap(),
+            &format!("{i:03}AAAA"),
+        )
+        .unwrap();
         let mut offer = Offer::new(key, &format!("Offre {i}"), "Texte", Utc::now());
-        offer.location.departement = Some(DepartementCode::parse(if i % 3 == 0 { "46" } else { "75" }).unwrap());
+        offer.location.departement =
+            Some(DepartementCode::parse(if i % 3 == 0 { "46" } else { "75" }).unwrap());
         offer
     });
     index.rebuild(offers).unwrap();
-    AppState::new(index, [FeedDefinition { name: "lot".into(), title: "Offres du Lot".into(), departements: vec!["46".into()] }])
+    AppState::new(
+        index,
+        [FeedDefinition {
+            name: "lot".into(),
+            title: "Offres du Lot".into(),
+            departements: vec!["46".into()],
+        }],
+    )
 }
 
 async fn get(uri: &str) -> (StatusCode, serde_json::Value) {
-    let response = router(state()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let response = router(state())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -33,16 +53,31 @@ async fn a_feed_serves_only_its_territory_paginated() {
     assert_eq!(body["total"], 15);
     assert_eq!(body["pages"], 2);
     assert_eq!(body["offers"].as_array().unwrap().len(), 5);
-    assert!(body["offers"].as_array().unwrap().iter().all(|o| o["departement"] == "46"));
+    assert!(
+        body["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["departement"] == "46")
+    );
     assert_eq!(body["attribution"]["source"], "France Travail");
 }
 
 #[tokio::test]
 async fn errors_have_a_stable_code() {
     let (status, body) = get("/v1/feeds/nowhere/offers").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("feed_not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("feed_not_found"))
+    );
     let (status, body) = get("/v1/feeds/lot/offers?per_page=1000").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+    );
     let (status, body) = get("/v1/feeds/lot/offers?page=abc").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+    );
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use relais_fixtures::{SimulatorConfig, start_simulator};
-use relais_ingest::francetravail::{FranceTravailClient, FranceTravailConfig, FranceTravailSource, PAGE_SIZE, SOURCE_ID, SyncOptions};
+use relais_ingest::francetravail::{
+    FranceTravailClient, FranceTravailConfig, FranceTravailSource, PAGE_SIZE, SOURCE_ID,
+    SyncOptions,
+};
 use relais_model::SourceId;
 use relais_storage::Store;
 use secrecy::SecretString;
@@ -53,7 +56,8 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
         token_ttl: Duration::from_secs(args.token_ttl),
         ..SimulatorConfig::default()
     };
-    let simulator = start_simulator(simulator_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let simulator =
+        start_simulator(simulator_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let expected = simulator.active_ids().len() as u64;
     let dir = tempfile::tempdir()?;
     let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await?;
@@ -66,12 +70,29 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
         request_timeout: Duration::from_secs(10),
         ..FranceTravailConfig::production(client_id, SecretString::from(secret))
     };
-    let source = FranceTravailSource::new(FranceTravailClient::new(config)?, store.clone(), SyncOptions::default());
-    eprintln!("simulator ready: {expected} offers, {} calls/s; full sweep starting", args.rate);
+    let source = FranceTravailSource::new(
+        FranceTravailClient::new(config)?,
+        store.clone(),
+        SyncOptions::default(),
+    );
+    eprintln!(
+        "simulator ready: {expected} offers, {} calls/s; full sweep starting",
+        args.rate
+    );
     let report = source.run_full_sweep().await?;
-    let stored = store.source_counts(&SourceId::parse(SOURCE_ID).expect("valid id")).await?.active;
-    let retries = source.client().stats.retries.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("outcome {:?}, retries {retries}, failed partitions {:?}", report.outcome, report.failed_partitions);
+    let stored = store
+        .source_counts(&SourceId::parse(SOURCE_ID).expect("valid id"))
+        .await?
+        .active;
+    let retries = source
+        .client()
+        .stats
+        .retries
+        .load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "outcome {:?}, retries {retries}, failed partitions {:?}",
+        report.outcome, report.failed_partitions
+    );
     let ceiling = f64::from(args.rate) * PAGE_SIZE as f64;
     let efficiency = stored as f64 / report.seconds / ceiling;
     println!(

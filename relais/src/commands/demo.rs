@@ -33,8 +33,14 @@ pub struct DemoArgs {
 /// Runs the demo until interrupted.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let rate = 100;
-    let simulator_config = SimulatorConfig { offers: args.offers, seed: 2026, rate_per_second: rate, ..SimulatorConfig::default() };
-    let simulator = start_simulator(simulator_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let simulator_config = SimulatorConfig {
+        offers: args.offers,
+        seed: 2026,
+        rate_per_second: rate,
+        ..SimulatorConfig::default()
+    };
+    let simulator =
+        start_simulator(simulator_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let (client_id, secret) = simulator.credentials();
     let mut config = Config::default();
     config.storage.data_dir = args.data_dir.clone();
@@ -47,17 +53,38 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     settings.full_sweep_schedule = "0 0 * * * *".into();
     settings.incremental_schedule = "0 * * * * *".into();
     config.feeds = vec![
-        FeedDefinition { name: "haute-garonne".into(), title: "Offres d'emploi en Haute-Garonne".into(), departements: vec!["31".into()] },
-        FeedDefinition { name: "lot".into(), title: "Offres d'emploi dans le Lot".into(), departements: vec!["46".into()] },
-        FeedDefinition { name: "paris".into(), title: "Offres d'emploi à Paris".into(), departements: vec!["75".into()] },
+        FeedDefinition {
+            name: "haute-garonne".into(),
+            title: "Offres d'emploi en Haute-Garonne".into(),
+            departements: vec!["31".into()],
+        },
+        FeedDefinition {
+            name: "lot".into(),
+            title: "Offres d'emploi dans le Lot".into(),
+            departements: vec!["46".into()],
+        },
+        FeedDefinition {
+            name: "paris".into(),
+            title: "Offres d'emploi à Paris".into(),
+            departements: vec!["75".into()],
+        },
     ];
 
-    eprintln!("France Travail simulator at {} with {} offers", simulator.base_url(), args.offers);
+    eprintln!(
+        "France Travail simulator at {} with {} offers",
+        simulator.base_url(),
+        args.offers
+    );
     let (store, index) = pipeline::open(&config).await?;
     let report = pipeline::sync_francetravail(&config, &store, FranceTravailRun::Full)
         .await?
         .context("another demo is running on this data directory")?;
-    eprintln!("full sweep: {} offers stored ({} requests, {:.1} s)", report.new + report.changed + report.unchanged, report.requests, report.seconds);
+    eprintln!(
+        "full sweep: {} offers stored ({} requests, {:.1} s)",
+        report.new + report.changed + report.unchanged,
+        report.requests,
+        report.seconds
+    );
     let indexed = pipeline::reindex(&store, &index).await?;
     eprintln!("index: {indexed} active offers");
 

@@ -69,20 +69,38 @@ pub fn start_schedules(
     }
     let mut tasks = Vec::new();
     for (name, expression, run) in [
-        ("francetravail-full", &settings.full_sweep_schedule, FranceTravailRun::Full),
-        ("francetravail-incremental", &settings.incremental_schedule, FranceTravailRun::Incremental),
+        (
+            "francetravail-full",
+            &settings.full_sweep_schedule,
+            FranceTravailRun::Full,
+        ),
+        (
+            "francetravail-incremental",
+            &settings.incremental_schedule,
+            FranceTravailRun::Incremental,
+        ),
     ] {
         let schedule = parse_schedule(expression)?;
         let (config, store, index) = (config.clone(), store.clone(), index.clone());
-        tasks.push(tokio::spawn(run_on_schedule(name, schedule, cancel.clone(), move || {
-            let (config, store, index) = (config.clone(), store.clone(), index.clone());
-            async move { run_and_reindex(&config, &store, &index, run).await }
-        })));
+        tasks.push(tokio::spawn(run_on_schedule(
+            name,
+            schedule,
+            cancel.clone(),
+            move || {
+                let (config, store, index) = (config.clone(), store.clone(), index.clone());
+                async move { run_and_reindex(&config, &store, &index, run).await }
+            },
+        )));
     }
     Ok(tasks)
 }
 
-async fn run_and_reindex(config: &Config, store: &Store, index: &OfferIndex, run: FranceTravailRun) {
+async fn run_and_reindex(
+    config: &Config,
+    store: &Store,
+    index: &OfferIndex,
+    run: FranceTravailRun,
+) {
     match pipeline::sync_francetravail(config, store, run).await {
         Ok(Some(_)) => match pipeline::reindex(store, index).await {
             Ok(indexed) => tracing::info!(indexed, "index rebuilt"),

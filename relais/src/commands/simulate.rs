@@ -71,8 +71,14 @@ impl SimulateArgs {
 pub fn environment_for(simulator: &SimulatorHandle) -> Vec<(String, String)> {
     let (client_id, secret) = simulator.credentials();
     vec![
-        ("RELAIS_FRANCETRAVAIL__API_BASE_URL".into(), simulator.api_url()),
-        ("RELAIS_FRANCETRAVAIL__TOKEN_URL".into(), simulator.token_url()),
+        (
+            "RELAIS_FRANCETRAVAIL__API_BASE_URL".into(),
+            simulator.api_url(),
+        ),
+        (
+            "RELAIS_FRANCETRAVAIL__TOKEN_URL".into(),
+            simulator.token_url(),
+        ),
         ("RELAIS_FRANCETRAVAIL__CLIENT_ID".into(), client_id),
         // The simulator's own throwaway credential, not a real secret.
         ("RELAIS_FRANCETRAVAIL__CLIENT_SECRET".into(), secret),
@@ -82,7 +88,11 @@ pub fn environment_for(simulator: &SimulatorHandle) -> Vec<(String, String)> {
 /// Serves until interrupted.
 pub async fn run(source: SimulatedSource) -> anyhow::Result<ExitCode> {
     let SimulatedSource::Francetravail(args) = source;
-    let simulator = start_simulator(args.simulator_config(), SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+    let simulator = start_simulator(
+        args.simulator_config(),
+        SocketAddr::from(([127, 0, 0, 1], args.port)),
+    )
+    .await?;
     println!("simulator: {}", simulator.base_url());
     println!("offers: {}", simulator.active_ids().len());
     for (name, value) in environment_for(&simulator) {

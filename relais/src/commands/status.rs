@@ -37,7 +37,10 @@ pub async fn run(config_path: Option<&Path>, as_json: bool) -> anyhow::Result<Ex
     if as_json {
         println!("{status}");
     } else {
-        println!("{SOURCE_ID}: {} active, {} withdrawn", counts.active, counts.withdrawn);
+        println!(
+            "{SOURCE_ID}: {} active, {} withdrawn",
+            counts.active, counts.withdrawn
+        );
         match last {
             Some(run) => println!(
                 "last run {}: {} {}, started {}{}",
@@ -45,7 +48,11 @@ pub async fn run(config_path: Option<&Path>, as_json: bool) -> anyhow::Result<Ex
                 run.kind.as_str(),
                 run.outcome.as_str(),
                 run.started_at,
-                if run.failed_partitions.is_empty() { String::new() } else { format!(", failed partitions: {}", run.failed_partitions.join(", ")) }
+                if run.failed_partitions.is_empty() {
+                    String::new()
+                } else {
+                    format!(", failed partitions: {}", run.failed_partitions.join(", "))
+                }
             ),
             None => println!("no run yet"),
         }

@@ -1,3 +1,5 @@
+#![allow(clippy::result_large_err)] // figment::Jail closures return figment::Error.
+
 use std::path::Path;
 
 use secrecy::ExposeSecret;
@@ -5,7 +7,10 @@ use secrecy::ExposeSecret;
 use super::Config;
 
 fn example() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../relais.example.toml"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../relais.example.toml"
+    ))
 }
 
 #[test]
@@ -19,9 +24,16 @@ fn the_example_config_loads_and_sets_every_key() {
         let tree = serde_json::to_value(Config::default()).unwrap();
         for (section, keys) in tree.as_object().unwrap() {
             if let Some(keys) = keys.as_object() {
-                assert!(text.contains(&format!("[{section}]")), "section `{section}` is not in the example");
+                assert!(
+                    text.contains(&format!("[{section}]")),
+                    "section `{section}` is not in the example"
+                );
                 for key in keys.keys() {
-                    assert!(text.contains(&format!("\n{key} =")) || text.contains(&format!("\n# {key} =")), "`{section}.{key}` is not in the example");
+                    assert!(
+                        text.contains(&format!("\n{key} ="))
+                            || text.contains(&format!("\n# {key} =")),
+                        "`{section}.{key}` is not in the example"
+                    );
                 }
             }
         }
@@ -34,13 +46,26 @@ fn environment_overrides_the_file_and_the_secret_never_prints() {
     figment::Jail::expect_with(|jail| {
         jail.set_env("RELAIS_FRANCETRAVAIL__CLIENT_SECRET", "s3cr3t-value");
         jail.set_env("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND", "4");
-        jail.set_env("RELAIS_FRANCETRAVAIL__API_BASE_URL", "http://127.0.0.1:9/partenaire/offresdemploi");
+        jail.set_env(
+            "RELAIS_FRANCETRAVAIL__API_BASE_URL",
+            "http://127.0.0.1:9/partenaire/offresdemploi",
+        );
         let config = Config::load(Some(example())).expect("loads");
-        assert_eq!(config.francetravail.client_secret.expose_secret(), "s3cr3t-value");
+        assert_eq!(
+            config.francetravail.client_secret.expose_secret(),
+            "s3cr3t-value"
+        );
         assert_eq!(config.francetravail.rate_per_second, 4);
-        assert_eq!(config.francetravail.api_base_url, "http://127.0.0.1:9/partenaire/offresdemploi");
+        assert_eq!(
+            config.francetravail.api_base_url,
+            "http://127.0.0.1:9/partenaire/offresdemploi"
+        );
         assert!(!format!("{config:?}").contains("s3cr3t-value"));
-        assert!(!serde_json::to_string(&config).unwrap().contains("s3cr3t-value"));
+        assert!(
+            !serde_json::to_string(&config)
+                .unwrap()
+                .contains("s3cr3t-value")
+        );
         assert!(!format!("{:?}", config.francetravail.client_config()).contains("s3cr3t-value"));
         Ok(())
     });

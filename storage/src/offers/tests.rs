@@ -11,12 +11,17 @@ fn record(id: &str, departement: &str, payload: &str) -> IncomingRecord {
     let key = OfferKey::new(source(), id).unwrap();
     let mut offer = Offer::new(key, &format!("Offre {id}"), "Description", Utc::now());
     offer.location.departement = Some(DepartementCode::parse(departement).unwrap());
-    IncomingRecord { offer, raw_payload: payload.to_owned() }
+    IncomingRecord {
+        offer,
+        raw_payload: payload.to_owned(),
+    }
 }
 
 async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -24,36 +29,84 @@ async fn store() -> (tempfile::TempDir, Store) {
 async fn batch_commit_counts_new_changed_unchanged_and_moves_the_cursor() {
     let (_dir, store) = store().await;
     let now = Utc::now();
-    let run = store.start_run(&source(), RunKind::Full, now, now).await.unwrap();
+    let run = store
+        .start_run(&source(), RunKind::Full, now, now)
+        .await
+        .unwrap();
     let first = store
-        .commit_batch(run, &[record("100AAAA", "46", "{\"v\":1}"), record("100AAAB", "75", "{\"v\":1}")], &serde_json::json!({"step": 1}), now)
+        .commit_batch(
+            run,
+            &[
+                record("100AAAA", "46", "{\"v\":1}"),
+                record("100AAAB", "75", "{\"v\":1}"),
+            ],
+            &serde_json::json!({"step": 1}),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!((first.new, first.changed, first.unchanged), (2, 0, 0));
     let second = store
-        .commit_batch(run, &[record("100AAAA", "46", "{\"v\":2}"), record("100AAAB", "75", "{\"v\":1}")], &serde_json::json!({"step": 2}), now)
+        .commit_batch(
+            run,
+            &[
+                record("100AAAA", "46", "{\"v\":2}"),
+                record("100AAAB", "75", "{\"v\":1}"),
+            ],
+            &serde_json::json!({"step": 2}),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!((second.new, second.changed, second.unchanged), (0, 1, 1));
-    assert_eq!(store.run(run).await.unwrap().cursor, Some(serde_json::json!({"step": 2})));
+    assert_eq!(
+        store.run(run).await.unwrap().cursor,
+        Some(serde_json::json!({"step": 2}))
+    );
     let key = OfferKey::new(source(), "100AAAA").unwrap();
-    assert_eq!(store.raw_payload(&key).await.unwrap().as_deref(), Some("{\"v\":2}"));
+    assert_eq!(
+        store.raw_payload(&key).await.unwrap().as_deref(),
+        Some("{\"v\":2}")
+    );
     assert_eq!(store.source_counts(&source()).await.unwrap().active, 2);
 }
 
 #[tokio::test]
-async fn a_complete_sweep_withdraws_only_offers_unseen_since_its_snapshot_and_reappearing_offers_come_back() {
+async fn a_complete_sweep_withdraws_only_offers_unseen_since_its_snapshot_and_reappearing_offers_come_back()
+ {
     let (_dir, store) = store().await;
     let t0 = Utc::now() - Duration::hours(2);
-    let first = store.start_run(&source(), RunKind::Full, t0, t0).await.unwrap();
+    let first = store
+        .start_run(&source(), RunKind::Full, t0, t0)
+        .await
+        .unwrap();
     store
-        .commit_batch(first, &[record("100AAAA", "46", "a"), record("100AAAB", "46", "b")], &serde_json::json!({}), t0)
+        .commit_batch(
+            first,
+            &[record("100AAAA", "46", "a"), record("100AAAB", "46", "b")],
+            &serde_json::json!({}),
+            t0,
+        )
         .await
         .unwrap();
     let t1 = t0 + Duration::hours(1);
-    let second = store.start_run(&source(), RunKind::Full, t1, t1).await.unwrap();
-    store.commit_batch(second, &[record("100AAAA", "46", "a")], &serde_json::json!({}), t1 + Duration::seconds(5)).await.unwrap();
-    let withdrawn = store.withdraw_offers_missing_from_complete_sweep(&source(), second, t1, t1).await.unwrap();
+    let second = store
+        .start_run(&source(), RunKind::Full, t1, t1)
+        .await
+        .unwrap();
+    store
+        .commit_batch(
+            second,
+            &[record("100AAAA", "46", "a")],
+            &serde_json::json!({}),
+            t1 + Duration::seconds(5),
+        )
+        .await
+        .unwrap();
+    let withdrawn = store
+        .withdraw_offers_missing_from_complete_sweep(&source(), second, t1, t1)
+        .await
+        .unwrap();
     assert_eq!(withdrawn, vec!["100AAAB".to_owned()]);
     let counts = store.source_counts(&source()).await.unwrap();
     assert_eq!((counts.active, counts.withdrawn), (1, 1));
@@ -61,8 +114,19 @@ async fn a_complete_sweep_withdraws_only_offers_unseen_since_its_snapshot_and_re
     assert!(!store.offer(&key).await.unwrap().unwrap().status.is_active());
 
     let t2 = t1 + Duration::hours(1);
-    let third = store.start_run(&source(), RunKind::Incremental, t2, t2).await.unwrap();
-    let outcome = store.commit_batch(third, &[record("100AAAB", "46", "b")], &serde_json::json!({}), t2).await.unwrap();
+    let third = store
+        .start_run(&source(), RunKind::Incremental, t2, t2)
+        .await
+        .unwrap();
+    let outcome = store
+        .commit_batch(
+            third,
+            &[record("100AAAB", "46", "b")],
+            &serde_json::json!({}),
+            t2,
+        )
+        .await
+        .unwrap();
     assert_eq!(outcome.reactivated, 1);
     assert!(store.offer(&key).await.unwrap().unwrap().status.is_active());
 }
@@ -71,14 +135,40 @@ async fn a_complete_sweep_withdraws_only_offers_unseen_since_its_snapshot_and_re
 async fn running_runs_are_abandoned_and_latest_run_is_found() {
     let (_dir, store) = store().await;
     let now = Utc::now();
-    let run = store.start_run(&source(), RunKind::Full, now, now).await.unwrap();
+    let run = store
+        .start_run(&source(), RunKind::Full, now, now)
+        .await
+        .unwrap();
     let abandoned = store.abandon_running_runs(&source()).await.unwrap();
     assert_eq!(abandoned.len(), 1);
     assert_eq!(abandoned[0].id, run);
-    let next = store.start_run(&source(), RunKind::Incremental, now, now).await.unwrap();
-    store.finish_run(next, RunOutcome::Failed, &["departement=46".into()], &serde_json::json!({"fetched": 3}), Some("boom")).await.unwrap();
-    let latest = store.latest_run(&source(), None, None).await.unwrap().unwrap();
-    assert_eq!((latest.id, latest.outcome, latest.failed_partitions.clone()), (next, RunOutcome::Failed, vec!["departement=46".to_owned()]));
-    let full = store.latest_run(&source(), Some(RunKind::Full), None).await.unwrap().unwrap();
+    let next = store
+        .start_run(&source(), RunKind::Incremental, now, now)
+        .await
+        .unwrap();
+    store
+        .finish_run(
+            next,
+            RunOutcome::Failed,
+            &["departement=46".into()],
+            &serde_json::json!({"fetched": 3}),
+            Some("boom"),
+        )
+        .await
+        .unwrap();
+    let latest = store
+        .latest_run(&source(), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (latest.id, latest.outcome, latest.failed_partitions.clone()),
+        (next, RunOutcome::Failed, vec!["departement=46".to_owned()])
+    );
+    let full = store
+        .latest_run(&source(), Some(RunKind::Full), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(full.outcome, RunOutcome::Abandoned);
 }
