@@ -1,4 +1,6 @@
 //! End-to-end tests: one test binary (see `tests/src/lib.rs` for the helpers).
 
 mod cli;
+mod client;
 mod harvest;
+mod simulator;

@@ -47,6 +47,9 @@ pub struct SimulateArgs {
     /// Lifetime of tokens (`expires_in`), in seconds.
     #[arg(long, default_value_t = 1_499)]
     pub token_ttl: u64,
+    /// Each minute, create and update this many offers and withdraw half as many.
+    #[arg(long, default_value_t = 0)]
+    pub churn_per_minute: u64,
 }
 
 impl SimulateArgs {
@@ -62,6 +65,7 @@ impl SimulateArgs {
             hang: Duration::from_secs(self.hang_seconds),
             truncate_rate: self.truncate_rate,
             token_ttl: Duration::from_secs(self.token_ttl),
+            churn_per_minute: self.churn_per_minute,
             ..SimulatorConfig::default()
         }
     }
