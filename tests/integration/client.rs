@@ -8,7 +8,10 @@ use relais_ingest::francetravail::{FranceTravailClient, FranceTravailConfig, Sea
 use relais_tests::{client_config, simulator};
 
 fn first_page() -> SearchQuery {
-    SearchQuery { range: (0, 149), ..SearchQuery::default() }
+    SearchQuery {
+        range: (0, 149),
+        ..SearchQuery::default()
+    }
 }
 
 #[tokio::test]
@@ -17,7 +20,10 @@ async fn a_revoked_token_is_refreshed_once_and_the_call_succeeds() {
     let client = FranceTravailClient::new(client_config(&sim, 100)).unwrap();
     assert_eq!(client.search(&first_page()).await.unwrap().total, 300);
     assert_eq!(sim.token_calls(), 1);
-    assert_eq!(client.search(&first_page()).await.unwrap().offers.len(), 150);
+    assert_eq!(
+        client.search(&first_page()).await.unwrap().offers.len(),
+        150
+    );
     assert_eq!(sim.token_calls(), 1, "the cached token is reused");
     sim.revoke_tokens();
     assert_eq!(client.search(&first_page()).await.unwrap().total, 300);
@@ -27,9 +33,19 @@ async fn a_revoked_token_is_refreshed_once_and_the_call_succeeds() {
 #[tokio::test]
 async fn bad_credentials_are_an_authentication_error_that_does_not_quote_the_secret() {
     let sim = simulator(10, 12, |_| {}).await;
-    let config = FranceTravailConfig { client_secret: "not-the-secret-42".to_owned().into(), ..client_config(&sim, 100) };
-    let error = FranceTravailClient::new(config).unwrap().search(&first_page()).await.unwrap_err();
-    assert!(matches!(error, IngestError::Authentication { .. }), "{error:?}");
+    let config = FranceTravailConfig {
+        client_secret: "not-the-secret-42".to_owned().into(),
+        ..client_config(&sim, 100)
+    };
+    let error = FranceTravailClient::new(config)
+        .unwrap()
+        .search(&first_page())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IngestError::Authentication { .. }),
+        "{error:?}"
+    );
     let text = format!("{error} {error:?}");
     assert!(text.contains("Client authentication failed"), "{text}");
     assert!(!text.contains("not-the-secret-42"));
@@ -39,9 +55,18 @@ async fn bad_credentials_are_an_authentication_error_that_does_not_quote_the_sec
 async fn a_400_is_surfaced_with_the_api_message_and_not_retried() {
     let sim = simulator(10, 13, |_| {}).await;
     let client = FranceTravailClient::new(client_config(&sim, 100)).unwrap();
-    let error = client.search(&SearchQuery { range: (3_001, 3_100), ..SearchQuery::default() }).await.unwrap_err();
+    let error = client
+        .search(&SearchQuery {
+            range: (3_001, 3_100),
+            ..SearchQuery::default()
+        })
+        .await
+        .unwrap_err();
     match error {
-        IngestError::BadRequest { message } => assert_eq!(message, "La position de début doit être inférieure ou égale à 3000."),
+        IngestError::BadRequest { message } => assert_eq!(
+            message,
+            "La position de début doit être inférieure ou égale à 3000."
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(client.stats.requests.load(Ordering::Relaxed), 1);
@@ -53,10 +78,16 @@ async fn a_client_faster_than_the_api_allows_waits_retry_after_and_loses_nothing
     let sim = simulator(3_000, 14, |c| c.rate_per_second = 4).await;
     let client = FranceTravailClient::new(client_config(&sim, 40)).unwrap();
     for page in 0..12 {
-        let query = SearchQuery { range: (page * 150, page * 150 + 149), ..SearchQuery::default() };
+        let query = SearchQuery {
+            range: (page * 150, page * 150 + 149),
+            ..SearchQuery::default()
+        };
         assert_eq!(client.search(&query).await.unwrap().offers.len(), 150);
     }
-    assert!(sim.rate_limited_calls() > 0, "the simulator refused some calls");
+    assert!(
+        sim.rate_limited_calls() > 0,
+        "the simulator refused some calls"
+    );
     assert!(client.stats.retries.load(Ordering::Relaxed) > 0);
 }
 
@@ -67,7 +98,11 @@ async fn hung_calls_time_out_and_are_retried() {
         c.hang = Duration::from_secs(5);
     })
     .await;
-    let config = FranceTravailConfig { request_timeout: Duration::from_millis(300), max_retries: 12, ..client_config(&sim, 200) };
+    let config = FranceTravailConfig {
+        request_timeout: Duration::from_millis(300),
+        max_retries: 12,
+        ..client_config(&sim, 200)
+    };
     let client = FranceTravailClient::new(config).unwrap();
     for _ in 0..10 {
         assert_eq!(client.search(&first_page()).await.unwrap().total, 500);

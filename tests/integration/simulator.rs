@@ -13,27 +13,56 @@ struct Api {
 async fn api(sim: &relais_fixtures::SimulatorHandle) -> Api {
     let http = reqwest::Client::new();
     let (id, secret) = sim.credentials();
-    let form = [("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("scope", "api_offresdemploiv2 o2dsoffre")];
-    let token: Value = http.post(sim.token_url()).form(&form).send().await.unwrap().json().await.unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &id),
+        ("client_secret", &secret),
+        ("scope", "api_offresdemploiv2 o2dsoffre"),
+    ];
+    let token: Value = http
+        .post(sim.token_url())
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 1499);
-    Api { http, base: sim.api_url(), token: token["access_token"].as_str().unwrap().to_owned() }
+    Api {
+        http,
+        base: sim.api_url(),
+        token: token["access_token"].as_str().unwrap().to_owned(),
+    }
 }
 
 impl Api {
     async fn search(&self, query: &str) -> reqwest::Response {
-        self.http.get(format!("{}/v2/offres/search?{query}", self.base)).bearer_auth(&self.token).send().await.unwrap()
+        self.http
+            .get(format!("{}/v2/offres/search?{query}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn message(&self, query: &str) -> String {
         let response = self.search(query).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
-        response.json::<Value>().await.unwrap()["message"].as_str().unwrap().to_owned()
+        response.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
 fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -46,7 +75,13 @@ async fn statuses_and_content_range_follow_the_contract() {
     assert_eq!(header(&partial, "accept-range"), "offres 150");
     let body: Value = partial.json().await.unwrap();
     assert_eq!(body["resultats"].as_array().unwrap().len(), 150);
-    assert!(body["filtresPossibles"].as_array().unwrap().iter().any(|f| f["filtre"] == "typeContrat"));
+    assert!(
+        body["filtresPossibles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["filtre"] == "typeContrat")
+    );
 
     let last = api.search("range=300-449").await;
     assert_eq!(last.status(), StatusCode::OK);
@@ -61,12 +96,30 @@ async fn statuses_and_content_range_follow_the_contract() {
 async fn invalid_parameters_get_the_api_messages() {
     let sim = simulator(10, 22, |_| {}).await;
     let api = api(&sim).await;
-    assert_eq!(api.message("range=3001-3100").await, "La position de début doit être inférieure ou égale à 3000.");
-    assert_eq!(api.message("range=3000-3150").await, "La position de fin doit être inférieure ou égale à 3149.");
+    assert_eq!(
+        api.message("range=3001-3100").await,
+        "La position de début doit être inférieure ou égale à 3000."
+    );
+    assert_eq!(
+        api.message("range=3000-3150").await,
+        "La position de fin doit être inférieure ou égale à 3149."
+    );
     assert!(api.message("range=0-150").await.contains("150"));
-    assert!(api.message("departement=01,02,03,04,05,06").await.contains("5"));
-    assert!(api.message("minCreationDate=2026-01-01").await.contains("minCreationDate"));
-    assert!(api.message("publieeDepuis=2").await.contains("publieeDepuis"));
+    assert!(
+        api.message("departement=01,02,03,04,05,06")
+            .await
+            .contains("5")
+    );
+    assert!(
+        api.message("minCreationDate=2026-01-01")
+            .await
+            .contains("minCreationDate")
+    );
+    assert!(
+        api.message("publieeDepuis=2")
+            .await
+            .contains("publieeDepuis")
+    );
     assert!(api.message("motsCles=a").await.contains("2 caractères"));
 }
 
@@ -86,14 +139,38 @@ async fn filters_select_the_right_offers() {
     assert_eq!(all, 3_000);
     assert!(paris > 300 && not_paris_or_lot > 0);
     assert_eq!(origin_1 + origin_2, all);
-    let body: Value = api.search("departement=75&sort=1&typeContrat=CDI").await.json().await.unwrap();
+    let body: Value = api
+        .search("departement=75&sort=1&typeContrat=CDI")
+        .await
+        .json()
+        .await
+        .unwrap();
     let offers = body["resultats"].as_array().unwrap();
-    assert!(offers.iter().all(|o| o["typeContrat"] == "CDI" && o["lieuTravail"]["libelle"].as_str().unwrap().starts_with("75 - ")));
-    let dates: Vec<&str> = offers.iter().map(|o| o["dateCreation"].as_str().unwrap()).collect();
+    assert!(offers.iter().all(|o| {
+        o["typeContrat"] == "CDI"
+            && o["lieuTravail"]["libelle"]
+                .as_str()
+                .unwrap()
+                .starts_with("75 - ")
+    }));
+    let dates: Vec<&str> = offers
+        .iter()
+        .map(|o| o["dateCreation"].as_str().unwrap())
+        .collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first");
     let keyword: Value = api.search("motsCles=infirmier").await.json().await.unwrap();
-    assert!(keyword["resultats"].as_array().unwrap().iter().all(|o| o["intitule"].as_str().unwrap().to_lowercase().contains("infirmi")
-        || o["romeLibelle"].as_str().unwrap().to_lowercase().contains("infirmi")));
+    assert!(keyword["resultats"].as_array().unwrap().iter().all(|o| {
+        o["intitule"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("infirmi")
+            || o["romeLibelle"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("infirmi")
+    }));
 }
 
 #[tokio::test]
@@ -101,11 +178,35 @@ async fn tokens_are_checked() {
     let sim = simulator(10, 24, |_| {}).await;
     let http = reqwest::Client::new();
     let url = format!("{}/v2/offres/search", sim.api_url());
-    assert_eq!(http.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(http.get(&url).bearer_auth("forged").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    let bad = http.post(sim.token_url()).form(&[("grant_type", "password")]).send().await.unwrap();
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth("forged")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let bad = http
+        .post(sim.token_url())
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(bad.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
-    let no_realm = http.post(sim.token_url().replace("?realm=%2Fpartenaire", "")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    let no_realm = http
+        .post(sim.token_url().replace("?realm=%2Fpartenaire", ""))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_realm.status(), StatusCode::BAD_REQUEST);
 }
