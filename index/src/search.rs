@@ -1,6 +1,7 @@
 //! Opening, writing and querying the index.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use relais_model::{Offer, OfferKey};
 use tantivy::collector::{Count, TopDocs};
@@ -19,6 +20,8 @@ pub struct OfferIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// tantivy allows one writer per index: writes from several tasks take turns.
+    writing: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for OfferIndex {
@@ -82,11 +85,16 @@ impl OfferIndex {
             index,
             reader,
             fields,
+            writing: Arc::default(),
         })
     }
 
     /// Replaces the whole content of the index with `offers`; returns how many were indexed.
     pub fn rebuild(&self, offers: impl IntoIterator<Item = Offer>) -> Result<u64, IndexError> {
+        let _turn = self
+            .writing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
         writer.delete_all_documents()?;
         let mut count = 0;
@@ -101,6 +109,10 @@ impl OfferIndex {
 
     /// Adds or replaces offers and removes withdrawn ones, in one commit.
     pub fn apply(&self, upserts: &[Offer], removals: &[OfferKey]) -> Result<(), IndexError> {
+        let _turn = self
+            .writing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
         for offer in upserts {
             writer.delete_term(Term::from_field_text(

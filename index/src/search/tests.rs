@@ -114,3 +114,20 @@ fn pagination_and_upserts_and_removals() {
     assert_eq!(keys(&page), ["francetravail:5"]);
     assert_eq!(index.len(), 4);
 }
+
+#[test]
+fn concurrent_writers_take_turns_instead_of_failing() {
+    let index = index();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let index = index.clone();
+            std::thread::spawn(move || {
+                index.rebuild([offer(&format!("w{i}"), "Poste", "Texte", "46", 0)])
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.join().unwrap().unwrap(), 1);
+    }
+    assert_eq!(index.len(), 1);
+}

@@ -198,11 +198,52 @@ pub(crate) fn departement_groups() -> Vec<Vec<String>> {
         .filter(|n| *n != 20)
         .map(|n| format!("{n:02}"))
         .collect();
-    codes.extend(["2A", "2B", "971", "972", "973", "974", "976"].map(String::from));
+    codes.extend(
+        [
+            "2A", "2B", "971", "972", "973", "974", "975", "976", "977", "978",
+        ]
+        .map(String::from),
+    );
     codes.chunks(5).map(<[String]>::to_vec).collect()
 }
 
 /// `at` truncated to the second, the API's date precision.
 pub(crate) fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use relais_model::DepartementCode;
+
+    use super::*;
+
+    #[test]
+    fn departement_groups_cover_every_code_once_in_queries_of_at_most_five() {
+        let groups = departement_groups();
+        assert!(groups.iter().all(|g| !g.is_empty() && g.len() <= 5));
+        let codes: Vec<&String> = groups.iter().flatten().collect();
+        assert_eq!(codes.len(), 104);
+        assert_eq!(
+            codes.iter().collect::<std::collections::HashSet<_>>().len(),
+            104
+        );
+        assert!(
+            codes.iter().all(|c| DepartementCode::parse(c).is_ok()),
+            "every code is a département the model accepts"
+        );
+    }
+
+    #[test]
+    fn creation_second_truncates_to_the_api_precision() {
+        let raw =
+            RawValue::from_string(r#"{"id":"1","dateCreation":"2024-07-08T10:35:59.445Z"}"#.into())
+                .unwrap();
+        assert_eq!(
+            creation_second(&raw),
+            Some("2024-07-08T10:35:59Z".parse().unwrap())
+        );
+        let none = RawValue::from_string(r#"{"id":"1"}"#.into()).unwrap();
+        assert_eq!(creation_second(&none), None);
+    }
 }
