@@ -29,12 +29,14 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
 }
 
 /// Which France Travail run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FranceTravailRun {
     /// The whole stock, with withdrawals.
     Full,
     /// What was created since the last complete run.
     Incremental,
+    /// These offers, through the detail endpoint: refreshed, or withdrawn when gone (204).
+    Check(Vec<String>),
 }
 
 /// Runs France Travail once under its lock; `Ok(None)` when another run holds the lock.
@@ -55,6 +57,7 @@ pub async fn sync_francetravail(
     let report = match run {
         FranceTravailRun::Full => source.run_full_sweep().await?,
         FranceTravailRun::Incremental => source.run_incremental_sync().await?,
+        FranceTravailRun::Check(ids) => source.check_offers(&ids).await?,
     };
     Ok(Some(report))
 }

@@ -87,7 +87,8 @@ pub fn start_schedules(
             schedule,
             cancel.clone(),
             move || {
-                let (config, store, index) = (config.clone(), store.clone(), index.clone());
+                let (config, store, index, run) =
+                    (config.clone(), store.clone(), index.clone(), run.clone());
                 async move { run_and_reindex(&config, &store, &index, run).await }
             },
         )));

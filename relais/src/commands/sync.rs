@@ -20,6 +20,9 @@ pub struct SyncArgs {
     /// Prints the run report as JSON.
     #[arg(long)]
     json: bool,
+    /// Checks these offers with the detail endpoint instead: refreshes them, or withdraws those that are gone.
+    #[arg(long = "check", value_name = "ID", conflicts_with = "full")]
+    check: Vec<String>,
 }
 
 /// Runs the source once and prints its report; exits 1 when the run failed, 2 when another run holds the lock.
@@ -31,10 +34,10 @@ pub async fn run(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<E
     );
     let config = Config::load(config_path)?;
     let (store, _) = pipeline::open(&config).await?;
-    let run = if args.full {
-        FranceTravailRun::Full
-    } else {
-        FranceTravailRun::Incremental
+    let run = match (args.full, args.check.is_empty()) {
+        (true, _) => FranceTravailRun::Full,
+        (false, false) => FranceTravailRun::Check(args.check),
+        (false, true) => FranceTravailRun::Incremental,
     };
     let Some(report) = pipeline::sync_francetravail(&config, &store, run).await? else {
         eprintln!("another run of `{}` is in progress", args.source);
