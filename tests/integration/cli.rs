@@ -187,10 +187,16 @@ fn withdrawals_through_the_simulator_control_endpoints_and_a_failing_partition()
         .json()
         .unwrap();
     assert_eq!(withdrawn.len(), 100);
+    // The detail endpoint answers 204 for a withdrawn offer: `--check` withdraws it at once.
+    let checked = run_json(
+        &["sync", "francetravail", "--check", &withdrawn[0], "--json"],
+        &env,
+    );
+    assert_eq!(checked["withdrawn"], 1, "{checked}");
     let report = run_json(&["sync", "francetravail", "--full", "--json"], &env);
     assert_eq!(
         (report["outcome"].as_str(), report["withdrawn"].as_u64()),
-        (Some("complete"), Some(100))
+        (Some("complete"), Some(99))
     );
 
     http.post(format!("{base}/_simulator/withdraw?count=50"))
