@@ -28,6 +28,17 @@ async fn a_revoked_token_is_refreshed_once_and_the_call_succeeds() {
     sim.revoke_tokens();
     assert_eq!(client.search(&first_page()).await.unwrap().total, 300);
     assert_eq!(sim.token_calls(), 2);
+    // Calls in flight together when the token is refused refresh it once between them.
+    sim.revoke_tokens();
+    let query = first_page();
+    let (a, b, c, d) = tokio::join!(
+        client.search(&query),
+        client.search(&query),
+        client.search(&query),
+        client.search(&query)
+    );
+    assert!(a.is_ok() && b.is_ok() && c.is_ok() && d.is_ok());
+    assert_eq!(sim.token_calls(), 3);
 }
 
 #[tokio::test]

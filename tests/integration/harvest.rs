@@ -46,16 +46,16 @@ async fn a_full_sweep_stores_the_whole_stock_once_even_above_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complete_sweep_withdraws_exactly_the_withdrawn_offers_and_brings_back_those_that_reappear()
  {
-    let sim = simulator(6_000, 4, |_| {}).await;
+    let sim = simulator(8_000, 4, |_| {}).await;
     let (_dir, store) = store().await;
     let ft = source(&sim, &store);
     ft.run_full_sweep().await.unwrap();
     let all = sim.active_ids();
-    let gone = sim.withdraw(500);
+    let gone = sim.withdraw(1_000);
 
     let report = ft.run_full_sweep().await.unwrap();
     assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
-    assert_eq!(report.withdrawn, 500);
+    assert_eq!(report.withdrawn, 1_000);
     let expected: BTreeSet<String> = gone.iter().cloned().collect();
     assert_eq!(withdrawn_ids(&store, &all).await, expected);
 
@@ -64,7 +64,7 @@ async fn a_complete_sweep_withdraws_exactly_the_withdrawn_offers_and_brings_back
     let report = ft.run_full_sweep().await.unwrap();
     assert_eq!((report.reactivated, report.withdrawn), (10, 0));
     let counts = store.source_counts(&francetravail()).await.unwrap();
-    assert_eq!((counts.active, counts.withdrawn), (5_510, 490));
+    assert_eq!((counts.active, counts.withdrawn), (7_010, 990));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

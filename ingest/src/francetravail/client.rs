@@ -178,12 +178,19 @@ impl FranceTravailClient {
         }
     }
 
-    async fn access_token(&self, force_refresh: bool) -> Result<SecretString, IngestError> {
+    /// The cached token, or a new one. With `rejected`, the token the API just refused: it is
+    /// replaced unless another call already replaced it.
+    async fn access_token(
+        &self,
+        rejected: Option<&SecretString>,
+    ) -> Result<SecretString, IngestError> {
         let mut cached = self.token.lock().await;
-        if !force_refresh
-            && let Some(token) = cached.as_ref().filter(|t| t.refresh_at > Instant::now())
-        {
-            return Ok(token.value.clone());
+        if let Some(token) = cached.as_ref().filter(|t| t.refresh_at > Instant::now()) {
+            let refused =
+                rejected.is_some_and(|r| r.expose_secret() == token.value.expose_secret());
+            if !refused {
+                return Ok(token.value.clone());
+            }
         }
         let fresh = self.request_token().await?;
         let value = fresh.value.clone();
@@ -268,7 +275,7 @@ impl FranceTravailClient {
         let mut throttles = 0;
         let mut last_error;
         loop {
-            let token = self.access_token(false).await?;
+            let token = self.access_token(None).await?;
             self.limiter.until_ready().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let sent = self
@@ -299,7 +306,7 @@ impl FranceTravailClient {
                     match status {
                         StatusCode::UNAUTHORIZED if !refreshed => {
                             refreshed = true;
-                            self.access_token(true).await?;
+                            self.access_token(Some(&token)).await?;
                             continue;
                         }
                         StatusCode::TOO_MANY_REQUESTS => {

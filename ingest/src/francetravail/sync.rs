@@ -24,6 +24,7 @@ use relais_storage::{BatchOutcome, IncomingRecord, RunKind, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::client::FranceTravailClient;
 use super::harvest::{WindowError, departement_groups, read_window, to_second};
@@ -150,6 +151,17 @@ impl FranceTravailSource {
 
     /// Reads the whole stock and, if every part of the sweep succeeded, withdraws what it did not see.
     pub async fn run_full_sweep(&self) -> Result<RunReport, IngestError> {
+        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "full");
+        self.full_sweep().instrument(span).await
+    }
+
+    /// Reads the offers created since the last complete run (with an overlap); withdraws nothing.
+    pub async fn run_incremental_sync(&self) -> Result<RunReport, IngestError> {
+        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "incremental");
+        self.incremental_sync().instrument(span).await
+    }
+
+    async fn full_sweep(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
         let requests_before = self
             .client
@@ -183,8 +195,6 @@ impl FranceTravailSource {
             .store
             .start_run(&self.source, RunKind::Full, now, snapshot)
             .await?;
-        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "full", run_id);
-        let _guard = span.enter();
         let mut progress = Progress::default();
         let floor: DateTime<Utc> = FULL_SWEEP_FLOOR.parse().expect("constant date");
 
@@ -264,8 +274,7 @@ impl FranceTravailSource {
         .await
     }
 
-    /// Reads the offers created since the last complete run (with an overlap); withdraws nothing.
-    pub async fn run_incremental_sync(&self) -> Result<RunReport, IngestError> {
+    async fn incremental_sync(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
         let requests_before = self
             .client
@@ -290,8 +299,6 @@ impl FranceTravailSource {
             .store
             .start_run(&self.source, RunKind::Incremental, now, snapshot)
             .await?;
-        let span = tracing::info_span!("run", source = SOURCE_ID, kind = "incremental", run_id);
-        let _guard = span.enter();
         let mut progress = Progress::default();
         let base = SearchQuery {
             min_creation: Some(to_second(min)),
@@ -568,6 +575,7 @@ impl FranceTravailSource {
             )
             .await?;
         tracing::info!(
+            run_id,
             outcome = ?report.outcome, fetched = report.fetched, new = report.new, changed = report.changed,
             withdrawn = report.withdrawn, requests = report.requests, seconds = report.seconds, "run finished"
         );
