@@ -1,0 +1,345 @@
+//! Territory expressions and the sets of communes they compile to.
+//!
+//! ```text
+//! expression := term (OP term)*          OP: `|` (union) or `-` (exclusion), left to right, space-separated
+//! term       := commune:CODE              a commune (an arrondissement, delegated or former code names its commune)
+//!             | commune:CODE+NNkm         a radius around a commune (needs centroids: not yet available)
+//!             | epci:SIREN | ept:SIREN    an EPCI or an EPT of the Grand Paris
+//!             | dep:CODE                  a département, or 69D (Rhône without the Métropole de Lyon),
+//!                                         69M (Métropole de Lyon), 6AE (Alsace: 67 and 68), 20R (Corse: 2A and 2B)
+//!             | region:CODE               a région
+//!             | list:CODE,CODE,...        explicit communes
+//! ```
+
+use crate::TerritoryError;
+use crate::geography::{Geography, geography};
+
+/// SIREN of the Métropole de Lyon, whose communes are département 69 but not 69D.
+const METROPOLE_DE_LYON: &str = "200046977";
+
+/// A set of current communes with constant-time membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Territory {
+    bits: Vec<u64>,
+    /// Départements entirely inside the territory: offers known only at département level belong to it.
+    whole_departements: Vec<&'static str>,
+    /// Régions entirely inside the territory.
+    whole_regions: Vec<&'static str>,
+}
+
+impl Territory {
+    fn empty(geography: &Geography) -> Self {
+        Self {
+            bits: vec![0; geography.commune_count().div_ceil(64)],
+            whole_departements: Vec::new(),
+            whole_regions: Vec::new(),
+        }
+    }
+
+    fn insert_all(&mut self, ids: &[u32]) {
+        for &id in ids {
+            self.bits[id as usize / 64] |= 1 << (id % 64);
+        }
+    }
+
+    fn union(&mut self, other: &Territory) {
+        self.bits
+            .iter_mut()
+            .zip(&other.bits)
+            .for_each(|(a, b)| *a |= b);
+    }
+
+    fn exclude(&mut self, other: &Territory) {
+        self.bits
+            .iter_mut()
+            .zip(&other.bits)
+            .for_each(|(a, b)| *a &= !b);
+    }
+
+    /// Whether the current commune `id` is inside.
+    pub fn contains(&self, id: u32) -> bool {
+        self.bits
+            .get(id as usize / 64)
+            .is_some_and(|word| word & (1 << (id % 64)) != 0)
+    }
+
+    /// Whether the current commune with this INSEE code is inside.
+    pub fn contains_code(&self, code: &str) -> bool {
+        geography()
+            .current_commune_of(code)
+            .is_some_and(|id| self.contains(id))
+    }
+
+    /// Whether a whole département is inside (an offer located only by its département belongs then).
+    pub fn contains_departement(&self, code: &str) -> bool {
+        self.whole_departements.contains(&code)
+    }
+
+    /// Whether a whole région is inside.
+    pub fn contains_region(&self, code: &str) -> bool {
+        self.whole_regions.contains(&code)
+    }
+
+    /// Ids of the communes inside, in order.
+    pub fn commune_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.bits
+            .iter()
+            .enumerate()
+            .flat_map(|(word_index, &word)| {
+                (0..64)
+                    .filter(move |bit| word & (1 << bit) != 0)
+                    .map(move |bit| (word_index * 64 + bit) as u32)
+            })
+    }
+
+    /// Number of communes inside.
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether no commune is inside.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sum of the municipal populations of the communes inside.
+    pub fn population(&self) -> u64 {
+        let geography = geography();
+        self.commune_ids()
+            .map(|id| geography.commune(id).population)
+            .sum()
+    }
+
+    /// INSEE codes of the communes inside, sorted.
+    pub fn codes(&self) -> Vec<&'static str> {
+        let geography = geography();
+        self.commune_ids()
+            .map(|id| geography.commune(id).code)
+            .collect()
+    }
+
+    fn with_whole_areas(mut self, geography: &Geography) -> Self {
+        let inside = |ids: &[u32]| !ids.is_empty() && ids.iter().all(|&id| self.contains(id));
+        let mut departements: Vec<&'static str> = geography
+            .rows
+            .iter()
+            .map(|c| c.departement)
+            .filter(|d| geography.departement_communes(d).is_some_and(inside))
+            .collect();
+        departements.sort_unstable();
+        departements.dedup();
+        let mut regions: Vec<&'static str> = geography
+            .rows
+            .iter()
+            .map(|c| c.region)
+            .filter(|r| geography.region_communes(r).is_some_and(inside))
+            .collect();
+        regions.sort_unstable();
+        regions.dedup();
+        self.whole_departements = departements;
+        self.whole_regions = regions;
+        self
+    }
+}
+
+/// Compiles a territory expression.
+pub fn parse_territory(expression: &str) -> Result<Territory, TerritoryError> {
+    let geography = geography();
+    let syntax = |reason: &str| TerritoryError::Syntax {
+        expression: expression.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut tokens = expression.split_whitespace();
+    let first = tokens.next().ok_or_else(|| syntax("it is empty"))?;
+    let mut territory = term(geography, first, &syntax)?;
+    while let Some(operator) = tokens.next() {
+        let operand = tokens
+            .next()
+            .ok_or_else(|| syntax("an operator must be followed by a term"))?;
+        let operand = term(geography, operand, &syntax)?;
+        match operator {
+            "|" => territory.union(&operand),
+            "-" => territory.exclude(&operand),
+            other => {
+                return Err(syntax(&format!(
+                    "`{other}` is not an operator: use `|` or `-` between terms"
+                )));
+            }
+        }
+    }
+    Ok(territory.with_whole_areas(geography))
+}
+
+fn term(
+    geography: &Geography,
+    text: &str,
+    syntax: &dyn Fn(&str) -> TerritoryError,
+) -> Result<Territory, TerritoryError> {
+    let (kind, value) = text
+        .split_once(':')
+        .ok_or_else(|| syntax(&format!("`{text}` is not of the form kind:value")))?;
+    let mut territory = Territory::empty(geography);
+    let unknown = |kind: &'static str| TerritoryError::Unknown {
+        kind,
+        code: value.to_owned(),
+    };
+    match kind {
+        "commune" if value.contains('+') => {
+            return Err(TerritoryError::RadiusUnavailable(text.to_owned()));
+        }
+        "commune" => territory.insert_all(&[geography
+            .current_commune_of(value)
+            .ok_or_else(|| unknown("commune"))?]),
+        "list" => {
+            for code in value.split(',').filter(|c| !c.is_empty()) {
+                let id =
+                    geography
+                        .current_commune_of(code)
+                        .ok_or_else(|| TerritoryError::Unknown {
+                            kind: "commune",
+                            code: code.to_owned(),
+                        })?;
+                territory.insert_all(&[id]);
+            }
+        }
+        "epci" | "ept" => territory.insert_all(
+            &geography
+                .grouping(value)
+                .ok_or_else(|| unknown("EPCI or EPT"))?
+                .members,
+        ),
+        "dep" => match value {
+            "69D" | "69M" => {
+                let lyon = &geography
+                    .grouping(METROPOLE_DE_LYON)
+                    .ok_or_else(|| unknown("département"))?
+                    .members;
+                if value == "69M" {
+                    territory.insert_all(lyon);
+                } else {
+                    territory.insert_all(geography.departement_communes("69").unwrap_or_default());
+                    let mut metropole = Territory::empty(geography);
+                    metropole.insert_all(lyon);
+                    territory.exclude(&metropole);
+                }
+            }
+            "6AE" | "20R" => {
+                let parts = if value == "6AE" {
+                    ["67", "68"]
+                } else {
+                    ["2A", "2B"]
+                };
+                for part in parts {
+                    territory.insert_all(geography.departement_communes(part).unwrap_or_default());
+                }
+            }
+            code => territory.insert_all(
+                geography
+                    .departement_communes(code)
+                    .ok_or_else(|| unknown("département"))?,
+            ),
+        },
+        "region" => territory.insert_all(
+            geography
+                .region_communes(value)
+                .ok_or_else(|| unknown("région"))?,
+        ),
+        other => {
+            return Err(syntax(&format!(
+                "unknown kind `{other}`: use commune, list, epci, ept, dep or region"
+            )));
+        }
+    }
+    Ok(territory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(expression: &str) -> usize {
+        parse_territory(expression).unwrap().len()
+    }
+
+    #[test]
+    fn counts_from_cog_2026() {
+        assert_eq!(geography().commune_count(), 34_969);
+        assert_eq!(count("epci:200023737"), 36);
+        assert_eq!(count("dep:46"), 312);
+        assert_eq!(count("region:76"), 4_446);
+        assert_eq!(count("dep:69M"), 58);
+        assert_eq!(count("dep:69D"), count("dep:69") - 58);
+        assert_eq!(count("dep:6AE"), count("dep:67") + count("dep:68"));
+        assert_eq!(count("dep:20R"), count("dep:2A") + count("dep:2B"));
+    }
+
+    #[test]
+    fn unions_exclusions_and_lists() {
+        assert_eq!(count("dep:46 | dep:12"), count("dep:46") + count("dep:12"));
+        assert_eq!(count("dep:46 - commune:46042"), 311);
+        assert_eq!(
+            count("list:46042,46102,75114"),
+            3,
+            "an arrondissement names its commune"
+        );
+        let cahors = parse_territory("epci:200023737").unwrap();
+        assert!(cahors.contains_code("46042"));
+        assert!(!cahors.contains_code("75056"));
+        assert_eq!(cahors.codes().len(), 36);
+        assert!(cahors.population() > 40_000);
+    }
+
+    #[test]
+    fn departement_level_offers_belong_only_to_territories_covering_the_whole_departement() {
+        let lot = parse_territory("dep:46").unwrap();
+        assert!(lot.contains_departement("46"));
+        assert!(
+            !parse_territory("epci:200023737")
+                .unwrap()
+                .contains_departement("46")
+        );
+        assert!(
+            parse_territory("region:76")
+                .unwrap()
+                .contains_departement("46")
+        );
+        assert!(parse_territory("region:76").unwrap().contains_region("76"));
+        assert!(
+            !parse_territory("dep:46 - commune:46042")
+                .unwrap()
+                .contains_departement("46")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert!(matches!(
+            parse_territory(""),
+            Err(TerritoryError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_territory("dep:99"),
+            Err(TerritoryError::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse_territory("epci:123"),
+            Err(TerritoryError::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse_territory("dep:46 &"),
+            Err(TerritoryError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_territory("dep:46 & dep:12"),
+            Err(TerritoryError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_territory("planet:earth"),
+            Err(TerritoryError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_territory("commune:46042+20km"),
+            Err(TerritoryError::RadiusUnavailable(_))
+        ));
+    }
+}
