@@ -6,6 +6,7 @@ pub mod serve;
 pub mod simulate;
 pub mod status;
 pub mod sync;
+pub mod territory;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -49,6 +49,11 @@ enum Command {
     },
     /// Starts a simulator, harvests it, indexes, serves, and prints the URLs to open.
     Demo(commands::demo::DemoArgs),
+    /// The official geography: territories and location resolution.
+    Territory {
+        #[command(subcommand)]
+        command: commands::territory::TerritoryCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -68,6 +73,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,
         Command::Simulate { source } => commands::simulate::run(source).await,
         Command::Demo(args) => commands::demo::run(args).await,
+        Command::Territory { command } => commands::territory::run(command),
         Command::Bench { bench } => commands::bench::run(bench).await,
     };
     match result {

@@ -252,6 +252,29 @@ impl Geography {
         self.departements.get(code).map(|d| (d.0, d.1))
     }
 
+    /// The département's code as stored (for a `&'static` reference).
+    pub fn departement_code(&self, code: &str) -> Option<&'static str> {
+        self.departements.get_key_value(code).map(|(k, _)| *k)
+    }
+
+    /// The département with this name, compared after normalisation.
+    pub fn departement_named(&self, name: &str) -> Option<&'static str> {
+        let name = normalise_place_name(name);
+        self.departements
+            .iter()
+            .find(|(_, d)| normalise_place_name(d.0) == name)
+            .map(|(code, _)| *code)
+    }
+
+    /// The région with this name, compared after normalisation.
+    pub fn region_named(&self, name: &str) -> Option<&'static str> {
+        let name = normalise_place_name(name);
+        self.regions
+            .iter()
+            .find(|(_, r)| normalise_place_name(r.0) == name)
+            .map(|(code, _)| *code)
+    }
+
     /// Current communes of a région.
     pub fn region_communes(&self, code: &str) -> Option<&[u32]> {
         self.regions.get(code).map(|r| r.1.as_slice())
