@@ -1,8 +1,9 @@
 //! The search index of active offers, built with tantivy.
 //!
 //! Titles and descriptions are analysed for French (lowercase, accents folded, Snowball French
-//! stemmer); the département and commune are raw terms for filtering; the creation date is a fast
-//! field for "newest first" ordering; a compact public summary of each offer is stored so that a
+//! stemmer); the commune, département and région are raw terms for filtering, with the finest
+//! level the location is known at (a feed covers an offer known only by its département when it
+//! covers the whole département); the creation date is a fast field for "newest first" ordering; a compact public summary of each offer is stored so that a
 //! feed page is served from the index alone.
 //!
 //! Architecture invariant: the index is derived data. `relais reindex` rebuilds it from the
@@ -14,4 +15,4 @@ mod search;
 
 pub use error::IndexError;
 pub use schema::IndexedOffer;
-pub use search::{FeedPage, FeedQuery, OfferIndex};
+pub use search::{FeedPage, FeedQuery, OfferIndex, PlaceFilter};

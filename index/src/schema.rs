@@ -21,6 +21,9 @@ pub(crate) struct Fields {
     pub key: Field,
     pub departement: Field,
     pub commune: Field,
+    pub region: Field,
+    /// `commune`, `departement`, `region` or `none`: the finest level the location is known at.
+    pub precision: Field,
     pub title: Field,
     pub description: Field,
     pub created: Field,
@@ -38,6 +41,8 @@ pub(crate) fn schema() -> (Schema, Fields) {
         key: builder.add_text_field("key", STRING | STORED),
         departement: builder.add_text_field("departement", STRING),
         commune: builder.add_text_field("commune", STRING),
+        region: builder.add_text_field("region", STRING),
+        precision: builder.add_text_field("precision", STRING),
         title: builder.add_text_field("title", french.clone()),
         description: builder.add_text_field("description", french),
         created: builder.add_i64_field("created", INDEXED | FAST),
@@ -123,6 +128,17 @@ pub(crate) fn document(fields: &Fields, offer: &Offer) -> TantivyDocument {
     if let Some(commune) = &offer.location.commune {
         doc.add_text(fields.commune, commune.as_str());
     }
+    if let Some(region) = &offer.location.region {
+        doc.add_text(fields.region, region);
+    }
+    let location = &offer.location;
+    let precision = match (&location.commune, &location.departement, &location.region) {
+        (Some(_), _, _) => "commune",
+        (None, Some(_), _) => "departement",
+        (None, None, Some(_)) => "region",
+        (None, None, None) => "none",
+    };
+    doc.add_text(fields.precision, precision);
     doc.add_text(fields.title, &offer.title);
     doc.add_text(fields.description, &offer.description);
     let created = offer.dates.created_at.unwrap_or(offer.first_seen_at);

@@ -30,11 +30,22 @@ impl std::fmt::Debug for OfferIndex {
     }
 }
 
+/// The places a feed covers, as the index filters them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlaceFilter {
+    /// INSEE codes of the current communes covered.
+    pub communes: Vec<String>,
+    /// Départements covered whole: offers known only at département level there belong too.
+    pub whole_departements: Vec<String>,
+    /// Régions covered whole: offers known only at région level there belong too.
+    pub whole_regions: Vec<String>,
+}
+
 /// Which offers a feed page shows.
 #[derive(Debug, Clone, Default)]
 pub struct FeedQuery {
-    /// Keep offers located in one of these départements (none: everywhere).
-    pub departements: Vec<String>,
+    /// Keep offers located there (`None`: everywhere).
+    pub places: Option<Arc<PlaceFilter>>,
     /// Free text matched against titles (boosted) and descriptions.
     pub text: Option<String>,
     /// Offers to skip.
@@ -145,12 +156,8 @@ impl OfferIndex {
     pub fn search(&self, query: &FeedQuery) -> Result<FeedPage, IndexError> {
         let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if !query.departements.is_empty() {
-            let terms = query
-                .departements
-                .iter()
-                .map(|d| Term::from_field_text(self.fields.departement, d));
-            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        if let Some(places) = &query.places {
+            clauses.push((Occur::Must, self.place_query(places)));
         }
         if let Some(text) = query
             .text
@@ -188,6 +195,39 @@ impl OfferIndex {
             })
             .collect::<Result<Vec<_>, IndexError>>()?;
         Ok(FeedPage { total, offers })
+    }
+
+    /// Offers in one of the communes, or known only at the level of a département or région covered whole.
+    fn place_query(&self, places: &PlaceFilter) -> Box<dyn Query> {
+        let set = |field, values: &[String]| -> Box<dyn Query> {
+            Box::new(TermSetQuery::new(
+                values.iter().map(|v| Term::from_field_text(field, v)),
+            ))
+        };
+        let at_precision = |precision: &str, inner: Box<dyn Query>| -> Box<dyn Query> {
+            let term = Term::from_field_text(self.fields.precision, precision);
+            Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                ),
+                (Occur::Must, inner),
+            ]))
+        };
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, set(self.fields.commune, &places.communes)),
+            (
+                Occur::Should,
+                at_precision(
+                    "departement",
+                    set(self.fields.departement, &places.whole_departements),
+                ),
+            ),
+            (
+                Occur::Should,
+                at_precision("region", set(self.fields.region, &places.whole_regions)),
+            ),
+        ]))
     }
 
     /// Whether an offer is in the index.

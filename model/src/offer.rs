@@ -97,6 +97,8 @@ pub struct Location {
     pub postal_code: Option<String>,
     /// Département, from the commune or the label.
     pub departement: Option<DepartementCode>,
+    /// Région code, from the commune, the département or the label.
+    pub region: Option<String>,
     /// Coordinates as given.
     pub coordinates: Option<Coordinates>,
     /// How `commune` and `departement` were found.
@@ -112,14 +114,31 @@ pub struct Coordinates {
     pub longitude: f64,
 }
 
-/// How the location of an offer was resolved.
+/// How the location of an offer was resolved (see `relais-territory`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationResolution {
-    /// The source gave the commune's INSEE code.
+    /// The INSEE code of a current commune.
     InseeCode,
-    /// Only the département is known, from a label such as `38 - Isère`.
-    DepartementLabel,
+    /// An arrondissement municipal's code, resolved to its commune.
+    ArrondissementCode,
+    /// A delegated, associated or former commune's code, resolved to the current commune.
+    FormerOrDelegatedCode,
+    /// A postal code served by one commune.
+    PostalCode,
+    /// A shared postal code, told apart by the name.
+    PostalCodeAndName,
+    /// `PARIS 14`, `Lyon 7e`.
+    ArrondissementName,
+    /// A name unique within the département given.
+    DepartementAndName,
+    /// A name unique in France.
+    UniqueName,
+    /// Only the département is known, e.g. from `38 - Isère`.
+    #[serde(alias = "departement_label")]
+    Departement,
+    /// Only the région is known.
+    Region,
     /// Nothing usable: the offer is abroad, national, or the location is missing.
     #[default]
     Unresolved,

@@ -1,8 +1,11 @@
 //! Feeds: the offers of a collectivité's territory, as paginated JSON.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use relais_index::{FeedQuery, IndexedOffer};
+use relais_index::{FeedQuery, IndexedOffer, PlaceFilter};
+use relais_territory::{TerritoryError, parse_territory};
 use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, AppState};
@@ -10,15 +13,40 @@ use crate::{ApiError, AppState};
 /// Most offers on one page.
 pub const MAX_PER_PAGE: usize = 100;
 
-/// A configured feed. For now a territory is a list of départements; territory expressions come later.
+/// A configured feed: a name, a title and a territory expression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeedDefinition {
     /// URL name, e.g. `grand-cahors`.
     pub name: String,
     /// Human title, e.g. `Offres d'emploi du Grand Cahors`.
     pub title: String,
-    /// Départements of the territory.
-    pub departements: Vec<String>,
+    /// The territory, e.g. `epci:200023737` or `dep:46 | dep:12` (see `relais territory show`).
+    pub territory: String,
+}
+
+/// A feed with its territory compiled to the places the index filters on.
+#[derive(Debug)]
+pub(crate) struct CompiledFeed {
+    definition: FeedDefinition,
+    /// Shared with every query of the feed: a région lists thousands of communes.
+    places: Arc<PlaceFilter>,
+}
+
+impl CompiledFeed {
+    pub(crate) fn compile(definition: FeedDefinition) -> Result<Self, TerritoryError> {
+        let territory = parse_territory(&definition.territory)?;
+        let owned = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect();
+        let places = PlaceFilter {
+            communes: owned(&territory.codes()),
+            whole_departements: owned(territory.whole_departements()),
+            whole_regions: owned(territory.whole_regions()),
+        };
+        Ok(Self {
+            definition,
+            places: Arc::new(places),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +109,7 @@ pub(crate) async fn feed_offers(
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
     let query = FeedQuery {
-        departements: feed.departements.clone(),
+        places: Some(feed.places.clone()),
         text: params.q.clone(),
         offset: (page - 1) * per_page,
         limit: per_page,
@@ -92,8 +120,8 @@ pub(crate) async fn feed_offers(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(FeedResponse {
-        feed: feed.name.clone(),
-        title: feed.title.clone(),
+        feed: feed.definition.name.clone(),
+        title: feed.definition.title.clone(),
         total: result.total,
         page,
         per_page,

@@ -1,6 +1,7 @@
 //! Publication: the HTTP interface for consumers (collectivités' websites and apps).
 //!
-//! Today: `GET /v1/feeds/{feed}/offers` (a feed's offers as paginated JSON, newest first),
+//! Today: `GET /v1/feeds/{feed}/offers` (the offers of a feed's territory as paginated JSON,
+//! newest first; the territory expression is compiled once, at start-up),
 //! `/healthz` and `/readyz`. Errors use one body shape, `{"error": {"code", "message"}}`,
 //! with a stable machine code ([`ApiError`]).
 //!
@@ -19,6 +20,9 @@ use relais_index::OfferIndex;
 
 pub use error::ApiError;
 pub use feeds::{FeedDefinition, FeedResponse};
+pub use relais_territory::TerritoryError;
+
+use feeds::CompiledFeed;
 
 /// What the router serves from.
 #[derive(Debug, Clone)]
@@ -29,16 +33,22 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     index: OfferIndex,
-    feeds: BTreeMap<String, FeedDefinition>,
+    feeds: BTreeMap<String, CompiledFeed>,
 }
 
 impl AppState {
-    /// State over an index and the configured feeds.
-    pub fn new(index: OfferIndex, feeds: impl IntoIterator<Item = FeedDefinition>) -> Self {
-        let feeds = feeds.into_iter().map(|f| (f.name.clone(), f)).collect();
-        Self {
+    /// State over an index and the configured feeds; fails on a feed whose territory does not compile.
+    pub fn new(
+        index: OfferIndex,
+        feeds: impl IntoIterator<Item = FeedDefinition>,
+    ) -> Result<Self, TerritoryError> {
+        let feeds = feeds
+            .into_iter()
+            .map(|definition| Ok((definition.name.clone(), CompiledFeed::compile(definition)?)))
+            .collect::<Result<_, TerritoryError>>()?;
+        Ok(Self {
             inner: Arc::new(Inner { index, feeds }),
-        }
+        })
     }
 }
 

@@ -80,6 +80,16 @@ impl Territory {
         self.whole_regions.contains(&code)
     }
 
+    /// The départements entirely inside.
+    pub fn whole_departements(&self) -> &[&'static str] {
+        &self.whole_departements
+    }
+
+    /// The régions entirely inside.
+    pub fn whole_regions(&self) -> &[&'static str] {
+        &self.whole_regions
+    }
+
     /// Ids of the communes inside, in order.
     pub fn commune_ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.bits

@@ -1,12 +1,17 @@
 use chrono::{Duration, Utc};
-use relais_model::{DepartementCode, Offer, OfferKey, SourceId};
+use relais_model::{DepartementCode, InseeCode, Offer, OfferKey, SourceId};
 
 use super::*;
 
+/// An offer in the département's first commune (`46001`, `75001`...), or known only by its
+/// département when the id ends with `d`.
 fn offer(id: &str, title: &str, description: &str, departement: &str, age_days: i64) -> Offer {
     let key = OfferKey::new(SourceId::parse("francetravail").unwrap(), id).unwrap();
     let mut offer = Offer::new(key, title, description, Utc::now());
     offer.location.departement = Some(DepartementCode::parse(departement).unwrap());
+    if !id.ends_with('d') {
+        offer.location.commune = Some(InseeCode::parse(&format!("{departement}001")).unwrap());
+    }
     offer.dates.created_at = Some(Utc::now() - Duration::days(age_days));
     offer
 }
@@ -40,17 +45,58 @@ fn keys(page: &FeedPage) -> Vec<&str> {
     page.offers.iter().map(|o| o.key.as_str()).collect()
 }
 
-#[test]
-fn filters_by_departement_newest_first() {
-    let page = index()
+fn places(communes: &[&str], whole_departements: &[&str]) -> Option<std::sync::Arc<PlaceFilter>> {
+    Some(std::sync::Arc::new(PlaceFilter {
+        communes: communes.iter().map(|c| c.to_string()).collect(),
+        whole_departements: whole_departements.iter().map(|d| d.to_string()).collect(),
+        whole_regions: Vec::new(),
+    }))
+}
+
+fn search(index: &OfferIndex, places: Option<std::sync::Arc<PlaceFilter>>) -> Vec<String> {
+    let page = index
         .search(&FeedQuery {
-            departements: vec!["46".into()],
+            places,
             limit: 10,
             ..FeedQuery::default()
         })
         .unwrap();
-    assert_eq!(page.total, 2);
-    assert_eq!(keys(&page), ["francetravail:2", "francetravail:1"]);
+    page.offers.into_iter().map(|o| o.key).collect()
+}
+
+#[test]
+fn filters_by_communes_newest_first() {
+    assert_eq!(
+        search(&index(), places(&["46001"], &[])),
+        ["francetravail:2", "francetravail:1"]
+    );
+}
+
+#[test]
+fn offers_known_only_by_their_departement_belong_to_feeds_covering_it_whole() {
+    let index = index();
+    index
+        .apply(
+            &[offer(
+                "6d",
+                "Poste quelque part dans le Lot",
+                "Texte",
+                "46",
+                0,
+            )],
+            &[],
+        )
+        .unwrap();
+    assert!(!search(&index, places(&["46001"], &[])).contains(&"francetravail:6d".to_owned()));
+    assert_eq!(
+        search(&index, places(&["46001"], &["46"])),
+        ["francetravail:6d", "francetravail:2", "francetravail:1"]
+    );
+    // Covering the Lot whole does not bring in commune-level offers of communes not listed.
+    assert_eq!(
+        search(&index, places(&["12001"], &["46"])),
+        ["francetravail:6d", "francetravail:4"]
+    );
 }
 
 #[test]
@@ -104,14 +150,7 @@ fn pagination_and_upserts_and_removals() {
         )
         .unwrap();
     assert!(!index.contains(&removed));
-    let page = index
-        .search(&FeedQuery {
-            departements: vec!["75".into()],
-            limit: 10,
-            ..FeedQuery::default()
-        })
-        .unwrap();
-    assert_eq!(keys(&page), ["francetravail:5"]);
+    assert_eq!(search(&index, places(&["75001"], &[])), ["francetravail:5"]);
     assert_eq!(index.len(), 4);
 }
 

@@ -14,6 +14,7 @@ use relais_model::{
     Offer, OfferKey, OfferWarning, OriginKind, PartnerOrigin, Requirement, RomeCode, Salary,
     SalaryPeriod, SourceDates, SourceId, WarningKind, WorkingTime, WorkingTimeKind,
 };
+use relais_territory::{LocationQuery, ResolutionMethod, resolve_location};
 use serde_json::Value;
 
 /// Why a record could not become an offer at all.
@@ -225,47 +226,63 @@ fn location(place: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> 
         }
         _ => None,
     };
-    let mut location = Location {
-        label: label.clone(),
-        postal_code: text(&place["codePostal"]),
-        coordinates,
-        ..Location::default()
-    };
-    if let Some(code) = text(&place["commune"]) {
-        match InseeCode::parse(&code) {
-            Ok(commune) => {
-                location.departement = DepartementCode::of_commune(&commune);
-                location.commune = Some(commune);
-                location.resolution = LocationResolution::InseeCode;
-                return location;
-            }
-            Err(e) => warn(
-                WarningKind::InvalidCode,
-                "lieuTravail.commune",
-                e.to_string(),
-            ),
-        }
+    let postal_code = text(&place["codePostal"]);
+    let insee = text(&place["commune"]);
+    let found = resolve_location(LocationQuery {
+        text: label.as_deref(),
+        postal_code: postal_code.as_deref(),
+        insee: insee.as_deref(),
+    });
+    let by_code = matches!(
+        found.method,
+        ResolutionMethod::InseeCode
+            | ResolutionMethod::ArrondissementCode
+            | ResolutionMethod::FormerOrDelegatedCode
+    );
+    if let Some(code) = insee.as_deref().filter(|_| !by_code) {
+        warn(
+            WarningKind::InvalidCode,
+            "lieuTravail.commune",
+            format!("`{code}` is not a commune of the COG"),
+        );
     }
-    // `38 - Isère`: the département is the prefix of the label.
-    let departement = label
-        .as_deref()
-        .and_then(|l| l.split_once(" - "))
-        .and_then(|(prefix, _)| DepartementCode::parse(prefix).ok());
-    match departement {
-        Some(departement) => {
-            location.departement = Some(departement);
-            location.resolution = LocationResolution::DepartementLabel;
-        }
-        None => warn(
+    if found.commune.is_none() && found.departement.is_none() && found.region.is_none() {
+        warn(
             WarningKind::UnresolvedLocation,
             "lieuTravail",
             format!(
-                "no commune nor département in `{}`",
+                "no commune, département or région in `{}`",
                 label.as_deref().unwrap_or("")
             ),
-        ),
+        );
     }
-    location
+    Location {
+        label,
+        commune: found.commune.and_then(|c| InseeCode::parse(c).ok()),
+        postal_code,
+        departement: found
+            .departement
+            .and_then(|d| DepartementCode::parse(d).ok()),
+        region: found.region.map(str::to_owned),
+        coordinates,
+        resolution: resolution_of(found.method),
+    }
+}
+
+fn resolution_of(method: ResolutionMethod) -> LocationResolution {
+    match method {
+        ResolutionMethod::InseeCode => LocationResolution::InseeCode,
+        ResolutionMethod::ArrondissementCode => LocationResolution::ArrondissementCode,
+        ResolutionMethod::FormerOrDelegatedCode => LocationResolution::FormerOrDelegatedCode,
+        ResolutionMethod::PostalCode => LocationResolution::PostalCode,
+        ResolutionMethod::PostalCodeAndName => LocationResolution::PostalCodeAndName,
+        ResolutionMethod::ArrondissementName => LocationResolution::ArrondissementName,
+        ResolutionMethod::DepartementAndName => LocationResolution::DepartementAndName,
+        ResolutionMethod::UniqueName => LocationResolution::UniqueName,
+        ResolutionMethod::Departement => LocationResolution::Departement,
+        ResolutionMethod::Region => LocationResolution::Region,
+        _ => LocationResolution::Unresolved,
+    }
 }
 
 fn contract(value: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> Contract {

@@ -2,7 +2,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use relais_index::OfferIndex;
-use relais_model::{DepartementCode, Offer, OfferKey, SourceId};
+use relais_model::{DepartementCode, InseeCode, Offer, OfferKey, SourceId};
 use tower::ServiceExt;
 
 use crate::{AppState, FeedDefinition, router};
@@ -16,19 +16,60 @@ fn state() -> AppState {
         )
         .unwrap();
         let mut offer = Offer::new(key, &format!("Offre {i}"), "Texte", Utc::now());
-        offer.location.departement =
-            Some(DepartementCode::parse(if i % 3 == 0 { "46" } else { "75" }).unwrap());
+        let (departement, commune) = if i % 3 == 0 {
+            ("46", "46042")
+        } else {
+            ("75", "75056")
+        };
+        offer.location.departement = Some(DepartementCode::parse(departement).unwrap());
+        offer.location.commune = Some(InseeCode::parse(commune).unwrap());
         offer
     });
     index.rebuild(offers).unwrap();
-    AppState::new(
-        index,
-        [FeedDefinition {
+    let feeds = [
+        FeedDefinition {
             name: "lot".into(),
             title: "Offres du Lot".into(),
-            departements: vec!["46".into()],
-        }],
-    )
+            territory: "dep:46".into(),
+        },
+        FeedDefinition {
+            name: "grand-cahors".into(),
+            title: "Grand Cahors".into(),
+            territory: "epci:200023737".into(),
+        },
+        FeedDefinition {
+            name: "paris".into(),
+            title: "Paris".into(),
+            territory: "commune:75056".into(),
+        },
+    ];
+    AppState::new(index, feeds).unwrap()
+}
+
+#[test]
+fn a_feed_whose_territory_does_not_compile_is_refused_at_start() {
+    let index = OfferIndex::in_memory().unwrap();
+    let bad = FeedDefinition {
+        name: "x".into(),
+        title: "x".into(),
+        territory: "dep:99".into(),
+    };
+    assert!(AppState::new(index, [bad]).is_err());
+}
+
+#[tokio::test]
+async fn feeds_by_epci_and_by_commune() {
+    let (_, cahors) = get("/v1/feeds/grand-cahors/offers?per_page=100").await;
+    assert_eq!(cahors["total"], 15);
+    let (_, paris) = get("/v1/feeds/paris/offers?per_page=100").await;
+    assert_eq!(paris["total"], 30);
+    assert!(
+        paris["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["commune"] == "75056")
+    );
 }
 
 async fn get(uri: &str) -> (StatusCode, serde_json::Value) {

@@ -52,22 +52,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     settings.rate_per_second = rate;
     settings.full_sweep_schedule = "0 0 * * * *".into();
     settings.incremental_schedule = "0 * * * * *".into();
+    let feed = |name: &str, title: &str, territory: &str| FeedDefinition {
+        name: name.into(),
+        title: title.into(),
+        territory: territory.into(),
+    };
     config.feeds = vec![
-        FeedDefinition {
-            name: "haute-garonne".into(),
-            title: "Offres d'emploi en Haute-Garonne".into(),
-            departements: vec!["31".into()],
-        },
-        FeedDefinition {
-            name: "lot".into(),
-            title: "Offres d'emploi dans le Lot".into(),
-            departements: vec!["46".into()],
-        },
-        FeedDefinition {
-            name: "paris".into(),
-            title: "Offres d'emploi à Paris".into(),
-            departements: vec!["75".into()],
-        },
+        feed(
+            "haute-garonne",
+            "Offres d'emploi en Haute-Garonne",
+            "dep:31",
+        ),
+        feed(
+            "grand-cahors",
+            "Offres d'emploi du Grand Cahors",
+            "epci:200023737",
+        ),
+        feed("paris", "Offres d'emploi à Paris", "commune:75056"),
+        feed("occitanie", "Offres d'emploi en Occitanie", "region:76"),
     ];
 
     eprintln!(
@@ -93,7 +95,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on port {}", args.port))?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("feed: {base}/v1/feeds/haute-garonne/offers");
-    println!("other feeds: {base}/v1/feeds/lot/offers {base}/v1/feeds/paris/offers?q=infirmier");
+    println!(
+        "other feeds: {base}/v1/feeds/grand-cahors/offers {base}/v1/feeds/occitanie/offers {base}/v1/feeds/paris/offers?q=infirmier"
+    );
     println!("health: {base}/healthz");
     println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");

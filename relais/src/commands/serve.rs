@@ -40,7 +40,9 @@ pub async fn serve_until_interrupted(
     index: OfferIndex,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = router(AppState::new(index, config.feeds.clone()));
+    let state =
+        AppState::new(index, config.feeds.clone()).context("invalid feed in the configuration")?;
+    let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {

@@ -19,6 +19,11 @@ fn the_example_config_loads_and_sets_every_key() {
         let config = Config::load(Some(example())).expect("example loads");
         assert_eq!(config.francetravail.rate_per_second, 10);
         assert!(!config.feeds.is_empty());
+        let index = relais_index::OfferIndex::in_memory().unwrap();
+        assert!(
+            relais_publish::AppState::new(index, config.feeds.clone()).is_ok(),
+            "the example's feeds compile"
+        );
         // Every key of the typed tree appears in the example (a key added without documenting it fails here).
         let text = std::fs::read_to_string(example()).unwrap();
         let tree = serde_json::to_value(Config::default()).unwrap();

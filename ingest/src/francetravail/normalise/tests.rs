@@ -131,7 +131,8 @@ fn locations_by_commune_by_departement_label_and_none() {
             .commune
             .as_ref()
             .map(InseeCode::as_str),
-        Some("75114")
+        Some("75056"),
+        "an arrondissement is located in its commune; the label keeps the detail"
     );
     assert_eq!(
         with_commune
@@ -143,8 +144,9 @@ fn locations_by_commune_by_departement_label_and_none() {
     );
     assert_eq!(
         with_commune.location.resolution,
-        LocationResolution::InseeCode
+        LocationResolution::ArrondissementCode
     );
+    assert_eq!(with_commune.location.region.as_deref(), Some("11"));
 
     let departement_only = normalise(
         json!({"id": "100AAAA", "intitule": "x", "description": "y", "lieuTravail": {"libelle": "38 - Isère"}}),
@@ -159,7 +161,7 @@ fn locations_by_commune_by_departement_label_and_none() {
     );
     assert_eq!(
         departement_only.location.resolution,
-        LocationResolution::DepartementLabel
+        LocationResolution::Departement
     );
     assert!(departement_only.location.commune.is_none());
 
@@ -216,7 +218,7 @@ fn bad_fields_are_warnings_and_only_a_missing_id_rejects() {
 #[test]
 fn every_field_of_a_generated_offer_lands_somewhere() {
     let generator = relais_fixtures::OfferGenerator::new(7, Utc::now());
-    for index in 0..300 {
+    for index in 0..3_000 {
         let raw = generator.offer(index);
         let offer = normalise(raw.clone());
         assert_eq!(offer.key.source_offer_id(), raw["id"].as_str().unwrap());
@@ -260,6 +262,27 @@ fn every_field_of_a_generated_offer_lands_somewhere() {
             .warnings
             .iter()
             .any(|w| w.kind == WarningKind::UnresolvedLocation);
-        assert_eq!(unresolved, offer.location.departement.is_none());
+        let location = &offer.location;
+        assert_eq!(
+            unresolved,
+            location.commune.is_none()
+                && location.departement.is_none()
+                && location.region.is_none()
+        );
+        if let Some(code) = raw["lieuTravail"]["commune"].as_str() {
+            let commune = location
+                .commune
+                .as_ref()
+                .expect("every generated commune code is in the COG");
+            assert_eq!(&code[..2], &commune.as_str()[..2]);
+            assert!(
+                offer
+                    .warnings
+                    .iter()
+                    .all(|w| w.kind != WarningKind::InvalidCode),
+                "{:?}",
+                offer.warnings
+            );
+        }
     }
 }
