@@ -76,6 +76,8 @@ pub struct Geography {
     regions: HashMap<&'static str, (&'static str, Vec<u32>)>,
     by_postal_code: HashMap<&'static str, Vec<u32>>,
     by_name: HashMap<String, Vec<u32>>,
+    departement_by_name: HashMap<String, &'static str>,
+    region_by_name: HashMap<String, &'static str>,
 }
 
 /// The geography, parsed on first use.
@@ -153,6 +155,12 @@ impl Geography {
                 .collect(),
             by_postal_code: HashMap::new(),
             by_name: HashMap::new(),
+            departement_by_name: table_rows(DEPARTEMENTS)
+                .map(|f| (normalise_place_name(f[1]), f[0]))
+                .collect(),
+            region_by_name: table_rows(REGIONS)
+                .map(|f| (normalise_place_name(f[1]), f[0]))
+                .collect(),
             rows,
             current,
         };
@@ -259,20 +267,16 @@ impl Geography {
 
     /// The département with this name, compared after normalisation.
     pub fn departement_named(&self, name: &str) -> Option<&'static str> {
-        let name = normalise_place_name(name);
-        self.departements
-            .iter()
-            .find(|(_, d)| normalise_place_name(d.0) == name)
-            .map(|(code, _)| *code)
+        self.departement_by_name
+            .get(&normalise_place_name(name))
+            .copied()
     }
 
     /// The région with this name, compared after normalisation.
     pub fn region_named(&self, name: &str) -> Option<&'static str> {
-        let name = normalise_place_name(name);
-        self.regions
-            .iter()
-            .find(|(_, r)| normalise_place_name(r.0) == name)
-            .map(|(code, _)| *code)
+        self.region_by_name
+            .get(&normalise_place_name(name))
+            .copied()
     }
 
     /// Current communes of a région.

@@ -258,3 +258,77 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
     assert!(offers.iter().all(|o| o["departement"] == "31" && o["title"].as_str().is_some_and(|t| !t.is_empty())));
     assert_eq!(body["attribution"]["source"], "France Travail");
 }
+
+#[test]
+fn territory_show_and_resolve_print_the_interface_json() {
+    let cahors = run_json(&["territory", "show", "epci:200023737", "--json"], &[]);
+    assert_eq!(cahors["communes"], 36);
+    assert_eq!(cahors["codes"].as_array().unwrap().len(), 36);
+    assert!(
+        cahors["codes"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("46042"))
+    );
+    assert!(cahors["population"].as_u64().unwrap() > 40_000);
+    assert_eq!(
+        run_json(&["territory", "show", "dep:46", "--json"], &[])["communes"],
+        312
+    );
+    assert_eq!(
+        run_json(&["territory", "show", "region:76", "--json"], &[])["communes"],
+        4_446
+    );
+
+    let label = run_json(
+        &["territory", "resolve", "59 - MARCQ EN BAROEUL", "--json"],
+        &[],
+    );
+    assert_eq!(
+        label,
+        serde_json::json!({"commune": "59378", "departement": "59", "region": "32", "method": "departement_and_name"})
+    );
+    let arrondissement = run_json(
+        &[
+            "territory",
+            "resolve",
+            "Paris",
+            "--insee",
+            "75114",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (
+            arrondissement["commune"].as_str(),
+            arrondissement["method"].as_str()
+        ),
+        (Some("75056"), Some("arrondissement_code"))
+    );
+    let by_postal_code = run_json(
+        &[
+            "territory",
+            "resolve",
+            "CAHORS",
+            "--postal-code",
+            "46000",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(by_postal_code["commune"], "46042");
+    let departement = run_json(&["territory", "resolve", "Lot (46)", "--json"], &[]);
+    assert_eq!(
+        (
+            departement["commune"].clone(),
+            departement["departement"].as_str()
+        ),
+        (Value::Null, Some("46"))
+    );
+    let nowhere = run_json(&["territory", "resolve", "France", "--json"], &[]);
+    assert_eq!(
+        (nowhere["commune"].clone(), nowhere["method"].as_str()),
+        (Value::Null, Some("unresolved"))
+    );
+}

@@ -19,6 +19,19 @@ use secrecy::SecretString;
 pub enum Bench {
     /// A full sweep of a simulator at a given rate limit: throughput against the ceiling the rate allows.
     Harvest(HarvestArgs),
+    /// Location resolution on one core, over locations of the synthetic corpus.
+    Resolve(ResolveArgs),
+}
+
+/// Arguments of `relais bench resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Distinct locations generated (each is resolved `--rounds` times).
+    #[arg(long, default_value_t = 100_000)]
+    locations: u64,
+    /// Passes over the locations.
+    #[arg(long, default_value_t = 10)]
+    rounds: u32,
 }
 
 /// Arguments of `relais bench harvest`.
@@ -46,7 +59,63 @@ pub struct HarvestArgs {
 
 /// Runs a benchmark.
 pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
-    let Bench::Harvest(args) = bench;
+    match bench {
+        Bench::Harvest(args) => harvest(args).await,
+        Bench::Resolve(args) => std::thread::spawn(move || resolve(&args))
+            .join()
+            .expect("benchmark thread"),
+    }
+}
+
+/// Resolves France Travail locations as given, then the same places as text only, on this thread.
+fn resolve(args: &ResolveArgs) -> anyhow::Result<ExitCode> {
+    use relais_territory::{LocationQuery, ResolutionMethod, geography, resolve_location};
+    let generator = relais_fixtures::OfferGenerator::new(1, chrono::Utc::now());
+    let places: Vec<(Option<String>, Option<String>, Option<String>)> = (0..args.locations)
+        .map(|i| {
+            let place = &generator.offer(i)["lieuTravail"];
+            let text = |f: &str| place[f].as_str().map(str::to_owned);
+            (text("libelle"), text("codePostal"), text("commune"))
+        })
+        .collect();
+    let _ = geography(); // parsed once, outside the timing
+    let mut total = (0u64, 0f64);
+    for (mix, with_codes) in [("france_travail", true), ("text_only", false)] {
+        let started = std::time::Instant::now();
+        let mut resolved = 0u64;
+        for _ in 0..args.rounds {
+            for (label, postal_code, insee) in &places {
+                let query = LocationQuery {
+                    text: label.as_deref(),
+                    postal_code: postal_code.as_deref().filter(|_| with_codes),
+                    insee: insee.as_deref().filter(|_| with_codes),
+                };
+                if std::hint::black_box(resolve_location(query)).method
+                    != ResolutionMethod::Unresolved
+                {
+                    resolved += 1;
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let count = places.len() as u64 * u64::from(args.rounds);
+        eprintln!(
+            "{mix}: {count} locations in {seconds:.3} s = {:.0}/s, {:.2} % resolved",
+            count as f64 / seconds,
+            100.0 * resolved as f64 / count as f64
+        );
+        total = (total.0 + count, total.1 + seconds);
+    }
+    println!(
+        "resolve locations={} seconds={:.3} per_second={:.0}",
+        total.0,
+        total.1,
+        total.0 as f64 / total.1
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn harvest(args: HarvestArgs) -> anyhow::Result<ExitCode> {
     let simulator_config = SimulatorConfig {
         offers: args.offers,
         seed: args.seed,
