@@ -251,7 +251,7 @@ struct Parsed {
 }
 
 impl Parsed {
-    /// `59 - MARCQ EN BAROEUL`, `Lot (46)`, `Cahors (46000)`, `46000 Cahors`, `Cahors`.
+    /// `59 - MARCQ EN BAROEUL`, `Lot (46)`, `Cahors (46000)`, `46000 Cahors`, `Grenoble, Isère`, `Cahors`.
     fn of(text: &str) -> Self {
         let mut parsed = Parsed::default();
         let mut rest = text.trim().to_owned();
@@ -260,6 +260,13 @@ impl Parsed {
         {
             parsed.departement = Some(prefix.trim().to_uppercase());
             rest = name.to_owned();
+        }
+        // `Grenoble, Isère`, `Puteaux, Hauts-de-Seine`: a trailing département name.
+        if let Some((head, tail)) = rest.rsplit_once(',')
+            && let Some(code) = geography().departement_named(tail)
+        {
+            parsed.departement.get_or_insert_with(|| code.to_owned());
+            rest = head.to_owned();
         }
         let mut kept = Vec::new();
         for token in rest

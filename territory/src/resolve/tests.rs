@@ -156,6 +156,35 @@ fn postal_codes_alone_shared_and_across_a_border() {
 }
 
 #[test]
+fn a_town_followed_by_its_departement_name() {
+    text(
+        "Grenoble, Isere",
+        Some("38185"),
+        Some("38"),
+        DepartementAndName,
+    );
+    text(
+        "Puteaux, Hauts-de-Seine",
+        Some("92062"),
+        Some("92"),
+        DepartementAndName,
+    );
+    // Saint-Denis alone is ambiguous; with its département it is not.
+    text(
+        "Saint-Denis, Seine-Saint-Denis",
+        Some("93066"),
+        Some("93"),
+        DepartementAndName,
+    );
+    text(
+        "Saint-Denis, La Réunion",
+        Some("97411"),
+        Some("974"),
+        DepartementAndName,
+    );
+}
+
+#[test]
 fn names_departements_regions_and_nothing() {
     text("Cahors", Some("46042"), Some("46"), UniqueName);
     text("Lot (46)", None, Some("46"), Departement);
