@@ -125,7 +125,13 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
             return Resolution::commune(geography, id, ResolutionMethod::DepartementAndName);
         }
     }
-    if let [id] = geography.communes_named(&text.name) {
+    // A name unique in France, unless the text places it in another département.
+    if let [id] = geography.communes_named(&text.name)
+        && text
+            .departement
+            .as_deref()
+            .is_none_or(|d| geography.commune(*id).departement == d)
+    {
         return Resolution::commune(geography, *id, ResolutionMethod::UniqueName);
     }
     if let Some(resolution) = text

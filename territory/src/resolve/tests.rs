@@ -156,6 +156,38 @@ fn postal_codes_alone_shared_and_across_a_border() {
 }
 
 #[test]
+fn a_renamed_and_merged_commune() {
+    // Évry became Évry-Courcouronnes (91228) when it absorbed Courcouronnes (91182).
+    check(
+        "91 - EVRY",
+        None,
+        Some("91228"),
+        Some("91228"),
+        Some("91"),
+        InseeCode,
+    );
+    check(
+        "",
+        None,
+        Some("91182"),
+        Some("91228"),
+        Some("91"),
+        FormerOrDelegatedCode,
+    );
+    check(
+        "91 - EVRY",
+        Some("91000"),
+        None,
+        Some("91228"),
+        Some("91"),
+        PostalCode,
+    );
+    text("Évry-Courcouronnes", Some("91228"), Some("91"), UniqueName);
+    // The old name alone is not in the current COG: the département is what can be said.
+    text("91 - EVRY", None, Some("91"), Departement);
+}
+
+#[test]
 fn a_town_followed_by_its_departement_name() {
     text(
         "Grenoble, Isere",
