@@ -293,9 +293,22 @@ impl Geography {
 
     /// Current communes with this name, compared after [`normalise_place_name`].
     pub fn communes_named(&self, name: &str) -> &[u32] {
-        self.by_name
-            .get(&normalise_place_name(name))
-            .map_or(&[], Vec::as_slice)
+        self.communes_with_normalised_name(&normalise_place_name(name))
+    }
+
+    /// Current communes whose normalised name is `normalised` (already passed through [`normalise_place_name`]).
+    pub fn communes_with_normalised_name(&self, normalised: &str) -> &[u32] {
+        self.by_name.get(normalised).map_or(&[], Vec::as_slice)
+    }
+
+    /// The département whose normalised name is `normalised`.
+    pub fn departement_with_normalised_name(&self, normalised: &str) -> Option<&'static str> {
+        self.departement_by_name.get(normalised).copied()
+    }
+
+    /// The région whose normalised name is `normalised`.
+    pub fn region_with_normalised_name(&self, normalised: &str) -> Option<&'static str> {
+        self.region_by_name.get(normalised).copied()
     }
 }
 

@@ -115,7 +115,7 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
         return resolution;
     }
     if let Some(departement) = text.departement.as_deref() {
-        let named = geography.communes_named(&text.name);
+        let named = geography.communes_with_normalised_name(&text.name);
         let within: Vec<u32> = named
             .iter()
             .copied()
@@ -126,7 +126,7 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
         }
     }
     // A name unique in France, unless the text places it in another département.
-    if let [id] = geography.communes_named(&text.name)
+    if let [id] = geography.communes_with_normalised_name(&text.name)
         && text
             .departement
             .as_deref()
@@ -141,10 +141,10 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
     {
         return resolution;
     }
-    if let Some(code) = geography.departement_named(&text.name) {
+    if let Some(code) = geography.departement_with_normalised_name(&text.name) {
         return Resolution::departement(geography, code).unwrap_or(Resolution::UNRESOLVED);
     }
-    if let Some(region) = geography.region_named(&text.name) {
+    if let Some(region) = geography.region_with_normalised_name(&text.name) {
         return Resolution {
             commune: None,
             departement: None,
@@ -200,7 +200,7 @@ fn by_postal_code(geography: &Geography, postal_code: &str, text: &Parsed) -> Op
             ResolutionMethod::PostalCode,
         )),
         many => {
-            let named = geography.communes_named(&text.name);
+            let named = geography.communes_with_normalised_name(&text.name);
             let matching: Vec<u32> = many
                 .iter()
                 .copied()
