@@ -23,33 +23,8 @@ pub struct LocationQuery<'a> {
     pub insee: Option<&'a str>,
 }
 
-/// How a location was resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResolutionMethod {
-    /// The INSEE code of a current commune.
-    InseeCode,
-    /// An arrondissement municipal's code, resolved to its commune.
-    ArrondissementCode,
-    /// A delegated, associated or former commune's code, resolved to the current commune.
-    FormerOrDelegatedCode,
-    /// A postal code served by one commune.
-    PostalCode,
-    /// A postal code shared by several communes, told apart by the name.
-    PostalCodeAndName,
-    /// `PARIS 14`, `Lyon 7e`, `Marseille 1er`.
-    ArrondissementName,
-    /// A name unique within the département given.
-    DepartementAndName,
-    /// A name unique in France.
-    UniqueName,
-    /// Only the département is known.
-    Departement,
-    /// Only the région is known.
-    Region,
-    /// Nothing usable.
-    Unresolved,
-}
+/// How a location was resolved: the model's [`LocationResolution`], stored on each offer.
+pub use relais_model::LocationResolution as ResolutionMethod;
 
 /// Where a location is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

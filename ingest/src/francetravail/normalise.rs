@@ -10,9 +10,9 @@
 use chrono::{DateTime, Utc};
 use relais_model::{
     Contact, Contract, ContractDuration, ContractKind, Coordinates, DepartementCode, DurationUnit,
-    Employer, Experience, ExperienceRequirement, InseeCode, Job, Location, LocationResolution,
-    Offer, OfferKey, OfferWarning, OriginKind, PartnerOrigin, Requirement, RomeCode, Salary,
-    SalaryPeriod, SourceDates, SourceId, WarningKind, WorkingTime, WorkingTimeKind,
+    Employer, Experience, ExperienceRequirement, InseeCode, Job, Location, Offer, OfferKey,
+    OfferWarning, OriginKind, PartnerOrigin, Requirement, RomeCode, Salary, SalaryPeriod,
+    SourceDates, SourceId, WarningKind, WorkingTime, WorkingTimeKind,
 };
 use relais_territory::{LocationQuery, ResolutionMethod, resolve_location};
 use serde_json::Value;
@@ -265,23 +265,7 @@ fn location(place: &Value, warn: &mut impl FnMut(WarningKind, &str, String)) -> 
             .and_then(|d| DepartementCode::parse(d).ok()),
         region: found.region.map(str::to_owned),
         coordinates,
-        resolution: resolution_of(found.method),
-    }
-}
-
-fn resolution_of(method: ResolutionMethod) -> LocationResolution {
-    match method {
-        ResolutionMethod::InseeCode => LocationResolution::InseeCode,
-        ResolutionMethod::ArrondissementCode => LocationResolution::ArrondissementCode,
-        ResolutionMethod::FormerOrDelegatedCode => LocationResolution::FormerOrDelegatedCode,
-        ResolutionMethod::PostalCode => LocationResolution::PostalCode,
-        ResolutionMethod::PostalCodeAndName => LocationResolution::PostalCodeAndName,
-        ResolutionMethod::ArrondissementName => LocationResolution::ArrondissementName,
-        ResolutionMethod::DepartementAndName => LocationResolution::DepartementAndName,
-        ResolutionMethod::UniqueName => LocationResolution::UniqueName,
-        ResolutionMethod::Departement => LocationResolution::Departement,
-        ResolutionMethod::Region => LocationResolution::Region,
-        _ => LocationResolution::Unresolved,
+        resolution: found.method,
     }
 }
 

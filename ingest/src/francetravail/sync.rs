@@ -144,6 +144,13 @@ impl FranceTravailSource {
         }
     }
 
+    fn requests_sent(&self) -> u64 {
+        self.client
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The client, for its counters.
     pub fn client(&self) -> &FranceTravailClient {
         &self.client
@@ -163,11 +170,7 @@ impl FranceTravailSource {
 
     async fn full_sweep(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self
-            .client
-            .stats
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self.requests_sent();
         let now = Utc::now();
         let abandoned = self.store.abandon_running_runs(&self.source).await?;
         let resumable = abandoned
@@ -179,18 +182,31 @@ impl FranceTravailSource {
                     .is_ok_and(|age| age < self.options.resume_within)
             })
             .max_by_key(|run| run.id);
-        let (snapshot, mut cursor, resumed_from) = match resumable {
+        let (snapshot, cursor_start, resumed_from) = match resumable {
             Some(run) => {
-                let cursor = serde_json::from_value(run.cursor.clone().unwrap_or_default()).ok();
                 tracing::info!(run = run.id, "resuming an interrupted full sweep");
-                (run.snapshot_at, cursor, Some(run.id))
+                let from_start = SweepCursor::Windows {
+                    window_max: run.snapshot_at,
+                    expected: None,
+                };
+                let cursor = run
+                    .cursor
+                    .clone()
+                    .and_then(|c| serde_json::from_value(c).ok());
+                (run.snapshot_at, cursor.unwrap_or(from_start), Some(run.id))
             }
-            None => (to_second(now), None, None),
+            None => {
+                let snapshot = to_second(now);
+                (
+                    snapshot,
+                    SweepCursor::Windows {
+                        window_max: snapshot,
+                        expected: None,
+                    },
+                    None,
+                )
+            }
         };
-        let cursor_start = cursor.take().unwrap_or(SweepCursor::Windows {
-            window_max: snapshot,
-            expected: None,
-        });
         let run_id = self
             .store
             .start_run(&self.source, RunKind::Full, now, snapshot)
@@ -198,51 +214,28 @@ impl FranceTravailSource {
         let mut progress = Progress::default();
         let floor: DateTime<Utc> = FULL_SWEEP_FLOOR.parse().expect("constant date");
 
-        let mut expected = None;
-        let mut cursor = cursor_start;
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
-        while let SweepCursor::Windows {
-            window_max,
-            expected: known,
-        } = cursor
-        {
-            expected = known;
-            let base = SearchQuery {
-                min_creation: Some(floor),
-                ..SearchQuery::default()
-            };
-            match read_window(&self.client, &base, window_max).await {
-                Ok(read) => {
-                    expected = expected.or(Some(read.total));
-                    cursor = match read.next_max {
-                        Some(next) => SweepCursor::Windows {
-                            window_max: next,
-                            expected,
-                        },
-                        None => SweepCursor::Check { expected },
-                    };
-                    let offers = progress.accept(read.offers, true);
-                    if !committer.send(offers, &cursor).await {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    progress.fail(
-                        format!("window maxCreationDate={}", api_date(window_max)),
-                        error,
-                    );
-                    break;
-                }
+        let base = SearchQuery {
+            min_creation: Some(floor),
+            ..SearchQuery::default()
+        };
+        let expected = match cursor_start {
+            SweepCursor::Windows {
+                window_max,
+                expected,
+            } => {
+                self.read_windows(&base, window_max, expected, &committer, &mut progress)
+                    .await
             }
-        }
+            SweepCursor::Check { expected } => expected,
+        };
         progress.committed.add(committer.finish().await?);
-        if let SweepCursor::Check { expected: known } = cursor {
-            expected = known;
+        if progress.failed_partitions.is_empty() {
             self.check_by_departement(run_id, snapshot, floor, &mut progress)
                 .await?;
-            if progress.failed_partitions.is_empty() {
-                self.check_coverage(snapshot, floor, &mut progress).await?;
-            }
+        }
+        if progress.failed_partitions.is_empty() {
+            self.check_coverage(snapshot, floor, &mut progress).await?;
         }
         if progress.failed_partitions.is_empty() {
             let withdrawn = self
@@ -276,11 +269,7 @@ impl FranceTravailSource {
 
     async fn incremental_sync(&self) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self
-            .client
-            .stats
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self.requests_sent();
         let now = Utc::now();
         self.store.abandon_running_runs(&self.source).await?;
         let last_complete = self
@@ -304,30 +293,9 @@ impl FranceTravailSource {
             min_creation: Some(to_second(min)),
             ..SearchQuery::default()
         };
-        let mut window_max = Some(snapshot);
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
-        while let Some(max) = window_max {
-            match read_window(&self.client, &base, max).await {
-                Ok(read) => {
-                    window_max = read.next_max;
-                    let cursor = match window_max {
-                        Some(next) => SweepCursor::Windows {
-                            window_max: next,
-                            expected: None,
-                        },
-                        None => SweepCursor::Check { expected: None },
-                    };
-                    let offers = progress.accept(read.offers, true);
-                    if !committer.send(offers, &cursor).await {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    progress.fail(format!("window maxCreationDate={}", api_date(max)), error);
-                    break;
-                }
-            }
-        }
+        self.read_windows(&base, snapshot, None, &committer, &mut progress)
+            .await;
         progress.committed.add(committer.finish().await?);
         self.finish(
             run_id,
@@ -341,15 +309,53 @@ impl FranceTravailSource {
         .await
     }
 
+    /// Reads the windows of `base` from `window_max` down to its floor, handing each to the
+    /// committer with the cursor of the next one; stops at the first window that fails (named in
+    /// `progress`). Returns the total announced by the first window when `expected` was unknown.
+    async fn read_windows(
+        &self,
+        base: &SearchQuery,
+        mut window_max: DateTime<Utc>,
+        mut expected: Option<u64>,
+        committer: &Committer,
+        progress: &mut Progress,
+    ) -> Option<u64> {
+        loop {
+            let read = match read_window(&self.client, base, window_max).await {
+                Ok(read) => read,
+                Err(error) => {
+                    progress.fail(
+                        format!("window maxCreationDate={}", api_date(window_max)),
+                        error,
+                    );
+                    return expected;
+                }
+            };
+            expected = expected.or(Some(read.total));
+            let cursor = match read.next_max {
+                Some(next) => SweepCursor::Windows {
+                    window_max: next,
+                    expected,
+                },
+                None => SweepCursor::Check { expected },
+            };
+            let offers = progress.accept(read.offers, true);
+            // A committer that stopped reports its error from `finish`.
+            if !committer.send(offers, &cursor).await {
+                return expected;
+            }
+            match read.next_max {
+                Some(next) => window_max = next,
+                None => return expected,
+            }
+        }
+    }
+
     /// Asks the detail endpoint for each offer: refreshes those that exist, withdraws those
     /// that answer 204 (gone at the source).
     pub async fn check_offers(&self, ids: &[String]) -> Result<RunReport, IngestError> {
         let started = Instant::now();
-        let requests_before = self
-            .client
-            .stats
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let requests_before = self.requests_sent();
         let now = Utc::now();
         let run_id = self
             .store
@@ -552,12 +558,7 @@ impl FranceTravailSource {
             warnings: progress.committed.warnings,
             failed_partitions: progress.failed_partitions,
             error,
-            requests: self
-                .client
-                .stats
-                .requests
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - requests_before,
+            requests: self.requests_sent() - requests_before,
             seconds: started.elapsed().as_secs_f64(),
         };
         let stored_outcome = match outcome {
