@@ -1,6 +1,6 @@
 //! The store: SQLite (WAL) by default, the source of truth of relais.
 //!
-//! It keeps every record as the source sent it (`raw_records`), the normalised offer (`offers`),
+//! It keeps every distinct payload of every record as the source sent it (`raw_records`), the normalised offer (`offers`),
 //! and each run of a source (`runs`: kind, counts, cursor, outcome, failed partitions). A batch of
 //! offers and the run cursor that covers it are committed in one transaction
 //! ([`Store::commit_batch`]), so a crash never leaves a cursor ahead of its offers.

@@ -182,11 +182,14 @@ impl Store {
                 }
             }
             sqlx::query(
-                "INSERT INTO raw_records (source, source_offer_id, received_at, run_id, payload) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (source, source_offer_id) DO UPDATE SET received_at = excluded.received_at, run_id = excluded.run_id, payload = excluded.payload",
+                "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload)
+                 VALUES ($1, $2, $3, $4, $4, $5, $6)
+                 ON CONFLICT (source, source_offer_id, content_hash)
+                 DO UPDATE SET last_received_at = excluded.last_received_at, run_id = excluded.run_id",
             )
             .bind(key.source().as_str())
             .bind(key.source_offer_id())
+            .bind(&hash)
             .bind(seen)
             .bind(run_id)
             .bind(&record.raw_payload)
@@ -322,16 +325,32 @@ impl Store {
             .collect()
     }
 
-    /// The raw payload last received for an offer.
+    /// The payload the offer's current content was normalised from.
     pub async fn raw_payload(&self, key: &OfferKey) -> Result<Option<String>, StorageError> {
         let row = sqlx::query(
-            "SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2",
+            "SELECT r.payload FROM raw_records r JOIN offers o
+               ON o.source = r.source AND o.source_offer_id = r.source_offer_id AND o.content_hash = r.content_hash
+             WHERE r.source = $1 AND r.source_offer_id = $2",
         )
         .bind(key.source().as_str())
         .bind(key.source_offer_id())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.try_get("payload")).transpose()?)
+    }
+
+    /// Every distinct payload received for an offer, oldest first.
+    pub async fn raw_payloads(&self, key: &OfferKey) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2 ORDER BY first_received_at, last_received_at",
+        )
+        .bind(key.source().as_str())
+        .bind(key.source_offer_id())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("payload").map_err(StorageError::from))
+            .collect()
     }
 }
 

@@ -36,12 +36,15 @@ CREATE TABLE offers (
 CREATE INDEX offers_by_status ON offers (source, status);
 CREATE INDEX offers_by_departement ON offers (status, departement);
 
--- The payload of every record as the source sent it, for audit and re-normalisation.
+-- Every distinct payload of every record as the source sent it, for audit and re-normalisation:
+-- a new row when the content changes, the same row (last_received_at moves) when it does not.
 CREATE TABLE raw_records (
     source            TEXT    NOT NULL,
     source_offer_id   TEXT    NOT NULL,
-    received_at       BIGINT  NOT NULL,
+    content_hash      TEXT    NOT NULL,
+    first_received_at BIGINT  NOT NULL,
+    last_received_at  BIGINT  NOT NULL,
     run_id            BIGINT  NOT NULL,
     payload           TEXT    NOT NULL,
-    PRIMARY KEY (source, source_offer_id)
+    PRIMARY KEY (source, source_offer_id, content_hash)
 );

@@ -54,7 +54,7 @@ async fn batch_commit_counts_new_changed_unchanged_and_moves_the_cursor() {
                 record("100AAAB", "75", "{\"v\":1}"),
             ],
             &serde_json::json!({"step": 2}),
-            now,
+            now + Duration::seconds(1),
         )
         .await
         .unwrap();
@@ -68,6 +68,13 @@ async fn batch_commit_counts_new_changed_unchanged_and_moves_the_cursor() {
         store.raw_payload(&key).await.unwrap().as_deref(),
         Some("{\"v\":2}")
     );
+    // Both versions are kept, oldest first; an unchanged payload is not stored twice.
+    assert_eq!(
+        store.raw_payloads(&key).await.unwrap(),
+        ["{\"v\":1}", "{\"v\":2}"]
+    );
+    let unchanged = OfferKey::new(source(), "100AAAB").unwrap();
+    assert_eq!(store.raw_payloads(&unchanged).await.unwrap(), ["{\"v\":1}"]);
     assert_eq!(store.source_counts(&source()).await.unwrap().active, 2);
 }
 
