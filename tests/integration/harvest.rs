@@ -164,3 +164,58 @@ async fn faults_tokens_expiring_and_throttling_lose_nothing() {
             > 0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_while_the_stock_moves_loses_no_offer_that_stayed_available() {
+    let sim = std::sync::Arc::new(simulator(15_000, 9, |c| c.rate_per_second = 300).await);
+    let (_dir, store) = store().await;
+    let before: BTreeSet<String> = sim.active_ids().into_iter().collect();
+    let config = relais_ingest::francetravail::FranceTravailConfig {
+        max_retries: 4,
+        ..relais_tests::client_config(&sim, 300)
+    };
+    let client = relais_ingest::francetravail::FranceTravailClient::new(config).unwrap();
+    let ft = relais_ingest::francetravail::FranceTravailSource::new(
+        client,
+        store.clone(),
+        Default::default(),
+    );
+
+    // While the sweep pages, offers are withdrawn and created, as in the real stock.
+    let churn = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut withdrawn = Vec::new();
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                withdrawn.extend(sim.withdraw(5));
+                sim.create(5);
+            }
+            withdrawn
+        })
+    };
+    let report = ft.run_full_sweep().await.unwrap();
+    let withdrawn: BTreeSet<String> = churn.await.unwrap().into_iter().collect();
+    assert!(!withdrawn.is_empty());
+
+    // Whatever the outcome, every offer available from start to end is stored, once, and active.
+    let mut missing = Vec::new();
+    for id in before.difference(&withdrawn) {
+        let stored = store
+            .offer(&OfferKey::new(francetravail(), id).unwrap())
+            .await
+            .unwrap();
+        if !stored.is_some_and(|offer| offer.status.is_active()) {
+            missing.push(id.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} offers lost or withdrawn: {:?}; {report:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(report.duplicates, 0);
+    // Withdrawals during the sweep only lower the API's counts: the checks still pass.
+    assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
+}

@@ -8,7 +8,9 @@
 //! bisecting. If more than 3 150 offers share one second, that second is split by `origineOffre`.
 //!
 //! Every page of a window must report the same total as its first page; otherwise the stock moved
-//! under the pagination (an offer at a page boundary could be skipped) and the window is read again.
+//! under the pagination (an offer at a page boundary could be skipped) and the window is read
+//! again with half as many pages ([`WindowReader`]), down to one page, a single call that cannot
+//! disagree with itself: a sweep makes progress however fast the stock moves.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -79,37 +81,63 @@ impl std::fmt::Display for WindowError {
     }
 }
 
-/// Reads the window `[base.min_creation, max]` of the query `base` (its filters are kept).
-pub(crate) async fn read_window(
-    client: &FranceTravailClient,
-    base: &SearchQuery,
-    max: DateTime<Utc>,
-) -> Result<WindowRead, WindowError> {
-    const ATTEMPTS: u32 = 3;
-    let query = SearchQuery {
-        newest_first: true,
-        max_creation: Some(max),
-        ..base.clone()
-    };
-    for attempt in 1..=ATTEMPTS {
-        match read_pages(client, &query).await? {
-            Some(read) => return finish_window(client, &query, read).await,
-            None => {
-                tracing::warn!(attempt, max = %max, "the stock moved while paging a window; reading it again")
+/// Most pages a window reads: the API's cap.
+const MAX_WINDOW_PAGES: u64 = QUERY_CAP / PAGE_SIZE;
+
+/// Reads windows one after the other, shrinking them while the stock moves under the pagination:
+/// a window whose page totals disagree is read again with half as many pages, down to a single
+/// page, which is one call and cannot disagree with itself; after a stable window the size grows
+/// back. A quiet stock is read in full 21-page windows.
+#[derive(Debug)]
+pub(crate) struct WindowReader {
+    pages: u64,
+}
+
+impl WindowReader {
+    pub(crate) fn new() -> Self {
+        Self {
+            pages: MAX_WINDOW_PAGES,
+        }
+    }
+
+    /// Reads the window `[base.min_creation, max]` of the query `base` (its filters are kept).
+    pub(crate) async fn read(
+        &mut self,
+        client: &FranceTravailClient,
+        base: &SearchQuery,
+        max: DateTime<Utc>,
+    ) -> Result<WindowRead, WindowError> {
+        let query = SearchQuery {
+            newest_first: true,
+            max_creation: Some(max),
+            ..base.clone()
+        };
+        loop {
+            match read_pages(client, &query, self.pages * PAGE_SIZE).await? {
+                Some(read) => {
+                    self.pages = (self.pages * 2).min(MAX_WINDOW_PAGES);
+                    return finish_window(client, &query, read).await;
+                }
+                None if self.pages > 1 => {
+                    self.pages = (self.pages / 2).max(1);
+                    tracing::warn!(max = %max, pages = self.pages, "the stock moved while paging a window; reading a smaller one");
+                }
+                None => return Err(WindowError::Unstable { attempts: 1 }),
             }
         }
     }
-    Err(WindowError::Unstable { attempts: ATTEMPTS })
 }
 
 /// All readable pages of a query, or `None` when their totals disagree.
+/// Reads at most `limit` results (never past the cap).
 async fn read_pages(
     client: &FranceTravailClient,
     query: &SearchQuery,
+    limit: u64,
 ) -> Result<Option<(Vec<Box<RawValue>>, u64)>, IngestError> {
     let first = client.search(&query.with_range(0, PAGE_SIZE - 1)).await?;
     let total = first.total;
-    let readable = total.min(QUERY_CAP);
+    let readable = total.min(limit.clamp(PAGE_SIZE, QUERY_CAP));
     let starts: Vec<u64> = (1..readable.div_ceil(PAGE_SIZE))
         .map(|page| page * PAGE_SIZE)
         .collect();
@@ -135,7 +163,7 @@ async fn finish_window(
     query: &SearchQuery,
     (offers, total): (Vec<Box<RawValue>>, u64),
 ) -> Result<WindowRead, WindowError> {
-    if total <= QUERY_CAP {
+    if offers.len() as u64 >= total {
         return Ok(WindowRead {
             offers,
             total,
@@ -172,7 +200,7 @@ async fn finish_window(
             origin: Some(origin),
             ..second.clone()
         };
-        match read_pages(client, &by_origin).await? {
+        match read_pages(client, &by_origin, QUERY_CAP).await? {
             Some((_, count)) if count > QUERY_CAP => {
                 return Err(WindowError::SecondOverCap {
                     second: boundary,

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::client::FranceTravailClient;
-use super::harvest::{WindowError, departement_groups, read_window, to_second};
+use super::harvest::{WindowError, WindowReader, departement_groups, to_second};
 use super::normalise::normalise_offer;
 use super::wire::{SearchQuery, api_date};
 use crate::{IngestError, RunReport, RunReportOutcome};
@@ -320,8 +320,9 @@ impl FranceTravailSource {
         committer: &Committer,
         progress: &mut Progress,
     ) -> Option<u64> {
+        let mut reader = WindowReader::new();
         loop {
-            let read = match read_window(&self.client, base, window_max).await {
+            let read = match reader.read(&self.client, base, window_max).await {
                 Ok(read) => read,
                 Err(error) => {
                     progress.fail(
@@ -459,8 +460,9 @@ impl FranceTravailSource {
             ..SearchQuery::default()
         };
         let mut window_max = Some(snapshot);
+        let mut reader = WindowReader::new();
         while let Some(max) = window_max {
-            let read = read_window(&self.client, &base, max).await?;
+            let read = reader.read(&self.client, &base, max).await?;
             window_max = read.next_max;
             let fresh = progress.accept(read.offers, false);
             let cursor = SweepCursor::Check { expected: None };
