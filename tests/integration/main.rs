@@ -3,4 +3,5 @@
 mod cli;
 mod client;
 mod harvest;
+mod real_locations;
 mod simulator;
