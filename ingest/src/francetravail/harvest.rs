@@ -155,6 +155,12 @@ async fn read_pages(
     }
     let mut offers = first.offers;
     offers.extend(rest.into_iter().flat_map(|page| page.offers));
+    // An offer inserted above while paging shifts the pages: one offer shows on two pages even
+    // when a removal kept the total unchanged.
+    let mut ids = std::collections::HashSet::with_capacity(offers.len());
+    if !offers.iter().all(|offer| ids.insert(offer_id(offer))) {
+        return Ok(None);
+    }
     Ok(Some((offers, total)))
 }
 
@@ -238,6 +244,18 @@ pub(crate) fn departement_groups() -> Vec<Vec<String>> {
 /// `at` truncated to the second, the API's date precision.
 pub(crate) fn to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at)
+}
+
+/// The id of a raw offer (empty when it has none).
+pub(crate) fn offer_id(raw: &RawValue) -> String {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<String>,
+    }
+    serde_json::from_str::<Id>(raw.get())
+        .ok()
+        .and_then(|i| i.id)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::client::FranceTravailClient;
-use super::harvest::{WindowError, WindowReader, departement_groups, to_second};
+use super::harvest::{WindowError, WindowReader, departement_groups, offer_id, to_second};
 use super::normalise::normalise_offer;
 use super::wire::{SearchQuery, api_date};
 use crate::{IngestError, RunReport, RunReportOutcome};
@@ -70,6 +70,24 @@ enum SweepCursor {
     },
     /// All windows read; checking by département.
     Check { expected: Option<u64> },
+}
+
+/// The cursor as committed: where the run stands, and since when the sweep has been reading (a
+/// resumed sweep keeps the start of the sweep it continues). "Seen by this sweep" means "seen
+/// since `since`": runs of a source never overlap (the caller holds its lock).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CommittedCursor {
+    since: DateTime<Utc>,
+    #[serde(flatten)]
+    position: SweepCursor,
+}
+
+fn cursor_value(since: DateTime<Utc>, position: &SweepCursor) -> serde_json::Value {
+    let committed = CommittedCursor {
+        since,
+        position: position.clone(),
+    };
+    serde_json::to_value(committed).expect("cursor serialises")
 }
 
 /// The France Travail source bound to a store.
@@ -182,23 +200,27 @@ impl FranceTravailSource {
                     .is_ok_and(|age| age < self.options.resume_within)
             })
             .max_by_key(|run| run.id);
-        let (snapshot, cursor_start, resumed_from) = match resumable {
+        let (snapshot, since, cursor_start, resumed_from) = match resumable {
             Some(run) => {
                 tracing::info!(run = run.id, "resuming an interrupted full sweep");
+                let committed: Option<CommittedCursor> = run
+                    .cursor
+                    .clone()
+                    .and_then(|c| serde_json::from_value(c).ok());
                 let from_start = SweepCursor::Windows {
                     window_max: run.snapshot_at,
                     expected: None,
                 };
-                let cursor = run
-                    .cursor
-                    .clone()
-                    .and_then(|c| serde_json::from_value(c).ok());
-                (run.snapshot_at, cursor.unwrap_or(from_start), Some(run.id))
+                match committed {
+                    Some(c) => (run.snapshot_at, c.since, c.position, Some(run.id)),
+                    None => (run.snapshot_at, run.started_at, from_start, Some(run.id)),
+                }
             }
             None => {
                 let snapshot = to_second(now);
                 (
                     snapshot,
+                    now,
                     SweepCursor::Windows {
                         window_max: snapshot,
                         expected: None,
@@ -224,18 +246,26 @@ impl FranceTravailSource {
                 window_max,
                 expected,
             } => {
-                self.read_windows(&base, window_max, expected, &committer, &mut progress)
-                    .await
+                self.read_windows(
+                    &base,
+                    window_max,
+                    expected,
+                    since,
+                    &committer,
+                    &mut progress,
+                )
+                .await
             }
             SweepCursor::Check { expected } => expected,
         };
         progress.committed.add(committer.finish().await?);
         if progress.failed_partitions.is_empty() {
-            self.check_by_departement(run_id, snapshot, floor, &mut progress)
+            self.check_by_departement(run_id, snapshot, since, floor, &mut progress)
                 .await?;
         }
         if progress.failed_partitions.is_empty() {
-            self.check_coverage(snapshot, floor, &mut progress).await?;
+            self.check_coverage(snapshot, since, floor, &mut progress)
+                .await?;
         }
         if progress.failed_partitions.is_empty() {
             let withdrawn = self
@@ -243,7 +273,7 @@ impl FranceTravailSource {
                 .withdraw_offers_missing_from_complete_sweep(
                     &self.source,
                     run_id,
-                    snapshot,
+                    since,
                     Utc::now(),
                 )
                 .await?;
@@ -294,7 +324,7 @@ impl FranceTravailSource {
             ..SearchQuery::default()
         };
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
-        self.read_windows(&base, snapshot, None, &committer, &mut progress)
+        self.read_windows(&base, snapshot, None, now, &committer, &mut progress)
             .await;
         progress.committed.add(committer.finish().await?);
         self.finish(
@@ -317,6 +347,7 @@ impl FranceTravailSource {
         base: &SearchQuery,
         mut window_max: DateTime<Utc>,
         mut expected: Option<u64>,
+        since: DateTime<Utc>,
         committer: &Committer,
         progress: &mut Progress,
     ) -> Option<u64> {
@@ -342,7 +373,7 @@ impl FranceTravailSource {
             };
             let offers = progress.accept(read.offers, true);
             // A committer that stopped reports its error from `finish`.
-            if !committer.send(offers, &cursor).await {
+            if !committer.send(offers, cursor_value(since, &cursor)).await {
                 return expected;
             }
             match read.next_max {
@@ -371,10 +402,10 @@ impl FranceTravailSource {
             match self.client.offer_detail(id).await {
                 Ok(Some(raw)) => {
                     progress.fetched += 1;
-                    let cursor = SweepCursor::Check { expected: None };
+                    let cursor = cursor_value(now, &SweepCursor::Check { expected: None });
                     progress
                         .committed
-                        .add(commit(&self.store, &self.source, run_id, vec![raw], &cursor).await?);
+                        .add(commit(&self.store, &self.source, run_id, vec![raw], cursor).await?);
                 }
                 Ok(None) => {
                     if self
@@ -406,10 +437,11 @@ impl FranceTravailSource {
         &self,
         run_id: i64,
         snapshot: DateTime<Utc>,
+        since: DateTime<Utc>,
         floor: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), IngestError> {
-        let seen = self.seen_by_departement(snapshot).await?;
+        let seen = self.seen_by_departement(snapshot, since).await?;
         for group in departement_groups() {
             let seen_in = |codes: &[String]| {
                 codes
@@ -436,7 +468,7 @@ impl FranceTravailSource {
             for codes in to_read {
                 tracing::warn!(departements = ?codes, "the sweep saw fewer offers than the api counts; reading them as a partition");
                 if let Err(error) = self
-                    .read_partition(run_id, &codes, floor, snapshot, progress)
+                    .read_partition(run_id, &codes, floor, snapshot, since, progress)
                     .await
                 {
                     progress.fail(format!("departement={}", codes.join(",")), error);
@@ -452,6 +484,7 @@ impl FranceTravailSource {
         departements: &[String],
         floor: DateTime<Utc>,
         snapshot: DateTime<Utc>,
+        since: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), WindowError> {
         let base = SearchQuery {
@@ -465,8 +498,8 @@ impl FranceTravailSource {
             let read = reader.read(&self.client, &base, max).await?;
             window_max = read.next_max;
             let fresh = progress.accept(read.offers, false);
-            let cursor = SweepCursor::Check { expected: None };
-            let stats = commit(&self.store, &self.source, run_id, fresh, &cursor)
+            let cursor = cursor_value(since, &SweepCursor::Check { expected: None });
+            let stats = commit(&self.store, &self.source, run_id, fresh, cursor)
                 .await
                 .map_err(WindowError::Call)?;
             progress.committed.add(stats);
@@ -477,12 +510,17 @@ impl FranceTravailSource {
     async fn check_coverage(
         &self,
         snapshot: DateTime<Utc>,
+        since: DateTime<Utc>,
         floor: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), IngestError> {
         match self.count(&[], floor, snapshot).await {
             Ok(national) => {
-                let seen: u64 = self.seen_by_departement(snapshot).await?.values().sum();
+                let seen: u64 = self
+                    .seen_by_departement(snapshot, since)
+                    .await?
+                    .values()
+                    .sum();
                 if seen < national {
                     progress.fail(
                         "coverage".into(),
@@ -495,15 +533,17 @@ impl FranceTravailSource {
         Ok(())
     }
 
+    /// Offers seen by this sweep (since `since`) and created up to its snapshot second, by département.
     async fn seen_by_departement(
         &self,
         snapshot: DateTime<Utc>,
+        since: DateTime<Utc>,
     ) -> Result<std::collections::HashMap<Option<String>, u64>, IngestError> {
         Ok(self
             .store
             .count_offers_seen_since_by_departement(
                 &self.source,
-                snapshot,
+                since,
                 snapshot + TimeDelta::seconds(1),
             )
             .await?)
@@ -599,7 +639,7 @@ impl Committer {
         let task = tokio::spawn(async move {
             let mut stats = CommitStats::default();
             while let Some((offers, cursor)) = receiver.recv().await {
-                stats.add(commit_with_cursor_value(&store, &source, run_id, offers, cursor).await?);
+                stats.add(commit(&store, &source, run_id, offers, cursor).await?);
             }
             Ok(stats)
         });
@@ -607,8 +647,7 @@ impl Committer {
     }
 
     /// Queues a batch; `false` when the committer stopped (its error comes out of `finish`).
-    async fn send(&self, offers: Vec<Box<RawValue>>, cursor: &SweepCursor) -> bool {
-        let cursor = serde_json::to_value(cursor).expect("cursor serialises");
+    async fn send(&self, offers: Vec<Box<RawValue>>, cursor: serde_json::Value) -> bool {
         self.sender.send((offers, cursor)).await.is_ok()
     }
 
@@ -618,19 +657,8 @@ impl Committer {
     }
 }
 
-async fn commit(
-    store: &Store,
-    source: &SourceId,
-    run_id: i64,
-    offers: Vec<Box<RawValue>>,
-    cursor: &SweepCursor,
-) -> Result<CommitStats, IngestError> {
-    let cursor = serde_json::to_value(cursor).expect("cursor serialises");
-    commit_with_cursor_value(store, source, run_id, offers, cursor).await
-}
-
 /// Normalises raw offers off the async runtime and commits them with `cursor` in one transaction.
-async fn commit_with_cursor_value(
+async fn commit(
     store: &Store,
     source: &SourceId,
     run_id: i64,
@@ -672,15 +700,4 @@ async fn commit_with_cursor_value(
         .commit_batch(run_id, &records, &cursor, seen_at)
         .await?;
     Ok(stats)
-}
-
-fn offer_id(raw: &RawValue) -> String {
-    #[derive(Deserialize)]
-    struct Id {
-        id: Option<String>,
-    }
-    serde_json::from_str::<Id>(raw.get())
-        .ok()
-        .and_then(|i| i.id)
-        .unwrap_or_default()
 }
