@@ -47,6 +47,17 @@ pub enum IngestError {
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Client(String),
+    /// A feed could not be downloaded or opened.
+    #[error("cannot fetch `{url}`: {message}")]
+    Fetch {
+        /// The URL or path.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A source's configuration is invalid.
+    #[error("invalid source configuration: {0}")]
+    Config(String),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] relais_storage::StorageError),

@@ -10,6 +10,9 @@ use serde::Serialize;
 pub enum RunReportOutcome {
     /// Everything was read; withdrawals (for a full sweep) were applied.
     Complete,
+    /// The snapshot was read but cannot be trusted (cut, malformed, or shrunk too much): nothing
+    /// was withdrawn and the last good offers stay.
+    Quarantined,
     /// Something failed; nothing was withdrawn.
     Failed,
 }
@@ -51,6 +54,16 @@ pub struct RunReport {
     pub failed_partitions: Vec<String>,
     /// Why the run failed.
     pub error: Option<String>,
+    /// Why the snapshot was quarantined.
+    pub quarantine_reason: Option<String>,
+    /// Distinct offers in the snapshot (partner feeds).
+    pub offers: Option<u64>,
+    /// Distinct offers in the last good snapshot (partner feeds).
+    pub last_good_offers: Option<u64>,
+    /// The source said its feed had not changed since the last good snapshot.
+    pub not_modified: bool,
+    /// Nothing was written: the counts say what a real run would have done.
+    pub dry_run: bool,
     /// HTTP calls made to the source (token calls excluded).
     pub requests: u64,
     /// Wall-clock duration.

@@ -17,8 +17,13 @@ pub struct Offer {
     pub key: OfferKey,
     /// Title as published (`intitule`).
     pub title: String,
-    /// Full description as published, untrusted text.
+    /// Full description as plain text (for the index and text feeds): as published when the
+    /// source gives text, or the text of `description_html`.
     pub description: String,
+    /// The description's formatting, when the source gives HTML: already sanitised (only text and
+    /// safe formatting tags remain; scripts, handlers, styles and remote content are gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_html: Option<String>,
     /// Who hires.
     pub employer: Employer,
     /// Where the job is.
@@ -333,6 +338,9 @@ pub struct SourceDates {
     pub created_at: Option<DateTime<Utc>>,
     /// Last update at the source.
     pub updated_at: Option<DateTime<Utc>>,
+    /// When the source says the offer ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Whether an offer was authored by its source or relayed from a partner.
@@ -423,6 +431,14 @@ pub enum WarningKind {
     UnparsedLabel,
     /// The location could not be resolved to a commune.
     UnresolvedLocation,
+    /// Scripts, event handlers, styles or remote content were stripped from a text.
+    UnsafeContent,
+    /// A field was absurdly large and was cut.
+    OversizedField,
+    /// Markup the parser could not take as given (an unknown entity, a broken record); kept as text.
+    MalformedMarkup,
+    /// A record was skipped: it has no usable id or no title (counted in run reports only).
+    RejectedRecord,
 }
 
 impl WarningKind {
@@ -434,6 +450,10 @@ impl WarningKind {
             WarningKind::InvalidDate => "invalid_date",
             WarningKind::UnparsedLabel => "unparsed_label",
             WarningKind::UnresolvedLocation => "unresolved_location",
+            WarningKind::UnsafeContent => "unsafe_content",
+            WarningKind::OversizedField => "oversized_field",
+            WarningKind::MalformedMarkup => "malformed_markup",
+            WarningKind::RejectedRecord => "rejected_record",
         }
     }
 }
@@ -446,6 +466,7 @@ impl Offer {
             key,
             title: title.to_owned(),
             description: description.to_owned(),
+            description_html: None,
             employer: Employer::default(),
             location: Location::default(),
             job: Job::default(),

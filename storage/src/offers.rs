@@ -231,6 +231,70 @@ impl Store {
             .collect()
     }
 
+    /// What committing `records` would change, without writing anything (dry runs).
+    pub async fn preview_batch(&self, records: &[IncomingRecord]) -> Result<BatchOutcome, StorageError> {
+        let mut outcome = BatchOutcome::default();
+        for record in records {
+            let key = &record.offer.key;
+            let existing = sqlx::query("SELECT content_hash, status FROM offers WHERE source = $1 AND source_offer_id = $2")
+                .bind(key.source().as_str())
+                .bind(key.source_offer_id())
+                .fetch_optional(&self.pool)
+                .await?;
+            match existing {
+                None => outcome.new += 1,
+                Some(row) => {
+                    if row.try_get::<String, _>("status")? == "withdrawn" {
+                        outcome.reactivated += 1;
+                    }
+                    if row.try_get::<String, _>("content_hash")? == content_hash(&record.raw_payload) {
+                        outcome.unchanged += 1;
+                    } else {
+                        outcome.changed += 1;
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The ids of the active offers of a source.
+    pub async fn active_offer_ids(&self, source: &SourceId) -> Result<Vec<String>, StorageError> {
+        let rows = sqlx::query("SELECT source_offer_id FROM offers WHERE source = $1 AND status = 'active'")
+            .bind(source.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
+            .collect()
+    }
+
+    /// How many distinct offers of `source` the run `run_id` saw last.
+    pub async fn count_offers_seen_by_run(&self, source: &SourceId, run_id: i64) -> Result<u64, StorageError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM offers WHERE source = $1 AND last_seen_run = $2")
+            .bind(source.as_str())
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+
+    /// Calls `visit` on every offer of `source` (active and withdrawn), by id, streaming.
+    pub async fn for_each_offer_of_source(
+        &self,
+        source: &SourceId,
+        mut visit: impl FnMut(Offer),
+    ) -> Result<u64, StorageError> {
+        let query = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 ORDER BY source_offer_id");
+        let mut rows = sqlx::query(&query).bind(source.as_str()).fetch(&self.pool);
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await? {
+            visit(offer_from_row(&row)?);
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Withdraws one offer that its source says no longer exists. Returns whether it was active.
     pub async fn withdraw_offer_gone_at_source(
         &self,

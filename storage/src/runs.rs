@@ -45,6 +45,8 @@ pub enum RunOutcome {
     Complete,
     /// Some partition or step failed; withdrew nothing.
     Failed,
+    /// Read a snapshot that could not be trusted; withdrew nothing.
+    Quarantined,
     /// Found `running` by a later run of the same source: its process died.
     Abandoned,
 }
@@ -56,6 +58,7 @@ impl RunOutcome {
             RunOutcome::Running => "running",
             RunOutcome::Complete => "complete",
             RunOutcome::Failed => "failed",
+            RunOutcome::Quarantined => "quarantined",
             RunOutcome::Abandoned => "abandoned",
         }
     }
@@ -64,6 +67,7 @@ impl RunOutcome {
         match value {
             "complete" => RunOutcome::Complete,
             "failed" => RunOutcome::Failed,
+            "quarantined" => RunOutcome::Quarantined,
             "abandoned" => RunOutcome::Abandoned,
             _ => RunOutcome::Running,
         }
@@ -176,6 +180,19 @@ impl Store {
         .bind(run_id)
         .execute(&self.pool)
         .await?;
+        if result.rows_affected() == 0 {
+            return Err(StorageError::UnknownRun(run_id));
+        }
+        Ok(())
+    }
+
+    /// Replaces the cursor of a run (for a run whose last step is not a batch commit).
+    pub async fn set_run_cursor(&self, run_id: i64, cursor: &serde_json::Value) -> Result<(), StorageError> {
+        let result = sqlx::query("UPDATE runs SET cursor = $1 WHERE id = $2")
+            .bind(cursor.to_string())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
         if result.rows_affected() == 0 {
             return Err(StorageError::UnknownRun(run_id));
         }

@@ -73,6 +73,7 @@ pub fn normalise_offer(
             seen_at,
             &mut warn,
         ),
+        expires_at: None,
     };
     offer.location = location(&value["lieuTravail"], &mut warn);
     offer.job = Job {

@@ -600,12 +600,17 @@ impl FranceTravailSource {
             warnings: progress.committed.warnings,
             failed_partitions: progress.failed_partitions,
             error,
+            quarantine_reason: None,
+            offers: None,
+            last_good_offers: None,
+            not_modified: false,
+            dry_run: false,
             requests: self.requests_sent() - requests_before,
             seconds: started.elapsed().as_secs_f64(),
         };
         let stored_outcome = match outcome {
             RunReportOutcome::Complete => RunOutcome::Complete,
-            RunReportOutcome::Failed => RunOutcome::Failed,
+            RunReportOutcome::Failed | RunReportOutcome::Quarantined => RunOutcome::Failed,
         };
         let counts = serde_json::to_value(&report).expect("report serialises");
         self.store

@@ -1,0 +1,564 @@
+//! A [`FeedRecord`] of any format → [`Offer`]. Absurd values become warnings and `None`, never
+//! errors; only a record without an id or a title is rejected.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use relais_model::{
+    Contract, ContractKind, Coordinates, DepartementCode, Employer, InseeCode, Location, Offer,
+    OfferKey, OfferWarning, Requirement, RomeCode, Salary, SalaryPeriod, Siret, SourceId,
+    WarningKind, WorkingTime, WorkingTimeKind,
+};
+use relais_territory::{LocationQuery, ResolutionMethod, resolve_location};
+
+use super::config::Field;
+use super::record::FeedRecord;
+use super::sanitise::{clean_description, cut_at_char_boundary, plain_text};
+
+/// Longest title kept, in bytes.
+const MAX_TITLE_BYTES: usize = 300;
+
+/// How a source's records are normalised.
+#[derive(Debug, Clone)]
+pub struct NormaliseOptions {
+    /// The source.
+    pub source: SourceId,
+    /// chrono formats of naive dates, after RFC 3339 and RFC 2822.
+    pub date_formats: Vec<String>,
+    /// Time zone of naive dates.
+    pub timezone: chrono_tz::Tz,
+    /// Contract labels (lowercase) mapped to a family.
+    pub contract_values: BTreeMap<String, ContractKind>,
+    /// Family of records that give no contract.
+    pub default_contract: Option<ContractKind>,
+    /// Longest description kept.
+    pub max_description_bytes: usize,
+}
+
+impl NormaliseOptions {
+    /// Options with no date format, Paris time, no contract table, 64 KB descriptions.
+    pub fn new(source: SourceId) -> Self {
+        Self {
+            source,
+            date_formats: Vec::new(),
+            timezone: chrono_tz::Europe::Paris,
+            contract_values: BTreeMap::new(),
+            default_contract: None,
+            max_description_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Parses a contract family name as written in mappings (`fixed_term`…).
+pub fn contract_kind_named(name: &str) -> Option<ContractKind> {
+    serde_json::from_value(serde_json::Value::String(name.trim().to_owned())).ok()
+}
+
+/// Why a record cannot become an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Normalises one record seen at `now`.
+pub fn normalise_record(
+    mut record: FeedRecord,
+    options: &NormaliseOptions,
+    now: DateTime<Utc>,
+) -> Result<(Offer, String), Rejection> {
+    let id = record.get(Field::Id).ok_or_else(|| Rejection {
+        message: "the record has no id".into(),
+    })?;
+    let key = OfferKey::new(options.source.clone(), id).map_err(|e| Rejection {
+        message: format!("unusable id: {e}"),
+    })?;
+    let title = record.get(Field::Title).map(plain_text).unwrap_or_default();
+    if title.is_empty() {
+        return Err(Rejection {
+            message: format!("offer `{}` has no title", key.source_offer_id()),
+        });
+    }
+    let mut warnings = std::mem::take(&mut record.warnings);
+    let mut warn = |kind: WarningKind, field: Field, message: String| {
+        warnings.push(OfferWarning {
+            kind,
+            field: field.name(),
+            message,
+        });
+    };
+    let title = if title.len() > MAX_TITLE_BYTES {
+        warn(
+            WarningKind::OversizedField,
+            Field::Title,
+            format!("title of {} bytes cut", title.len()),
+        );
+        cut_at_char_boundary(&title, MAX_TITLE_BYTES).to_owned()
+    } else {
+        title
+    };
+
+    let description = clean_description(
+        record.get(Field::Description).unwrap_or_default(),
+        options.max_description_bytes,
+    );
+    if description.stripped_unsafe {
+        warn(
+            WarningKind::UnsafeContent,
+            Field::Description,
+            "scripts, handlers, styles or remote content removed".into(),
+        );
+    }
+    if description.truncated {
+        warn(
+            WarningKind::OversizedField,
+            Field::Description,
+            format!("description cut to {} bytes", options.max_description_bytes),
+        );
+    }
+    if description.text.is_empty() {
+        warn(
+            WarningKind::MissingField,
+            Field::Description,
+            "no description".into(),
+        );
+    }
+
+    let mut offer = Offer::new(key, &title, &description.text, now);
+    offer.description_html = description.html;
+    let page_url = record
+        .get(Field::Url)
+        .and_then(|u| web_url(u, None, Field::Url, &mut warn));
+    offer.apply_url = record
+        .get(Field::ApplyUrl)
+        .and_then(|u| web_url(u, page_url.as_deref(), Field::ApplyUrl, &mut warn));
+    offer.employer = employer(&record, page_url.as_deref(), &mut warn);
+    offer.offer_url = page_url;
+    offer.location = location(&record, &mut warn);
+    offer.contract = contract(&record, options);
+    offer.working_time = working_time(record.get(Field::WorkingTime));
+    offer.salary = salary(&record, &mut warn);
+    offer.dates.created_at = date(&record, Field::PublishedAt, options, now, &mut warn);
+    offer.dates.updated_at = date(&record, Field::UpdatedAt, options, now, &mut warn);
+    offer.dates.expires_at = date(&record, Field::ExpiresAt, options, now, &mut warn);
+    if let Some(code) = record.get(Field::RomeCode) {
+        match RomeCode::parse(code) {
+            Ok(code) => offer.job.rome_code = Some(code),
+            Err(_) => warn(
+                WarningKind::InvalidCode,
+                Field::RomeCode,
+                format!("`{code}` is not a ROME code"),
+            ),
+        }
+    }
+    if let Some(positions) = record.get(Field::Positions) {
+        match positions.parse::<u32>() {
+            Ok(n @ 1..=10_000) => offer.positions = Some(n),
+            _ => warn(
+                WarningKind::UnparsedLabel,
+                Field::Positions,
+                format!("`{positions}` is not a number of positions"),
+            ),
+        }
+    }
+    offer.qualification = record.get(Field::Qualification).map(|label| Requirement {
+        kind: "qualification".into(),
+        code: None,
+        label: label.to_owned(),
+        detail: None,
+        required: None,
+    });
+    offer.sector = record.get(Field::Sector).map(|label| Requirement {
+        kind: "sector".into(),
+        code: None,
+        label: label.to_owned(),
+        detail: None,
+        required: None,
+    });
+    offer.experience.label = record.get(Field::Experience).map(str::to_owned);
+    offer.contact.email = record.get(Field::ApplyEmail).map(str::to_owned);
+    offer.warnings = warnings;
+    Ok((offer, record.raw_payload))
+}
+
+/// An absolute http(s) URL, resolved against `base` when relative; anything else is dropped.
+fn web_url(
+    value: &str,
+    base: Option<&str>,
+    field: Field,
+    warn: &mut impl FnMut(WarningKind, Field, String),
+) -> Option<String> {
+    let parsed = reqwest::Url::parse(value).or_else(|error| {
+        base.and_then(|b| reqwest::Url::parse(b).ok())
+            .ok_or(error)
+            .and_then(|b| b.join(value))
+    });
+    match parsed {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url.to_string()),
+        _ => {
+            warn(
+                WarningKind::InvalidCode,
+                field,
+                format!(
+                    "`{}` is not an http(s) URL",
+                    cut_at_char_boundary(value, 200)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn employer(
+    record: &FeedRecord,
+    page_url: Option<&str>,
+    warn: &mut impl FnMut(WarningKind, Field, String),
+) -> Employer {
+    let siret = record.get(Field::Siret).and_then(|value| {
+        let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        match digits.len() {
+            // A SIREN names the company, not the establishment: nothing to store as a SIRET.
+            9 if digits.bytes().all(|b| b.is_ascii_digit()) => None,
+            _ => match Siret::parse(&digits) {
+                Ok(siret) => Some(siret),
+                Err(_) => {
+                    warn(
+                        WarningKind::InvalidCode,
+                        Field::Siret,
+                        format!("`{value}` is neither a SIRET nor a SIREN"),
+                    );
+                    None
+                }
+            },
+        }
+    });
+    Employer {
+        name: record.get(Field::Employer).map(plain_text),
+        siret,
+        description: record
+            .get(Field::EmployerDescription)
+            .map(|d| clean_description(d, 16 * 1024).text),
+        logo_url: record
+            .get(Field::EmployerLogo)
+            .and_then(|u| web_url(u, page_url, Field::EmployerLogo, warn)),
+        url: record
+            .get(Field::EmployerUrl)
+            .and_then(|u| web_url(u, None, Field::EmployerUrl, warn)),
+        adapted_company: None,
+        disability_committed: None,
+    }
+}
+
+/// Tries the most precise query first: INSEE code, postal code with the town, the town with its
+/// département, then the free location text.
+fn location(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)) -> Location {
+    let city = record.get(Field::City);
+    let departement = record.get(Field::Departement);
+    let free_text = record.get(Field::Location);
+    let town = match (city, departement) {
+        (Some(city), Some(dep)) if dep.len() <= 3 && dep.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Some(format!("{dep} - {city}"))
+        }
+        (Some(city), Some(dep)) => Some(format!("{city}, {dep}")),
+        (Some(city), None) => Some(city.to_owned()),
+        (None, Some(dep)) => Some(dep.to_owned()),
+        (None, None) => None,
+    };
+    let postal_code = record.get(Field::PostalCode);
+    let insee = record.get(Field::Insee);
+    let mut found = resolve_location(LocationQuery {
+        text: town.as_deref(),
+        postal_code,
+        insee,
+    });
+    if found.commune.is_none()
+        && let Some(text) = free_text
+    {
+        let combined = match city {
+            Some(city) => format!("{city}, {text}"),
+            None => text.to_owned(),
+        };
+        for candidate in [combined.as_str(), text] {
+            let other = resolve_location(LocationQuery {
+                text: Some(candidate),
+                postal_code,
+                insee: None,
+            });
+            if other.commune.is_some() || found.method == ResolutionMethod::Unresolved {
+                found = other;
+            }
+            if found.commune.is_some() {
+                break;
+            }
+        }
+    }
+    let by_code = matches!(
+        found.method,
+        ResolutionMethod::InseeCode
+            | ResolutionMethod::ArrondissementCode
+            | ResolutionMethod::FormerOrDelegatedCode
+    );
+    if let Some(code) = insee.filter(|_| !by_code) {
+        warn(
+            WarningKind::InvalidCode,
+            Field::Insee,
+            format!("`{code}` is not a commune of the COG"),
+        );
+    }
+    let label = [town.as_deref(), free_text]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(str::to_owned);
+    if found.commune.is_none() && found.departement.is_none() && found.region.is_none() {
+        warn(
+            WarningKind::UnresolvedLocation,
+            Field::Location,
+            format!(
+                "no commune, département or région in `{}`",
+                label.as_deref().unwrap_or_default()
+            ),
+        );
+    }
+    Location {
+        label,
+        commune: found.commune.and_then(|c| InseeCode::parse(c).ok()),
+        postal_code: postal_code.map(str::to_owned),
+        departement: found
+            .departement
+            .and_then(|d| DepartementCode::parse(d).ok()),
+        region: found.region.map(str::to_owned),
+        coordinates: coordinates(record),
+        resolution: found.method,
+    }
+}
+
+fn coordinates(record: &FeedRecord) -> Option<Coordinates> {
+    let number = |text: &str| text.trim().replace(',', ".").parse::<f64>().ok();
+    let (latitude, longitude) = match (record.get(Field::Latitude), record.get(Field::Longitude)) {
+        (Some(lat), Some(lon)) => (number(lat)?, number(lon)?),
+        _ => {
+            let geoloc = record.get(Field::Geoloc)?;
+            let (lat, lon) = geoloc.split_once([',', ';', ' '])?;
+            (number(lat)?, number(lon)?)
+        }
+    };
+    (latitude.abs() <= 90.0 && longitude.abs() <= 180.0 && (latitude, longitude) != (0.0, 0.0))
+        .then_some(Coordinates {
+            latitude,
+            longitude,
+        })
+}
+
+/// The family of a contract label, in French or English.
+pub fn classify_contract(label: &str) -> ContractKind {
+    let folded = deunicode_lower(label);
+    let has = |words: &[&str]| words.iter().any(|w| folded.contains(w));
+    if has(&["apprenti", "alternance", "professionnalisation", "work-study", "work study"]) {
+        ContractKind::Apprenticeship
+    } else if has(&["interim", "temporary", "mission", "temp "]) || folded == "temp" {
+        ContractKind::Temporary
+    } else if has(&["saisonn", "seasonal"]) {
+        ContractKind::Seasonal
+    } else if has(&["cdd", "fixed", "duree determinee", "contract", "contractuel", "vacataire"]) {
+        ContractKind::FixedTerm
+    } else if has(&["cdi", "permanent", "duree indeterminee", "full-time permanent", "titulaire"]) {
+        ContractKind::Permanent
+    } else if has(&["freelance", "independant", "liberal", "franchise", "self-employed"]) {
+        ContractKind::SelfEmployed
+    } else {
+        ContractKind::Other
+    }
+}
+
+fn deunicode_lower(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase().replace('_', " ")
+}
+
+fn contract(record: &FeedRecord, options: &NormaliseOptions) -> Contract {
+    let label = record.get(Field::Contract);
+    let kind = match label {
+        Some(label) => options
+            .contract_values
+            .get(&label.to_lowercase())
+            .copied()
+            .unwrap_or_else(|| classify_contract(label)),
+        None => options.default_contract.unwrap_or(ContractKind::Other),
+    };
+    Contract {
+        kind,
+        code: None,
+        label: label.map(str::to_owned),
+        nature: None,
+        duration: None,
+        work_study: kind == ContractKind::Apprenticeship,
+    }
+}
+
+fn working_time(label: Option<&str>) -> WorkingTime {
+    let kind = match label.map(deunicode_lower) {
+        Some(l) if l.contains("part") || l.contains("partiel") => WorkingTimeKind::PartTime,
+        Some(l)
+            if l.contains("full") || l.contains("temps plein") || l.contains("temps complet") =>
+        {
+            WorkingTimeKind::FullTime
+        }
+        _ => WorkingTimeKind::Unknown,
+    };
+    WorkingTime {
+        kind,
+        label: label.map(str::to_owned),
+        weekly_hours: None,
+    }
+}
+
+/// `1 823,00`, `33000.000`, `35 000 €` → a number.
+fn amount(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+        .collect();
+    let cleaned = match (cleaned.rfind(','), cleaned.rfind('.')) {
+        (Some(comma), Some(dot)) if comma > dot => cleaned.replace('.', "").replace(',', "."),
+        (Some(_), Some(_)) => cleaned.replace(',', ""),
+        (Some(_), None) => cleaned.replace(',', "."),
+        _ => cleaned,
+    };
+    cleaned.parse().ok()
+}
+
+fn salary_period(text: &str) -> Option<SalaryPeriod> {
+    let text = deunicode_lower(text);
+    if text.contains("hour") || text.contains("heure") || text.contains("horaire") {
+        Some(SalaryPeriod::Hour)
+    } else if text.contains("month") || text.contains("mois") || text.contains("mensuel") {
+        Some(SalaryPeriod::Month)
+    } else if text.contains("year") || text.contains("annuel") || text.contains(" an") || text.contains("annum")
+    {
+        Some(SalaryPeriod::Year)
+    } else {
+        None
+    }
+}
+
+fn salary(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)) -> Option<Salary> {
+    let label = record.get(Field::Salary);
+    let mut min = record.get(Field::SalaryMin).and_then(amount);
+    let mut max = record.get(Field::SalaryMax).and_then(amount);
+    if min.is_none()
+        && max.is_none()
+        && let Some(label) = label
+    {
+        // `710,00 - 1 823,00 EUR`, `35 000 €`: numbers separated by a dash or `à`.
+        let mut bounds = label
+            .split(['-', '–', 'à'])
+            .filter_map(|part| amount(part).filter(|n| *n > 0.0));
+        min = bounds.next();
+        max = bounds.next();
+    }
+    let mut plausible = |value: Option<f64>, field: Field| {
+        value.filter(|v| {
+            let ok = *v > 0.0 && *v < 10_000_000.0;
+            if !ok {
+                warn(
+                    WarningKind::UnparsedLabel,
+                    field,
+                    format!("salary `{v}` is not plausible"),
+                );
+            }
+            ok
+        })
+    };
+    let min = plausible(min, Field::SalaryMin);
+    let max = plausible(max, Field::SalaryMax);
+    if label.is_none() && min.is_none() && max.is_none() {
+        return None;
+    }
+    let period = record
+        .get(Field::SalaryPeriod)
+        .or(label)
+        .and_then(salary_period);
+    Some(Salary {
+        label: label.map(str::to_owned),
+        comment: None,
+        min,
+        max,
+        period,
+        months: None,
+        complements: Vec::new(),
+    })
+}
+
+fn date(
+    record: &FeedRecord,
+    field: Field,
+    options: &NormaliseOptions,
+    now: DateTime<Utc>,
+    warn: &mut impl FnMut(WarningKind, Field, String),
+) -> Option<DateTime<Utc>> {
+    let raw = record.get(field)?;
+    let Some(at) = parse_date(raw, options) else {
+        warn(
+            WarningKind::InvalidDate,
+            field,
+            format!("`{}` is not a date in a known format", cut_at_char_boundary(raw, 100)),
+        );
+        return None;
+    };
+    let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single()?;
+    let latest = match field {
+        // An expiry lies ahead, but a "never" sentinel (2050, 2100…) says nothing.
+        Field::ExpiresAt => now + TimeDelta::days(3 * 366),
+        _ => now + TimeDelta::days(1),
+    };
+    if at < earliest || at > latest {
+        warn(
+            WarningKind::InvalidDate,
+            field,
+            format!("`{raw}` is not a plausible date"),
+        );
+        return None;
+    }
+    Some(at)
+}
+
+/// RFC 3339, RFC 2822, then the source's formats as date-times, then as dates.
+pub fn parse_date(raw: &str, options: &NormaliseOptions) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = DateTime::parse_from_rfc2822(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let local = |naive: NaiveDateTime| {
+        options
+            .timezone
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|at| at.with_timezone(&Utc))
+    };
+    for format in &options.date_formats {
+        if let Ok(at) = DateTime::parse_from_str(raw, format) {
+            return Some(at.with_timezone(&Utc));
+        }
+        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
+            return local(naive);
+        }
+        if let Ok(day) = NaiveDate::parse_from_str(raw, format) {
+            return local(day.and_hms_opt(0, 0, 0)?);
+        }
+    }
+    // ISO dates without a zone are common enough to try whatever the source says.
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
+            return local(naive);
+        }
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| local(d.and_hms_opt(0, 0, 0)?))
+}
+
+#[cfg(test)]
+mod tests;
