@@ -25,6 +25,9 @@ mod sanitise;
 mod sync;
 mod xml;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{
     FeedFormat, FeedLimits, FeedSourceConfig, Field, LicenceTerms, Paths, XmlMapping, preset,
 };

@@ -232,7 +232,10 @@ impl Store {
     }
 
     /// What committing `records` would change, without writing anything (dry runs).
-    pub async fn preview_batch(&self, records: &[IncomingRecord]) -> Result<BatchOutcome, StorageError> {
+    pub async fn preview_batch(
+        &self,
+        records: &[IncomingRecord],
+    ) -> Result<BatchOutcome, StorageError> {
         let mut outcome = BatchOutcome::default();
         for record in records {
             let key = &record.offer.key;
@@ -247,7 +250,9 @@ impl Store {
                     if row.try_get::<String, _>("status")? == "withdrawn" {
                         outcome.reactivated += 1;
                     }
-                    if row.try_get::<String, _>("content_hash")? == content_hash(&record.raw_payload) {
+                    if row.try_get::<String, _>("content_hash")?
+                        == content_hash(&record.raw_payload)
+                    {
                         outcome.unchanged += 1;
                     } else {
                         outcome.changed += 1;
@@ -260,22 +265,30 @@ impl Store {
 
     /// The ids of the active offers of a source.
     pub async fn active_offer_ids(&self, source: &SourceId) -> Result<Vec<String>, StorageError> {
-        let rows = sqlx::query("SELECT source_offer_id FROM offers WHERE source = $1 AND status = 'active'")
-            .bind(source.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT source_offer_id FROM offers WHERE source = $1 AND status = 'active'",
+        )
+        .bind(source.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
             .collect()
     }
 
     /// How many distinct offers of `source` the run `run_id` saw last.
-    pub async fn count_offers_seen_by_run(&self, source: &SourceId, run_id: i64) -> Result<u64, StorageError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM offers WHERE source = $1 AND last_seen_run = $2")
-            .bind(source.as_str())
-            .bind(run_id)
-            .fetch_one(&self.pool)
-            .await?;
+    pub async fn count_offers_seen_by_run(
+        &self,
+        source: &SourceId,
+        run_id: i64,
+    ) -> Result<u64, StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM offers WHERE source = $1 AND last_seen_run = $2",
+        )
+        .bind(source.as_str())
+        .bind(run_id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
@@ -285,7 +298,9 @@ impl Store {
         source: &SourceId,
         mut visit: impl FnMut(Offer),
     ) -> Result<u64, StorageError> {
-        let query = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 ORDER BY source_offer_id");
+        let query = format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 ORDER BY source_offer_id"
+        );
         let mut rows = sqlx::query(&query).bind(source.as_str()).fetch(&self.pool);
         let mut count = 0;
         while let Some(row) = rows.try_next().await? {

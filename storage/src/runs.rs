@@ -187,7 +187,11 @@ impl Store {
     }
 
     /// Replaces the cursor of a run (for a run whose last step is not a batch commit).
-    pub async fn set_run_cursor(&self, run_id: i64, cursor: &serde_json::Value) -> Result<(), StorageError> {
+    pub async fn set_run_cursor(
+        &self,
+        run_id: i64,
+        cursor: &serde_json::Value,
+    ) -> Result<(), StorageError> {
         let result = sqlx::query("UPDATE runs SET cursor = $1 WHERE id = $2")
             .bind(cursor.to_string())
             .bind(run_id)

@@ -277,7 +277,10 @@ fn default_trust_rank() -> u32 {
 /// The shipped mappings: the same TOML a user would write in `[sources.format.mapping]`.
 const PRESETS: &[(&str, &str)] = &[
     ("hellowork", include_str!("presets/hellowork.toml")),
-    ("hellowork_buddi", include_str!("presets/hellowork_buddi.toml")),
+    (
+        "hellowork_buddi",
+        include_str!("presets/hellowork_buddi.toml"),
+    ),
     ("jooble", include_str!("presets/jooble.toml")),
     ("apec", include_str!("presets/apec.toml")),
     ("jobteaser", include_str!("presets/jobteaser.toml")),
@@ -308,7 +311,8 @@ impl XmlMapping {
             self.timezone.clone_from(&overrides.timezone);
         }
         if overrides.default_contract.is_some() {
-            self.default_contract.clone_from(&overrides.default_contract);
+            self.default_contract
+                .clone_from(&overrides.default_contract);
         }
         if let Some(values) = &overrides.contract_values {
             self.contract_values

@@ -41,8 +41,8 @@ pub fn with_feed_reader<T>(
                 largest = Some((index, entry.size()));
             }
         }
-        let (index, _) = largest
-            .ok_or_else(|| FeedError::Malformed("the zip archive holds no file".into()))?;
+        let (index, _) =
+            largest.ok_or_else(|| FeedError::Malformed("the zip archive holds no file".into()))?;
         let entry = archive
             .by_index(index)
             .map_err(|e| FeedError::Malformed(format!("zip archive: {e}")))?;
@@ -122,7 +122,11 @@ impl<R: Read> Read for Limited<R> {
 mod tests {
     use super::*;
 
-    fn read_all(path: &Path, encoding: Option<&'static Encoding>, max: u64) -> Result<String, FeedError> {
+    fn read_all(
+        path: &Path,
+        encoding: Option<&'static Encoding>,
+        max: u64,
+    ) -> Result<String, FeedError> {
         with_feed_reader(path, encoding, max, |reader| {
             let mut text = String::new();
             reader.read_to_string(&mut text)?;
@@ -146,7 +150,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("feed.xml");
         std::fs::write(&path, b"<jobs><job><title>Caf\xe9</title></job></jobs>").unwrap();
-        assert!(read_all(&path, None, 1 << 20).unwrap().contains("Caf\u{fffd}"));
+        assert!(
+            read_all(&path, None, 1 << 20)
+                .unwrap()
+                .contains("Caf\u{fffd}")
+        );
         let latin1 = Encoding::for_label(b"iso-8859-1");
         assert!(read_all(&path, latin1, 1 << 20).unwrap().contains("Café"));
     }

@@ -175,11 +175,10 @@ fn text(value: Option<&Value>) -> Option<String> {
 fn posting(value: &Value) -> FeedRecord {
     let mut record = FeedRecord::default();
     let get = |path: &[&str]| {
-        path.iter()
-            .try_fold(value, |v, key| match v {
-                Value::Array(items) => items.first()?.get(key),
-                _ => v.get(key),
-            })
+        path.iter().try_fold(value, |v, key| match v {
+            Value::Array(items) => items.first()?.get(key),
+            _ => v.get(key),
+        })
     };
     let mut put = |field: Field, found: Option<String>| {
         if let Some(found) = found {
@@ -193,9 +192,18 @@ fn posting(value: &Value) -> FeedRecord {
     put(Field::Title, text(get(&["title"])));
     put(Field::Description, text(get(&["description"])));
     put(Field::Employer, text(get(&["hiringOrganization", "name"])));
-    put(Field::EmployerLogo, text(get(&["hiringOrganization", "logo"])));
-    put(Field::EmployerUrl, text(get(&["hiringOrganization", "sameAs"])));
-    put(Field::Siret, text(get(&["hiringOrganization", "identifier"])));
+    put(
+        Field::EmployerLogo,
+        text(get(&["hiringOrganization", "logo"])),
+    );
+    put(
+        Field::EmployerUrl,
+        text(get(&["hiringOrganization", "sameAs"])),
+    );
+    put(
+        Field::Siret,
+        text(get(&["hiringOrganization", "identifier"])),
+    );
     let address = ["jobLocation", "address"];
     let field_of = |key: &str| {
         let mut path = address.to_vec();
@@ -207,8 +215,14 @@ fn posting(value: &Value) -> FeedRecord {
     put(Field::Region, field_of("addressRegion"));
     put(Field::Country, field_of("addressCountry"));
     put(Field::Location, field_of("streetAddress"));
-    put(Field::Latitude, text(get(&["jobLocation", "geo", "latitude"])));
-    put(Field::Longitude, text(get(&["jobLocation", "geo", "longitude"])));
+    put(
+        Field::Latitude,
+        text(get(&["jobLocation", "geo", "latitude"])),
+    );
+    put(
+        Field::Longitude,
+        text(get(&["jobLocation", "geo", "longitude"])),
+    );
     let employment = match get(&["employmentType"]) {
         Some(Value::Array(types)) => {
             let types: Vec<String> = types.iter().filter_map(|t| text(Some(t))).collect();
@@ -218,10 +232,22 @@ fn posting(value: &Value) -> FeedRecord {
     };
     put(Field::Contract, employment.clone());
     put(Field::WorkingTime, employment);
-    put(Field::SalaryMin, text(get(&["baseSalary", "value", "minValue"])));
-    put(Field::SalaryMax, text(get(&["baseSalary", "value", "maxValue"])));
-    put(Field::SalaryMin, text(get(&["baseSalary", "value", "value"])));
-    put(Field::SalaryPeriod, text(get(&["baseSalary", "value", "unitText"])));
+    put(
+        Field::SalaryMin,
+        text(get(&["baseSalary", "value", "minValue"])),
+    );
+    put(
+        Field::SalaryMax,
+        text(get(&["baseSalary", "value", "maxValue"])),
+    );
+    put(
+        Field::SalaryMin,
+        text(get(&["baseSalary", "value", "value"])),
+    );
+    put(
+        Field::SalaryPeriod,
+        text(get(&["baseSalary", "value", "unitText"])),
+    );
     put(Field::PublishedAt, text(get(&["datePosted"])));
     put(Field::ExpiresAt, text(get(&["validThrough"])));
     put(Field::Url, text(get(&["url"])));
@@ -288,7 +314,9 @@ mod tests {
         );
         let (records, _, result) = records(&page);
         result.unwrap();
-        let [record] = &records[..] else { panic!("{records:?}") };
+        let [record] = &records[..] else {
+            panic!("{records:?}")
+        };
         assert_eq!(record.get(Field::Id), Some("RH-2026-14"));
         assert_eq!(record.get(Field::Employer), Some("Mairie de Cahors"));
         assert_eq!(record.get(Field::PostalCode), Some("46000"));
@@ -298,7 +326,8 @@ mod tests {
 
     #[test]
     fn arrays_graphs_and_item_lists_are_walked() {
-        let array = format!("[{POSTING}, {{\"@type\":\"Organization\",\"name\":\"x\"}}, {POSTING}]");
+        let array =
+            format!("[{POSTING}, {{\"@type\":\"Organization\",\"name\":\"x\"}}, {POSTING}]");
         let (records, skipped, result) = records(&array);
         result.unwrap();
         assert_eq!((records.len(), skipped.len()), (2, 0));

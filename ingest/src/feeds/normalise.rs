@@ -253,10 +253,20 @@ fn employer(
 /// département, then the free location text.
 fn location(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)) -> Location {
     let city = record.get(Field::City);
-    let departement = record.get(Field::Departement);
+    // `6` for `06`: some boards drop the leading zero of a département code.
+    let padded;
+    let departement = match record.get(Field::Departement) {
+        Some(code) if code.len() == 1 && code.as_bytes()[0].is_ascii_digit() => {
+            padded = format!("0{code}");
+            Some(padded.as_str())
+        }
+        other => other,
+    };
     let free_text = record.get(Field::Location);
     let town = match (city, departement) {
-        (Some(city), Some(dep)) if dep.len() <= 3 && dep.chars().all(|c| c.is_ascii_alphanumeric()) => {
+        (Some(city), Some(dep))
+            if dep.len() <= 3 && dep.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
             Some(format!("{dep} - {city}"))
         }
         (Some(city), Some(dep)) => Some(format!("{city}, {dep}")),
@@ -354,17 +364,42 @@ fn coordinates(record: &FeedRecord) -> Option<Coordinates> {
 pub fn classify_contract(label: &str) -> ContractKind {
     let folded = deunicode_lower(label);
     let has = |words: &[&str]| words.iter().any(|w| folded.contains(w));
-    if has(&["apprenti", "alternance", "professionnalisation", "work-study", "work study"]) {
+    if has(&[
+        "apprenti",
+        "alternance",
+        "professionnalisation",
+        "work-study",
+        "work study",
+    ]) {
         ContractKind::Apprenticeship
     } else if has(&["interim", "temporary", "mission", "temp "]) || folded == "temp" {
         ContractKind::Temporary
     } else if has(&["saisonn", "seasonal"]) {
         ContractKind::Seasonal
-    } else if has(&["cdd", "fixed", "duree determinee", "contract", "contractuel", "vacataire"]) {
+    } else if has(&[
+        "cdd",
+        "fixed",
+        "duree determinee",
+        "contract",
+        "contractuel",
+        "vacataire",
+    ]) {
         ContractKind::FixedTerm
-    } else if has(&["cdi", "permanent", "duree indeterminee", "full-time permanent", "titulaire"]) {
+    } else if has(&[
+        "cdi",
+        "permanent",
+        "duree indeterminee",
+        "full-time permanent",
+        "titulaire",
+    ]) {
         ContractKind::Permanent
-    } else if has(&["freelance", "independant", "liberal", "franchise", "self-employed"]) {
+    } else if has(&[
+        "freelance",
+        "independant",
+        "liberal",
+        "franchise",
+        "self-employed",
+    ]) {
         ContractKind::SelfEmployed
     } else {
         ContractKind::Other
@@ -433,7 +468,10 @@ fn salary_period(text: &str) -> Option<SalaryPeriod> {
         Some(SalaryPeriod::Hour)
     } else if text.contains("month") || text.contains("mois") || text.contains("mensuel") {
         Some(SalaryPeriod::Month)
-    } else if text.contains("year") || text.contains("annuel") || text.contains(" an") || text.contains("annum")
+    } else if text.contains("year")
+        || text.contains("annuel")
+        || text.contains(" an")
+        || text.contains("annum")
     {
         Some(SalaryPeriod::Year)
     } else {
@@ -441,7 +479,10 @@ fn salary_period(text: &str) -> Option<SalaryPeriod> {
     }
 }
 
-fn salary(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)) -> Option<Salary> {
+fn salary(
+    record: &FeedRecord,
+    warn: &mut impl FnMut(WarningKind, Field, String),
+) -> Option<Salary> {
     let label = record.get(Field::Salary);
     let mut min = record.get(Field::SalaryMin).and_then(amount);
     let mut max = record.get(Field::SalaryMax).and_then(amount);
@@ -450,9 +491,15 @@ fn salary(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)
         && let Some(label) = label
     {
         // `710,00 - 1 823,00 EUR`, `35 000 €`: numbers separated by a dash or `à`.
+        let lower = label.to_lowercase();
+        let thousands = ["k€", "k eur", "keur", "k euros"]
+            .iter()
+            .any(|unit| lower.contains(unit));
+        let factor = if thousands { 1000.0 } else { 1.0 };
         let mut bounds = label
             .split(['-', '–', 'à'])
-            .filter_map(|part| amount(part).filter(|n| *n > 0.0));
+            .filter_map(|part| amount(part).filter(|n| *n > 0.0))
+            .map(|n| n * factor);
         min = bounds.next();
         max = bounds.next();
     }
@@ -501,13 +548,19 @@ fn date(
         warn(
             WarningKind::InvalidDate,
             field,
-            format!("`{}` is not a date in a known format", cut_at_char_boundary(raw, 100)),
+            format!(
+                "`{}` is not a date in a known format",
+                cut_at_char_boundary(raw, 100)
+            ),
         );
         return None;
     };
     let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single()?;
+    if field == Field::ExpiresAt && at > now + TimeDelta::days(3 * 366) {
+        // `01/01/2050`, `2100-01-01`: a "never" sentinel says the offer has no end date.
+        return None;
+    }
     let latest = match field {
-        // An expiry lies ahead, but a "never" sentinel (2050, 2100…) says nothing.
         Field::ExpiresAt => now + TimeDelta::days(3 * 366),
         _ => now + TimeDelta::days(1),
     };

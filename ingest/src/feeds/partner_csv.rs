@@ -57,7 +57,8 @@ pub fn read(
         .clone();
     if headers.len() < 2 || !headers.iter().any(|h| h == "Par_ref_offre") {
         return Err(FeedError::Malformed(
-            "the header row has no `Par_ref_offre` column: not a France Travail partner flux".into(),
+            "the header row has no `Par_ref_offre` column: not a France Travail partner flux"
+                .into(),
         ));
     }
     let column = |name: &str| headers.iter().position(|h| h.trim() == name);
@@ -83,7 +84,11 @@ pub fn read(
                 }
                 let mut record = FeedRecord::default();
                 for &(index, field) in &mapped {
-                    if let Some(value) = row.get(index).map(str::trim).filter(|v| !v.is_empty() && *v != "null") {
+                    if let Some(value) = row
+                        .get(index)
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty() && *v != "null")
+                    {
                         record.offer(field, value);
                     }
                 }
@@ -97,7 +102,11 @@ pub fn read(
                     );
                     record.set(Field::Contract, label);
                 }
-                if let Some(h) = hours.and_then(|h| row.get(h)).map(str::trim).filter(|h| !h.is_empty()) {
+                if let Some(h) = hours
+                    .and_then(|h| row.get(h))
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                {
                     let label = if h.parse::<f32>().is_ok_and(|h| h >= 35.0) {
                         format!("{h}H temps plein")
                     } else {
@@ -110,7 +119,10 @@ pub fn read(
             }
             Err(error) => {
                 if let csv::ErrorKind::Io(io) = error.kind() {
-                    return Err(FeedError::Io(std::io::Error::new(io.kind(), io.to_string())));
+                    return Err(FeedError::Io(std::io::Error::new(
+                        io.kind(),
+                        io.to_string(),
+                    )));
                 }
                 if let Some(previous) = pending_error.replace(format!("malformed row: {error}")) {
                     emit(ParsedItem::Skipped { reason: previous })?;
@@ -119,7 +131,9 @@ pub fn read(
         }
     }
     match pending_error {
-        Some(error) => Err(FeedError::Truncated(format!("the last row is cut: {error}"))),
+        Some(error) => Err(FeedError::Truncated(format!(
+            "the last row is cut: {error}"
+        ))),
         None => Ok(()),
     }
 }
@@ -156,7 +170,10 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].get(Field::Contract), Some("CDD apprentissage"));
         assert_eq!(records[0].get(Field::WorkingTime), Some("35H temps plein"));
-        assert_eq!(records[1].get(Field::WorkingTime), Some("20H temps partiel"));
+        assert_eq!(
+            records[1].get(Field::WorkingTime),
+            Some("20H temps partiel")
+        );
         assert_eq!(records[1].get(Field::Insee), Some("46042"));
         assert!(records[0].raw_payload.starts_with("E2-1|Assistant RH|"));
     }

@@ -9,13 +9,38 @@ use std::sync::LazyLock;
 
 /// Tags kept: paragraphs, lists, emphasis, headings, links.
 const ALLOWED_TAGS: &[&str] = &[
-    "p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "u", "h2", "h3", "h4", "h5", "h6",
-    "blockquote", "a",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "a",
 ];
 
 /// Tags after which the plain text starts a new line.
 const BLOCK_TAGS: &[&str] = &[
-    "p", "br", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6", "blockquote",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
 ];
 
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
@@ -23,9 +48,12 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     builder
         .tags(ALLOWED_TAGS.iter().copied().collect())
         .clean_content_tags(
-            ["script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"]
-                .into_iter()
-                .collect(),
+            [
+                "script", "style", "iframe", "object", "embed", "noscript", "template", "svg",
+                "math",
+            ]
+            .into_iter()
+            .collect(),
         )
         .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
@@ -134,8 +162,21 @@ fn has_block_tag(html: &str) -> bool {
 fn has_unsafe_markup(html: &str) -> bool {
     let lower = html.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
-        "<script", "<style", "<iframe", "<object", "<embed", "<img", "<link", "<meta", "<form",
-        "<svg", "<base", "javascript:", "vbscript:", "data:text", "style=",
+        "<script",
+        "<style",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<img",
+        "<link",
+        "<meta",
+        "<form",
+        "<svg",
+        "<base",
+        "javascript:",
+        "vbscript:",
+        "data:text",
+        "style=",
     ];
     MARKERS.iter().any(|marker| lower.contains(marker)) || has_event_handler(&lower)
 }
@@ -157,9 +198,7 @@ fn has_event_handler(lower: &str) -> bool {
                     .iter()
                     .position(|c| !c.is_ascii_alphabetic())
                     .map_or(bytes.len(), |p| i + 2 + p);
-                let after = bytes[name_end..]
-                    .iter()
-                    .find(|c| !c.is_ascii_whitespace());
+                let after = bytes[name_end..].iter().find(|c| !c.is_ascii_whitespace());
                 if name_end > i + 2 && after == Some(&b'=') {
                     return true;
                 }
@@ -185,12 +224,12 @@ fn text_of_clean_html(html: &str) -> String {
             .chars()
             .take_while(char::is_ascii_alphanumeric)
             .collect();
-        if BLOCK_TAGS.contains(&name.as_str()) {
-            if name == "li" && !tag.starts_with('/') {
-                text.push_str("\n- ");
-            } else {
-                text.push('\n');
-            }
+        let closing = tag.starts_with('/');
+        match name.as_str() {
+            "li" if !closing => text.push_str("\n- "),
+            "li" => {}
+            block if BLOCK_TAGS.contains(&block) => text.push('\n'),
+            _ => {}
         }
         rest = &rest[start + end + 1..];
     }
@@ -234,9 +273,20 @@ mod tests {
         assert!(clean.stripped_unsafe);
         let html = clean.html.unwrap();
         for forbidden in [
-            "script", "onclick", "onerror", "img", "style", "javascript", "iframe", "alert", "tracker",
+            "script",
+            "onclick",
+            "onerror",
+            "img",
+            "style",
+            "javascript",
+            "iframe",
+            "alert",
+            "tracker",
         ] {
-            assert!(!html.contains(forbidden), "`{forbidden}` survived in {html}");
+            assert!(
+                !html.contains(forbidden),
+                "`{forbidden}` survived in {html}"
+            );
         }
         assert!(html.contains("<b>d'accueil</b>") || html.contains("<b>d&#39;accueil</b>"));
         assert!(html.contains(r#"href="https://mairie.example/postuler""#));
@@ -249,7 +299,10 @@ mod tests {
     fn plain_text_stays_text_and_keeps_its_lines() {
         let clean = clean_description("Missions :\n\n- accueillir\n- orienter  le public\n", 1024);
         assert_eq!(clean.html, None);
-        assert_eq!(clean.text, "Missions :\n\n- accueillir\n- orienter le public");
+        assert_eq!(
+            clean.text,
+            "Missions :\n\n- accueillir\n- orienter le public"
+        );
         assert!(!clean.stripped_unsafe);
     }
 
@@ -259,7 +312,7 @@ mod tests {
             "<p>R&eacute;mun&eacute;ration&nbsp;: SMIC</p><ul><li>Permis B</li><li>V&eacute;hicule</li></ul>",
             1024,
         );
-        assert_eq!(clean.text, "Rémunération\u{a0}: SMIC\n- Permis B\n- Véhicule");
+        assert_eq!(clean.text, "Rémunération : SMIC\n\n- Permis B\n- Véhicule");
         assert!(!clean.stripped_unsafe);
     }
 

@@ -98,8 +98,10 @@ impl FeedReader {
             FeedFormat::JsonLd => Parser::JsonLd,
             FeedFormat::FranceTravailPartner => {
                 options.date_formats = vec![partner_csv::DATE_FORMAT.to_owned()];
-                options.contract_values =
-                    BTreeMap::from([("cdd apprentissage".to_owned(), ContractKind::Apprenticeship)]);
+                options.contract_values = BTreeMap::from([(
+                    "cdd apprentissage".to_owned(),
+                    ContractKind::Apprenticeship,
+                )]);
                 Parser::PartnerCsv
             }
         };
@@ -128,13 +130,16 @@ impl FeedReader {
             },
             ParsedItem::Skipped { reason } => sink(ReadItem::Rejected(reason)),
         };
-        with_feed_reader(path, self.encoding, self.max_feed_bytes, |input| {
-            match &self.parser {
+        with_feed_reader(
+            path,
+            self.encoding,
+            self.max_feed_bytes,
+            |input| match &self.parser {
                 Parser::Xml(spec) => spec.read(input, &mut emit),
                 Parser::JsonLd => jsonld::read(input, &mut emit),
                 Parser::PartnerCsv => partner_csv::read(input, &mut emit),
-            }
-        })
+            },
+        )
     }
 }
 
@@ -187,7 +192,11 @@ struct Progress {
 
 impl FeedSource {
     /// A source; downloads go to `work_dir`.
-    pub fn new(config: FeedSourceConfig, store: Store, work_dir: PathBuf) -> Result<Self, IngestError> {
+    pub fn new(
+        config: FeedSourceConfig,
+        store: Store,
+        work_dir: PathBuf,
+    ) -> Result<Self, IngestError> {
         let reader = FeedReader::new(&config)?;
         let source = SourceId::parse(&config.id)
             .map_err(|e| IngestError::Config(format!("source `{}`: {e}", config.id)))?;
@@ -206,7 +215,11 @@ impl FeedSource {
         let started_at = Utc::now();
         let last_good = self
             .store
-            .latest_run(&self.source, Some(RunKind::Full), Some(RunOutcome::Complete))
+            .latest_run(
+                &self.source,
+                Some(RunKind::Full),
+                Some(RunOutcome::Complete),
+            )
             .await?;
         let last_cursor: Option<FeedCursor> = last_good
             .as_ref()
@@ -275,7 +288,13 @@ impl FeedSource {
             }
             Ok(Fetched::Feed(feed)) => {
                 let cursor = self
-                    .read_snapshot(&feed.path, feed.validators.clone(), run_id, options, &mut report)
+                    .read_snapshot(
+                        &feed.path,
+                        feed.validators.clone(),
+                        run_id,
+                        options,
+                        &mut report,
+                    )
                     .await;
                 match cursor {
                     Ok(cursor) => cursor,
@@ -291,7 +310,10 @@ impl FeedSource {
         if !options.dry_run {
             if let Some(cursor) = &cursor {
                 self.store
-                    .set_run_cursor(run_id, &serde_json::to_value(cursor).expect("cursor serialises"))
+                    .set_run_cursor(
+                        run_id,
+                        &serde_json::to_value(cursor).expect("cursor serialises"),
+                    )
                     .await?;
             }
             let stored = match report.outcome {
@@ -300,13 +322,24 @@ impl FeedSource {
                 RunReportOutcome::Failed => RunOutcome::Failed,
             };
             let counts = serde_json::to_value(&report).expect("report serialises");
-            let why = report.error.as_deref().or(report.quarantine_reason.as_deref());
-            self.store.finish_run(run_id, stored, &[], &counts, why).await?;
+            let why = report
+                .error
+                .as_deref()
+                .or(report.quarantine_reason.as_deref());
+            self.store
+                .finish_run(run_id, stored, &[], &counts, why)
+                .await?;
         }
         match report.outcome {
-            RunReportOutcome::Complete => tracing::info!(source = %self.source, fetched = report.fetched, new = report.new, changed = report.changed, withdrawn = report.withdrawn, not_modified = report.not_modified, "feed run complete"),
-            RunReportOutcome::Quarantined => tracing::warn!(source = %self.source, reason = report.quarantine_reason.as_deref().unwrap_or_default(), "feed snapshot quarantined: nothing withdrawn"),
-            RunReportOutcome::Failed => tracing::warn!(source = %self.source, error = report.error.as_deref().unwrap_or_default(), "feed run failed: nothing withdrawn"),
+            RunReportOutcome::Complete => {
+                tracing::info!(source = %self.source, fetched = report.fetched, new = report.new, changed = report.changed, withdrawn = report.withdrawn, not_modified = report.not_modified, "feed run complete")
+            }
+            RunReportOutcome::Quarantined => {
+                tracing::warn!(source = %self.source, reason = report.quarantine_reason.as_deref().unwrap_or_default(), "feed snapshot quarantined: nothing withdrawn")
+            }
+            RunReportOutcome::Failed => {
+                tracing::warn!(source = %self.source, error = report.error.as_deref().unwrap_or_default(), "feed run failed: nothing withdrawn")
+            }
         }
         Ok(report)
     }
@@ -368,10 +401,15 @@ impl FeedSource {
             progress.fetched += batch.read;
             for record in &batch.records {
                 for warning in &record.offer.warnings {
-                    *progress.warnings.entry(warning.kind.as_str().to_owned()).or_default() += 1;
+                    *progress
+                        .warnings
+                        .entry(warning.kind.as_str().to_owned())
+                        .or_default() += 1;
                 }
                 if options.dry_run {
-                    progress.seen.insert(record.offer.key.source_offer_id().to_owned());
+                    progress
+                        .seen
+                        .insert(record.offer.key.source_offer_id().to_owned());
                 }
             }
             cursor.records = progress.fetched;
@@ -379,7 +417,9 @@ impl FeedSource {
                 self.store.preview_batch(&batch.records).await
             } else {
                 let value = serde_json::to_value(&cursor).expect("cursor serialises");
-                self.store.commit_batch(run_id, &batch.records, &value, Utc::now()).await
+                self.store
+                    .commit_batch(run_id, &batch.records, &value, Utc::now())
+                    .await
             };
             match outcome {
                 Ok(outcome) => progress.outcome.add(outcome),
@@ -405,7 +445,9 @@ impl FeedSource {
         let offers = if options.dry_run {
             progress.seen.len() as u64
         } else {
-            self.store.count_offers_seen_by_run(&self.source, run_id).await?
+            self.store
+                .count_offers_seen_by_run(&self.source, run_id)
+                .await?
         };
         report.fetched = progress.fetched;
         report.new = progress.outcome.new;
@@ -429,11 +471,19 @@ impl FeedSource {
         report.outcome = RunReportOutcome::Complete;
         report.withdrawn = if options.dry_run {
             let active = self.store.active_offer_ids(&self.source).await?;
-            active.iter().filter(|id| !progress.seen.contains(*id)).count() as u64
+            active
+                .iter()
+                .filter(|id| !progress.seen.contains(*id))
+                .count() as u64
         } else {
             let started = self.store.run(run_id).await?.started_at;
             self.store
-                .withdraw_offers_missing_from_complete_sweep(&self.source, run_id, started, Utc::now())
+                .withdraw_offers_missing_from_complete_sweep(
+                    &self.source,
+                    run_id,
+                    started,
+                    Utc::now(),
+                )
                 .await?
                 .len() as u64
         };

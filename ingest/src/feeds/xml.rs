@@ -35,7 +35,10 @@ impl XmlReaderSpec {
     /// The spec of an `xml` or `rss` format.
     pub fn from_format(format: &FeedFormat) -> Result<Self, String> {
         let mapping = match format {
-            FeedFormat::Xml { preset: name, mapping } => {
+            FeedFormat::Xml {
+                preset: name,
+                mapping,
+            } => {
                 let base = match name {
                     Some(name) => preset(name).map_err(|e| e.to_string())?,
                     None => XmlMapping::default(),
@@ -48,7 +51,10 @@ impl XmlReaderSpec {
                     None => base,
                 }
             }
-            FeedFormat::Rss { preset: name, mapping } => {
+            FeedFormat::Rss {
+                preset: name,
+                mapping,
+            } => {
                 let mut base = preset("rss").map_err(|e| e.to_string())?;
                 if let Some(name) = name {
                     base = base.overlaid(&preset(name).map_err(|e| e.to_string())?);
@@ -78,7 +84,9 @@ impl XmlReaderSpec {
         if let Some(values) = &mapping.contract_values {
             for (label, family) in values {
                 if super::normalise::contract_kind_named(family).is_none() {
-                    return Err(format!("contract value `{label}`: unknown family `{family}`"));
+                    return Err(format!(
+                        "contract value `{label}`: unknown family `{family}`"
+                    ));
                 }
             }
         }
@@ -105,11 +113,16 @@ impl XmlReaderSpec {
                 let path = path.trim().trim_matches('/');
                 let slot = match path.rsplit_once('@') {
                     Some((element, attribute)) => {
-                        let key = (element.trim_end_matches('/').to_owned(), attribute.to_owned());
+                        let key = (
+                            element.trim_end_matches('/').to_owned(),
+                            attribute.to_owned(),
+                        );
                         let next = spec.slot_count;
                         *spec.attribute_slots.entry(key).or_insert(next)
                     }
-                    None if path.is_empty() => return Err(format!("`{}` has an empty path", field.name())),
+                    None if path.is_empty() => {
+                        return Err(format!("`{}` has an empty path", field.name()));
+                    }
                     None => {
                         let next = spec.slot_count;
                         *spec.element_slots.entry(path.to_owned()).or_insert(next)
@@ -249,7 +262,9 @@ fn resolve_reference(name: &str) -> Option<String> {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => number.parse().ok()?,
         };
-        return char::from_u32(code).filter(|c| *c != '\0').map(String::from);
+        return char::from_u32(code)
+            .filter(|c| *c != '\0')
+            .map(String::from);
     }
     quick_xml::escape::resolve_predefined_entity(name).map(str::to_owned)
 }
@@ -277,7 +292,12 @@ impl RecordInProgress {
     }
 
     /// An element opens at the top of `stack`.
-    fn open(&mut self, spec: &XmlReaderSpec, stack: &[String], start: &quick_xml::events::BytesStart<'_>) {
+    fn open(
+        &mut self,
+        spec: &XmlReaderSpec,
+        stack: &[String],
+        start: &quick_xml::events::BytesStart<'_>,
+    ) {
         let relative = stack[self.depth..].join("/");
         if !spec.attribute_slots.is_empty() {
             for attribute in start.attributes().flatten() {
