@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod offers;
 pub mod serve;
 pub mod simulate;
 pub mod status;

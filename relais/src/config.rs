@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use relais_ingest::feeds::FeedSourceConfig;
 use relais_ingest::francetravail::FranceTravailConfig;
 use relais_publish::FeedDefinition;
 use secrecy::SecretString;
@@ -25,6 +26,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// The feeds served.
     pub feeds: Vec<FeedDefinition>,
+    /// Partner job boards' feeds read.
+    pub sources: Vec<FeedSourceConfig>,
 }
 
 /// Where data lives.
@@ -139,13 +142,37 @@ impl Config {
                     .split("__")
                     .ignore(&["log", "config"]),
             )
-            .extract()
+            .extract::<Config>()
             .context("invalid configuration")
+            .and_then(|config| {
+                let mut ids = std::collections::HashSet::new();
+                for source in &config.sources {
+                    source.validate()?;
+                    anyhow::ensure!(
+                        ids.insert(&source.id),
+                        "source `{}` is configured twice",
+                        source.id
+                    );
+                    parse_schedule_checked(&source.schedule)
+                        .with_context(|| format!("source `{}`", source.id))?;
+                }
+                Ok(config)
+            })
     }
 
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.storage.data_dir.join("relais.sqlite")
+    }
+
+    /// The partner source with this id.
+    pub fn source(&self, id: &str) -> Option<&FeedSourceConfig> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// Where partner feeds are downloaded to.
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.storage.data_dir.join("downloads")
     }
 
     /// The index directory.
@@ -175,6 +202,10 @@ impl FranceTravailSettings {
         use secrecy::ExposeSecret;
         !self.client_id.is_empty() && !self.client_secret.expose_secret().is_empty()
     }
+}
+
+fn parse_schedule_checked(expression: &str) -> anyhow::Result<()> {
+    crate::scheduler::parse_schedule(expression).map(|_| ())
 }
 
 #[cfg(test)]

@@ -30,8 +30,10 @@ struct Cli {
 enum Command {
     /// Creates or upgrades the database schema.
     Migrate,
-    /// Runs a source once: an incremental sync, or a full sweep with --full.
+    /// Runs a source once: France Travail (incremental, or a full sweep with --full) or a partner feed.
     Sync(commands::sync::SyncArgs),
+    /// Lists the stored offers of a source.
+    Offers(commands::offers::OffersArgs),
     /// Prints the state of each source.
     Status {
         /// Prints JSON.
@@ -68,6 +70,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Migrate => commands::migrate(cli.config.as_deref()).await,
         Command::Sync(args) => commands::sync::run(cli.config.as_deref(), args).await,
+        Command::Offers(args) => commands::offers::run(cli.config.as_deref(), args).await,
         Command::Status { json } => commands::status::run(cli.config.as_deref(), json).await,
         Command::Reindex => commands::reindex(cli.config.as_deref()).await,
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,

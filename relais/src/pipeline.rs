@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use anyhow::Context;
 use relais_index::OfferIndex;
 use relais_ingest::RunReport;
+use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_ingest::francetravail::{
     FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions,
 };
@@ -60,6 +61,23 @@ pub async fn sync_francetravail(
         FranceTravailRun::Check(ids) => source.check_offers(&ids).await?,
     };
     Ok(Some(report))
+}
+
+/// Runs the partner source `id` once under its lock; `Ok(None)` when another run holds the lock.
+pub async fn sync_feed(
+    config: &Config,
+    store: &Store,
+    id: &str,
+    options: FeedRunOptions,
+) -> anyhow::Result<Option<RunReport>> {
+    let settings = config
+        .source(id)
+        .with_context(|| format!("no source `{id}` in the configuration"))?;
+    let Some(_lock) = try_lock_source(&config.storage.data_dir, id)? else {
+        return Ok(None);
+    };
+    let source = FeedSource::new(settings.clone(), store.clone(), config.downloads_dir())?;
+    Ok(Some(source.run(options).await?))
 }
 
 /// Rebuilds the index from the active offers of the store, streaming them to an indexing thread.

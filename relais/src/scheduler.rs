@@ -22,10 +22,12 @@ pub fn delay_until_next(schedule: &Schedule, now: DateTime<Utc>) -> Option<Durat
     Some((next - now).to_std().unwrap_or_default())
 }
 
-/// Calls `job` at each tick of `schedule` until `cancel` fires.
+/// Calls `job` at each tick of `schedule`, delayed by up to `jitter` at random (so that sources
+/// on the same schedule do not all start at once), until `cancel` fires.
 pub async fn run_on_schedule<F, Fut>(
-    name: &str,
+    name: String,
     schedule: Schedule,
+    jitter: Duration,
     cancel: CancellationToken,
     mut job: F,
 ) where
@@ -34,14 +36,15 @@ pub async fn run_on_schedule<F, Fut>(
 {
     loop {
         let Some(wait) = delay_until_next(&schedule, Utc::now()) else {
-            tracing::warn!(job = name, "schedule has no further tick");
+            tracing::warn!(job = %name, "schedule has no further tick");
             return;
         };
+        let wait = wait + jitter.mul_f64(rand::random::<f64>());
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
-        tracing::info!(job = name, "scheduled run starting");
+        tracing::info!(job = %name, "scheduled run starting");
         job().await;
     }
 }
@@ -76,8 +79,9 @@ mod tests {
         let counter = runs.clone();
         let stop = cancel.clone();
         let task = tokio::spawn(run_on_schedule(
-            "test",
+            "test".to_owned(),
             parse_schedule("* * * * * *").unwrap(),
+            Duration::ZERO,
             cancel.clone(),
             move || {
                 let counter = counter.clone();

@@ -3,5 +3,6 @@
 mod cli;
 mod client;
 mod harvest;
+mod partner_feeds;
 mod real_locations;
 mod simulator;

@@ -287,6 +287,7 @@ impl FeedSource {
                 last_cursor
             }
             Ok(Fetched::Feed(feed)) => {
+                tracing::debug!(source = %self.source, bytes = feed.bytes, "feed fetched");
                 let cursor = self
                     .read_snapshot(
                         &feed.path,

@@ -2,9 +2,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use relais_index::OfferIndex;
+use relais_ingest::feeds::FeedRunOptions;
 use relais_publish::{AppState, router};
 use relais_storage::Store;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +25,8 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
     let cancel = CancellationToken::new();
-    let schedulers = start_schedules(&config, &store, &index, &cancel)?;
+    let mut schedulers = start_schedules(&config, &store, &index, &cancel)?;
+    schedulers.extend(start_feed_schedules(&config, &store, &index, &cancel)?);
     eprintln!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(listener, &config, index, cancel.clone()).await?;
     cancel.cancel();
@@ -85,13 +88,53 @@ pub fn start_schedules(
         let schedule = parse_schedule(expression)?;
         let (config, store, index) = (config.clone(), store.clone(), index.clone());
         tasks.push(tokio::spawn(run_on_schedule(
-            name,
+            name.to_owned(),
             schedule,
+            Duration::ZERO,
             cancel.clone(),
             move || {
                 let (config, store, index, run) =
                     (config.clone(), store.clone(), index.clone(), run.clone());
                 async move { run_and_reindex(&config, &store, &index, run).await }
+            },
+        )));
+    }
+    Ok(tasks)
+}
+
+/// Starts the scheduled runs of the enabled partner sources, each followed by a reindex.
+fn start_feed_schedules(
+    config: &Config,
+    store: &Store,
+    index: &OfferIndex,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        let schedule = parse_schedule(&source.schedule)?;
+        let (config, store, index, id) = (
+            config.clone(),
+            store.clone(),
+            index.clone(),
+            source.id.clone(),
+        );
+        tasks.push(tokio::spawn(run_on_schedule(
+            source.id.clone(),
+            schedule,
+            Duration::from_secs(source.jitter_seconds),
+            cancel.clone(),
+            move || {
+                let (config, store, index, id) = (config.clone(), store.clone(), index.clone(), id.clone());
+                async move {
+                    match pipeline::sync_feed(&config, &store, &id, FeedRunOptions::default()).await {
+                        Ok(Some(_)) => match pipeline::reindex(&store, &index).await {
+                            Ok(indexed) => tracing::info!(indexed, "index rebuilt"),
+                            Err(error) => tracing::error!(error = %format!("{error:#}"), "reindex failed"),
+                        },
+                        Ok(None) => tracing::info!(source = %id, "another run holds the lock; tick skipped"),
+                        Err(error) => tracing::error!(source = %id, error = %format!("{error:#}"), "scheduled run failed"),
+                    }
+                }
             },
         )));
     }
