@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use relais_model::{Offer, OfferKey, OfferStatus, SourceId, WithdrawalReason};
 use serde::Serialize;
-use sqlx::Row;
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::{StorageError, Store, from_millis, millis};
 
@@ -86,12 +88,75 @@ fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> 
     Ok(offer)
 }
 
+/// Rows per multi-row statement: 11 bound values each, well under SQLite's 32 766.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `(source, id)` of an offer, the key of [`known_states`].
+fn state_key(key: &OfferKey) -> (String, String) {
+    (
+        key.source().as_str().to_owned(),
+        key.source_offer_id().to_owned(),
+    )
+}
+
+/// The ids of `chunk` grouped by source (a batch usually holds one source).
+fn by_source<'r>(records: &'r [IncomingRecord], chunk: &[usize]) -> Vec<(&'r str, Vec<&'r str>)> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for &i in chunk {
+        let key = &records[i].offer.key;
+        match groups
+            .iter_mut()
+            .find(|(source, _)| *source == key.source().as_str())
+        {
+            Some((_, ids)) => ids.push(key.source_offer_id()),
+            None => groups.push((key.source().as_str(), vec![key.source_offer_id()])),
+        }
+    }
+    groups
+}
+
+/// Content hash and whether active, of the stored offers among `records`.
+async fn known_states(
+    connection: &mut sqlx::SqliteConnection,
+    records: &[IncomingRecord],
+) -> Result<HashMap<(String, String), (String, bool)>, StorageError> {
+    let mut known = HashMap::with_capacity(records.len());
+    let all: Vec<usize> = (0..records.len()).collect();
+    for chunk in all.chunks(ROWS_PER_STATEMENT) {
+        for (source, ids) in by_source(records, chunk) {
+            let mut select = QueryBuilder::<Sqlite>::new(
+                "SELECT source_offer_id, content_hash, status FROM offers WHERE source = ",
+            );
+            select.push_bind(source).push(" AND source_offer_id IN (");
+            let mut list = select.separated(", ");
+            for id in ids {
+                list.push_bind(id);
+            }
+            select.push(")");
+            for row in select.build().fetch_all(&mut *connection).await? {
+                known.insert(
+                    (
+                        source.to_owned(),
+                        row.try_get::<String, _>("source_offer_id")?,
+                    ),
+                    (
+                        row.try_get::<String, _>("content_hash")?,
+                        row.try_get::<String, _>("status")? == "active",
+                    ),
+                );
+            }
+        }
+    }
+    Ok(known)
+}
+
 const OFFER_COLUMNS: &str =
     "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
 
 impl Store {
     /// Stores a batch of records seen by `run_id` at `seen_at` and moves the run's cursor, in one
     /// transaction. Re-committing the same records is harmless: offers are keyed by source and id.
+    /// A record repeated within the batch counts once per occurrence, the last one winning.
     pub async fn commit_batch(
         &self,
         run_id: i64,
@@ -100,101 +165,107 @@ impl Store {
         seen_at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StorageError> {
         let seen = millis(seen_at);
-        let mut outcome = BatchOutcome::default();
         let mut tx = self.pool.begin().await?;
-        for record in records {
-            let offer = &record.offer;
-            let key = &offer.key;
-            let hash = content_hash(&record.raw_payload);
-            let existing = sqlx::query("SELECT content_hash, status FROM offers WHERE source = $1 AND source_offer_id = $2")
-                .bind(key.source().as_str())
-                .bind(key.source_offer_id())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let document = serde_json::to_string(offer).expect("offers serialise");
-            let departement = offer
-                .location
-                .departement
-                .as_ref()
-                .map(|d| d.as_str().to_owned());
-            let commune = offer
-                .location
-                .commune
-                .as_ref()
-                .map(|c| c.as_str().to_owned());
-            let created = offer.dates.created_at.map(millis);
-            match existing {
+        let mut known = known_states(&mut tx, records).await?;
+        let hashes: Vec<String> = records
+            .iter()
+            .map(|r| content_hash(&r.raw_payload))
+            .collect();
+        let mut outcome = BatchOutcome::default();
+        let mut unchanged: Vec<usize> = Vec::new();
+        let mut upserted: Vec<usize> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let key = state_key(&record.offer.key);
+            match known.insert(key, (hashes[i].clone(), true)) {
                 None => {
                     outcome.new += 1;
-                    sqlx::query(
-                        "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer)
-                         VALUES ($1, $2, 'active', $3, $4, $5, $6, $6, $7, $8, $9)",
-                    )
-                    .bind(key.source().as_str())
-                    .bind(key.source_offer_id())
-                    .bind(departement)
-                    .bind(commune)
-                    .bind(created)
-                    .bind(seen)
-                    .bind(run_id)
-                    .bind(&hash)
-                    .bind(&document)
-                    .execute(&mut *tx)
-                    .await?;
+                    upserted.push(i);
                 }
-                Some(row) => {
-                    let old_hash: String = row.try_get("content_hash")?;
-                    let was_withdrawn = row.try_get::<String, _>("status")? == "withdrawn";
-                    if was_withdrawn {
+                Some((old_hash, active)) => {
+                    if !active {
                         outcome.reactivated += 1;
                     }
-                    if old_hash == hash {
+                    if old_hash == hashes[i] {
                         outcome.unchanged += 1;
-                        sqlx::query(
-                            "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = $1, last_seen_run = $2
-                             WHERE source = $3 AND source_offer_id = $4",
-                        )
-                        .bind(seen)
-                        .bind(run_id)
-                        .bind(key.source().as_str())
-                        .bind(key.source_offer_id())
-                        .execute(&mut *tx)
-                        .await?;
+                        unchanged.push(i);
                     } else {
                         outcome.changed += 1;
-                        sqlx::query(
-                            "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = $1, last_seen_run = $2,
-                             departement = $3, commune = $4, created_at_source = $5, content_hash = $6, offer = $7
-                             WHERE source = $8 AND source_offer_id = $9",
-                        )
-                        .bind(seen)
-                        .bind(run_id)
-                        .bind(departement)
-                        .bind(commune)
-                        .bind(created)
-                        .bind(&hash)
-                        .bind(&document)
-                        .bind(key.source().as_str())
-                        .bind(key.source_offer_id())
-                        .execute(&mut *tx)
-                        .await?;
+                        upserted.push(i);
                     }
                 }
             }
-            sqlx::query(
-                "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload)
-                 VALUES ($1, $2, $3, $4, $4, $5, $6)
-                 ON CONFLICT (source, source_offer_id, content_hash)
-                 DO UPDATE SET last_received_at = excluded.last_received_at, run_id = excluded.run_id",
-            )
-            .bind(key.source().as_str())
-            .bind(key.source_offer_id())
-            .bind(&hash)
-            .bind(seen)
-            .bind(run_id)
-            .bind(&record.raw_payload)
-            .execute(&mut *tx)
-            .await?;
+        }
+        for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
+            let documents: Vec<String> = chunk
+                .iter()
+                .map(|&i| serde_json::to_string(&records[i].offer).expect("offers serialise"))
+                .collect();
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer) ",
+            );
+            insert.push_values(chunk.iter().zip(&documents), |mut row, (&i, document)| {
+                let offer = &records[i].offer;
+                row.push_bind(offer.key.source().as_str())
+                    .push_bind(offer.key.source_offer_id())
+                    .push_bind("active")
+                    .push_bind(offer.location.departement.as_ref().map(|d| d.as_str()))
+                    .push_bind(offer.location.commune.as_ref().map(|c| c.as_str()))
+                    .push_bind(offer.dates.created_at.map(millis))
+                    .push_bind(seen)
+                    .push_bind(seen)
+                    .push_bind(run_id)
+                    .push_bind(&hashes[i])
+                    .push_bind(document);
+            });
+            insert.push(
+                " ON CONFLICT (source, source_offer_id) DO UPDATE SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL,
+                  last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, departement = excluded.departement,
+                  commune = excluded.commune, created_at_source = excluded.created_at_source, content_hash = excluded.content_hash,
+                  offer = excluded.offer",
+            );
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in unchanged.chunks(ROWS_PER_STATEMENT) {
+            for (source, ids) in by_source(records, chunk) {
+                let mut update = QueryBuilder::<Sqlite>::new(
+                    "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = ",
+                );
+                update
+                    .push_bind(seen)
+                    .push(", last_seen_run = ")
+                    .push_bind(run_id);
+                update
+                    .push(" WHERE source = ")
+                    .push_bind(source)
+                    .push(" AND source_offer_id IN (");
+                let mut list = update.separated(", ");
+                for id in ids {
+                    list.push_bind(id);
+                }
+                update.push(")");
+                update.build().execute(&mut *tx).await?;
+            }
+        }
+        let all: Vec<usize> = (0..records.len()).collect();
+        for chunk in all.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload) ",
+            );
+            insert.push_values(chunk, |mut row, &i| {
+                let key = &records[i].offer.key;
+                row.push_bind(key.source().as_str())
+                    .push_bind(key.source_offer_id())
+                    .push_bind(&hashes[i])
+                    .push_bind(seen)
+                    .push_bind(seen)
+                    .push_bind(run_id)
+                    .push_bind(records[i].raw_payload.as_str());
+            });
+            insert.push(
+                " ON CONFLICT (source, source_offer_id, content_hash)
+                  DO UPDATE SET last_received_at = excluded.last_received_at, run_id = excluded.run_id",
+            );
+            insert.build().execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE runs SET cursor = $1, heartbeat_at = $2 WHERE id = $3")
             .bind(cursor.to_string())
@@ -236,23 +307,18 @@ impl Store {
         &self,
         records: &[IncomingRecord],
     ) -> Result<BatchOutcome, StorageError> {
+        let mut connection = self.pool.acquire().await?;
+        let mut known = known_states(&mut connection, records).await?;
         let mut outcome = BatchOutcome::default();
         for record in records {
-            let key = &record.offer.key;
-            let existing = sqlx::query("SELECT content_hash, status FROM offers WHERE source = $1 AND source_offer_id = $2")
-                .bind(key.source().as_str())
-                .bind(key.source_offer_id())
-                .fetch_optional(&self.pool)
-                .await?;
-            match existing {
+            let hash = content_hash(&record.raw_payload);
+            match known.insert(state_key(&record.offer.key), (hash.clone(), true)) {
                 None => outcome.new += 1,
-                Some(row) => {
-                    if row.try_get::<String, _>("status")? == "withdrawn" {
+                Some((old_hash, active)) => {
+                    if !active {
                         outcome.reactivated += 1;
                     }
-                    if row.try_get::<String, _>("content_hash")?
-                        == content_hash(&record.raw_payload)
-                    {
+                    if old_hash == hash {
                         outcome.unchanged += 1;
                     } else {
                         outcome.changed += 1;

@@ -21,6 +21,23 @@ pub enum Bench {
     Harvest(HarvestArgs),
     /// Location resolution on one core, over locations of the synthetic corpus.
     Resolve(ResolveArgs),
+    /// A generated partner XML feed: parse and normalise on one thread, then a full run into a
+    /// SQLite store; peak memory of the whole process.
+    Feed(FeedArgs),
+}
+
+/// Arguments of `relais bench feed`.
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    /// Size of the generated feed, in megabytes.
+    #[arg(long, default_value_t = 1024)]
+    size_mb: u64,
+    /// Corpus seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Only parse and normalise (no store).
+    #[arg(long)]
+    parse_only: bool,
 }
 
 /// Arguments of `relais bench resolve`.
@@ -64,7 +81,108 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
         Bench::Resolve(args) => std::thread::spawn(move || resolve(&args))
             .join()
             .expect("benchmark thread"),
+        Bench::Feed(args) => feed(args).await,
     }
+}
+
+/// Peak resident memory of this process, in megabytes (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
+    use relais_ingest::feeds::{
+        FeedReader, FeedRunOptions, FeedSource, FeedSourceConfig, ReadItem,
+    };
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("feed.xml");
+    let started = std::time::Instant::now();
+    let stats = {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let stats = relais_fixtures::partner_feed::write_hellowork_feed(
+            &mut out,
+            args.seed,
+            chrono::Utc::now(),
+            u64::MAX,
+            args.size_mb * 1024 * 1024,
+        )?;
+        std::io::Write::flush(&mut out)?;
+        stats
+    };
+    eprintln!(
+        "generated {} offers, {} MB in {:.1} s",
+        stats.records,
+        stats.bytes / (1024 * 1024),
+        started.elapsed().as_secs_f64()
+    );
+    let config: FeedSourceConfig = FeedSourceConfig {
+        id: "bench".into(),
+        name: None,
+        enabled: true,
+        url: path.display().to_string(),
+        format: relais_ingest::feeds::FeedFormat::Xml {
+            preset: Some("hellowork".into()),
+            mapping: None,
+        },
+        schedule: "0 0 * * * *".into(),
+        jitter_seconds: 0,
+        limits: Default::default(),
+        max_shrink: 0.3,
+        encoding: None,
+        licence: Default::default(),
+        trust_rank: 50,
+    };
+    // Parse and normalise on one thread.
+    let reader = FeedReader::new(&config)?;
+    let parse_path = path.clone();
+    let (offers, rejected, parse_seconds) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let (mut offers, mut rejected) = (0u64, 0u64);
+        let result = reader.read(&parse_path, chrono::Utc::now(), &mut |item| {
+            match item {
+                ReadItem::Offer(offer, raw) => {
+                    std::hint::black_box((offer, raw));
+                    offers += 1;
+                }
+                ReadItem::Rejected(_) => rejected += 1,
+            }
+            Ok(())
+        });
+        result.map(|()| (offers, rejected, started.elapsed().as_secs_f64()))
+    })
+    .await??;
+    let parse_rate = offers as f64 / parse_seconds;
+    eprintln!(
+        "parse+normalise on one thread: {offers} offers ({rejected} rejected) in {parse_seconds:.1} s = {parse_rate:.0}/s"
+    );
+    let (sync_seconds, sync_rate) = if args.parse_only {
+        (0.0, 0.0)
+    } else {
+        let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await?;
+        let source = FeedSource::new(config, store.clone(), dir.path().join("downloads"))?;
+        let report = source.run(FeedRunOptions::default()).await?;
+        anyhow::ensure!(
+            report.outcome == relais_ingest::RunReportOutcome::Complete && report.new == offers,
+            "the run did not store every offer: {report:?}"
+        );
+        eprintln!(
+            "full run into SQLite: {} new offers in {:.1} s",
+            report.new, report.seconds
+        );
+        (report.seconds, report.new as f64 / report.seconds)
+    };
+    println!(
+        "feed offers={offers} bytes={} parse_offers_per_second={parse_rate:.0} sync_seconds={sync_seconds:.1} sync_offers_per_second={sync_rate:.0} peak_rss_mb={:.0}",
+        stats.bytes,
+        peak_rss_mb()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves France Travail locations as given, then the same places as text only, on this thread.

@@ -179,3 +179,49 @@ async fn running_runs_are_abandoned_and_latest_run_is_found() {
         .unwrap();
     assert_eq!(full.outcome, RunOutcome::Abandoned);
 }
+
+#[tokio::test]
+async fn a_large_batch_with_repeats_and_two_sources_is_counted_in_order() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    let run = store
+        .start_run(&source(), RunKind::Full, now, now)
+        .await
+        .unwrap();
+    // More records than one multi-row statement holds; one id repeated with new content.
+    let mut records: Vec<IncomingRecord> = (0..450)
+        .map(|i| record(&format!("{i:03}AAAA"), "46", "{\"v\":1}"))
+        .collect();
+    records.push(record("000AAAA", "46", "{\"v\":2}"));
+    let mut other = record("000AAAA", "75", "{\"v\":1}");
+    other.offer.key = OfferKey::new(SourceId::parse("hellowork").unwrap(), "000AAAA").unwrap();
+    records.push(other);
+    let preview = store.preview_batch(&records).await.unwrap();
+    let outcome = store
+        .commit_batch(run, &records, &serde_json::json!({}), now)
+        .await
+        .unwrap();
+    assert_eq!(preview, outcome);
+    assert_eq!(
+        (outcome.new, outcome.changed, outcome.unchanged),
+        (451, 1, 0)
+    );
+    let key = OfferKey::new(source(), "000AAAA").unwrap();
+    assert_eq!(
+        store.raw_payload(&key).await.unwrap().as_deref(),
+        Some("{\"v\":2}")
+    );
+    assert_eq!(store.raw_payloads(&key).await.unwrap().len(), 2);
+    let again = store
+        .commit_batch(run, &records[..450], &serde_json::json!({}), now)
+        .await
+        .unwrap();
+    assert_eq!((again.new, again.changed, again.unchanged), (0, 1, 449));
+    assert_eq!(
+        store
+            .count_offers_seen_by_run(&source(), run)
+            .await
+            .unwrap(),
+        450
+    );
+}
