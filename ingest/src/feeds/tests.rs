@@ -589,3 +589,123 @@ fn rejected_records_do_not_stop_the_feed() {
             .any(|w| w.kind == WarningKind::InvalidDate)
     );
 }
+
+#[test]
+fn the_documented_board_is_onboarded_by_configuration() {
+    #[derive(serde::Deserialize)]
+    struct Sources {
+        sources: Vec<FeedSourceConfig>,
+    }
+    let docs =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/feeds.md"))
+            .unwrap();
+    let block = docs
+        .split("<!-- example-board:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- example-board:end -->").next())
+        .unwrap();
+    let toml_text = block
+        .trim()
+        .trim_start_matches("```toml")
+        .trim_end_matches("```");
+    let mut sources: Sources = toml::from_str(toml_text).unwrap();
+    let mut config = sources.sources.remove(0);
+    config.validate().unwrap();
+    config.url = fixture("example-board.xml").display().to_string();
+    let reader = FeedReader::new(&config).unwrap();
+    let mut offers = Vec::new();
+    reader
+        .read(
+            &fixture("example-board.xml"),
+            "2026-11-23T00:00:00Z".parse().unwrap(),
+            &mut |item| {
+                match item {
+                    ReadItem::Offer(offer, _) => offers.push(*offer),
+                    ReadItem::Rejected(reason) => panic!("{reason}"),
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    let [gardener, secretary, animator] = &offers[..] else {
+        panic!("{offers:?}")
+    };
+    assert_eq!(gardener.key.source_offer_id(), "EQ-2026-0412");
+    assert_eq!(gardener.title, "Agent d'entretien des espaces verts (H/F)");
+    assert_eq!(
+        gardener.employer.name.as_deref(),
+        Some("Commune de Pradines")
+    );
+    assert_eq!(
+        gardener.employer.siret.as_ref().map(|s| s.as_str()),
+        Some("21460219700011")
+    );
+    assert_eq!(
+        gardener.location.commune.as_ref().map(|c| c.as_str()),
+        Some("46224")
+    );
+    assert_eq!(gardener.contract.kind, ContractKind::FixedTerm);
+    assert_eq!(
+        gardener.working_time.kind,
+        relais_model::WorkingTimeKind::FullTime
+    );
+    let salary = gardener.salary.as_ref().unwrap();
+    assert_eq!(
+        (salary.min, salary.max, salary.period),
+        (
+            Some(1850.0),
+            Some(2100.0),
+            Some(relais_model::SalaryPeriod::Month)
+        )
+    );
+    assert_eq!(
+        gardener.dates.created_at,
+        Some("2026-11-16T23:00:00Z".parse().unwrap())
+    );
+    assert_eq!(
+        gardener.dates.updated_at,
+        Some("2026-11-17T23:00:00Z".parse().unwrap())
+    );
+    assert!(
+        gardener.description.contains("Permis B exigé."),
+        "{}",
+        gardener.description
+    );
+    assert!(
+        gardener
+            .description_html
+            .as_deref()
+            .unwrap()
+            .contains("<b>l'entretien des espaces verts</b>")
+    );
+    assert_eq!(
+        secretary.location.commune.as_ref().map(|c| c.as_str()),
+        Some("46148")
+    );
+    assert_eq!(secretary.contract.kind, ContractKind::Permanent);
+    assert_eq!(
+        secretary.working_time.kind,
+        relais_model::WorkingTimeKind::PartTime
+    );
+    assert!(
+        secretary
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::UnsafeContent)
+    );
+    assert!(
+        !secretary
+            .description_html
+            .as_deref()
+            .unwrap()
+            .contains("script")
+    );
+    assert_eq!(
+        animator.location.commune.as_ref().map(|c| c.as_str()),
+        Some("46042")
+    );
+    assert_eq!(
+        animator.offer_url.as_deref(),
+        Some("https://emplois-quercy.example/annonces/EQ-2026-0418")
+    );
+}

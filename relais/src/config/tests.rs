@@ -19,6 +19,11 @@ fn the_example_config_loads_and_sets_every_key() {
         let config = Config::load(Some(example())).expect("example loads");
         assert_eq!(config.francetravail.rate_per_second, 10);
         assert!(!config.feeds.is_empty());
+        let source = config
+            .source("hellowork")
+            .expect("the example's partner source");
+        assert!(!source.enabled);
+        relais_ingest::feeds::FeedReader::new(source).expect("the example's source compiles");
         let index = relais_index::OfferIndex::in_memory().unwrap();
         assert!(
             relais_publish::AppState::new(index, config.feeds.clone()).is_ok(),
