@@ -1,5 +1,6 @@
 //! `relais demo`: everything on one machine with nothing to set up: a France Travail simulator,
-//! a full sweep into a local SQLite store, the index, and the server, with the URLs to open.
+//! a full sweep into a local SQLite store, partner feeds (a generated HelloWork feed and the real
+//! samples), the index, and the server, with the URLs to open.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use relais_fixtures::sample_feeds::SAMPLE_FEEDS;
 use relais_fixtures::{SimulatorConfig, start_simulator};
+use relais_ingest::feeds::{FeedRunOptions, FeedSourceConfig};
 use relais_publish::FeedDefinition;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +31,43 @@ pub struct DemoArgs {
     /// Offers in the simulated stock.
     #[arg(long, default_value_t = 5_000)]
     offers: u64,
+}
+
+/// Writes a generated HelloWork feed and the sample feeds into `dir`; returns their sources.
+fn write_partner_feeds(
+    dir: &std::path::Path,
+    offers: u64,
+) -> anyhow::Result<Vec<FeedSourceConfig>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let source =
+        |id: &str, path: &std::path::Path, format: &str| -> anyhow::Result<FeedSourceConfig> {
+            let text = format!(
+                "id = {id:?}\nurl = {:?}\nformat = {format}\n",
+                path.display().to_string()
+            );
+            Ok(toml::from_str(&text)?)
+        };
+    let generated = dir.join("hellowork.xml");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&generated)?);
+    relais_fixtures::partner_feed::write_hellowork_feed(
+        &mut out,
+        7,
+        chrono::Utc::now(),
+        offers / 5,
+        u64::MAX,
+    )?;
+    std::io::Write::flush(&mut out)?;
+    let mut sources = vec![source(
+        "hellowork",
+        &generated,
+        r#"{ type = "xml", preset = "hellowork" }"#,
+    )?];
+    for sample in SAMPLE_FEEDS {
+        let path = dir.join(sample.file);
+        std::fs::write(&path, sample.bytes)?;
+        sources.push(source(sample.id, &path, sample.format)?);
+    }
+    Ok(sources)
 }
 
 /// Runs the demo until interrupted.
@@ -87,6 +127,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         report.requests,
         report.seconds
     );
+    config.sources = write_partner_feeds(&args.data_dir.join("partner-feeds"), args.offers)?;
+    for source in &config.sources {
+        let report = pipeline::sync_feed(&config, &store, &source.id, FeedRunOptions::default())
+            .await?
+            .context("another demo is running on this data directory")?;
+        eprintln!(
+            "partner feed {}: {:?}, {} offers read, {} new, {} withdrawn",
+            source.id, report.outcome, report.fetched, report.new, report.withdrawn
+        );
+    }
     let indexed = pipeline::reindex(&store, &index).await?;
     eprintln!("index: {indexed} active offers");
 
