@@ -123,6 +123,18 @@ impl FeedReader {
         now: DateTime<Utc>,
         sink: &mut dyn FnMut(ReadItem) -> Result<(), FeedError>,
     ) -> Result<(), FeedError> {
+        with_feed_reader(path, self.encoding, self.max_feed_bytes, |input| {
+            self.read_stream(input, now, sink)
+        })
+    }
+
+    /// Reads and normalises every record of an already decompressed UTF-8 stream.
+    pub fn read_stream(
+        &self,
+        input: &mut dyn std::io::BufRead,
+        now: DateTime<Utc>,
+        sink: &mut dyn FnMut(ReadItem) -> Result<(), FeedError>,
+    ) -> Result<(), FeedError> {
         let mut emit = |item: ParsedItem| match item {
             ParsedItem::Record(record) => match normalise_record(*record, &self.options, now) {
                 Ok((offer, raw)) => sink(ReadItem::Offer(Box::new(offer), raw)),
@@ -130,16 +142,11 @@ impl FeedReader {
             },
             ParsedItem::Skipped { reason } => sink(ReadItem::Rejected(reason)),
         };
-        with_feed_reader(
-            path,
-            self.encoding,
-            self.max_feed_bytes,
-            |input| match &self.parser {
-                Parser::Xml(spec) => spec.read(input, &mut emit),
-                Parser::JsonLd => jsonld::read(input, &mut emit),
-                Parser::PartnerCsv => partner_csv::read(input, &mut emit),
-            },
-        )
+        match &self.parser {
+            Parser::Xml(spec) => spec.read(input, &mut emit),
+            Parser::JsonLd => jsonld::read(input, &mut emit),
+            Parser::PartnerCsv => partner_csv::read(input, &mut emit),
+        }
     }
 }
 
