@@ -8,7 +8,10 @@ use relais_ingest::feeds::{FeedReader, FeedSourceConfig};
 
 static READER: LazyLock<FeedReader> = LazyLock::new(|| {
     let config: FeedSourceConfig =
-        toml::from_str("id = \"fuzz\"\nurl = \"-\"\nformat = { type = "json_ld" }\n").expect("config");
+        toml::from_str(r#"id = "fuzz"
+url = "-"
+format = { type = "json_ld" }
+"#).expect("config");
     FeedReader::new(&config).expect("reader")
 });
 

@@ -288,7 +288,10 @@ async fn an_unchanged_http_feed_costs_one_304() {
         (report.outcome, report.withdrawn),
         (RunReportOutcome::Failed, 0)
     );
-    assert!(report.error.is_some());
+    let error = report.error.unwrap();
+    assert!(error.contains("127.0.0.1:9/feed.xml"), "{error}");
+    // An API key in the feed's URL never reaches reports or logs.
+    assert!(!error.contains("S3CRET"), "{error}");
     assert_eq!(
         store
             .source_counts(&SourceId::parse("jooble").unwrap())

@@ -46,6 +46,26 @@ pub enum Fetched {
     Feed(FetchedFeed),
 }
 
+/// `url` as it may be shown in reports and logs: boards put API keys in the query string or the
+/// user info, so both are dropped.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.has_host() => {
+            let hidden = parsed.query().is_some();
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let mut shown = parsed.to_string();
+            if hidden {
+                shown.push_str("?…");
+            }
+            shown
+        }
+        _ => url.split('?').next().unwrap_or_default().to_owned(),
+    }
+}
+
 /// Fetches `url` into `work_dir`, conditionally on `previous`.
 pub async fn fetch(
     url: &str,
@@ -58,7 +78,7 @@ pub async fn fetch(
         return tokio::time::timeout(timeout, fetch_http(url, previous, work_dir, max_bytes))
             .await
             .map_err(|_| IngestError::Fetch {
-                url: url.to_owned(),
+                url: shown_url(url),
                 message: format!("no complete answer within {} s", timeout.as_secs()),
             })?;
     }
@@ -97,7 +117,7 @@ async fn fetch_http(
     max_bytes: u64,
 ) -> Result<Fetched, IngestError> {
     let failure = |message: String| IngestError::Fetch {
-        url: url.to_owned(),
+        url: shown_url(url),
         message,
     };
     let client = reqwest::Client::builder()
@@ -113,7 +133,10 @@ async fn fetch_http(
     if let Some(modified) = &previous.last_modified {
         request = request.header("If-Modified-Since", modified);
     }
-    let mut response = request.send().await.map_err(|e| failure(e.to_string()))?;
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| failure(e.without_url().to_string()))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -121,7 +144,7 @@ async fn fetch_http(
     if !status.is_success() {
         return Err(IngestError::UnexpectedStatus {
             status: status.as_u16(),
-            url: url.to_owned(),
+            url: shown_url(url),
         });
     }
     if let Some(length) = response.content_length()
@@ -153,7 +176,11 @@ async fn fetch_http(
     let (file, path) = download.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     let mut bytes = 0_u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| failure(e.to_string()))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| failure(e.without_url().to_string()))?
+    {
         bytes += chunk.len() as u64;
         if bytes > max_bytes {
             return Err(failure(format!("more than the limit of {max_bytes} bytes")));
@@ -171,4 +198,22 @@ async fn fetch_http(
         validators,
         bytes,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn keys_in_urls_are_not_shown() {
+        assert_eq!(
+            shown_url("https://user:s3cret@feeds.example/jobs.xml?key=s3cret&country=fr"),
+            "https://feeds.example/jobs.xml?…"
+        );
+        assert_eq!(
+            shown_url("https://feeds.example/jobs.xml"),
+            "https://feeds.example/jobs.xml"
+        );
+        assert_eq!(shown_url("/var/feeds/jobs.xml"), "/var/feeds/jobs.xml");
+    }
 }
