@@ -212,17 +212,32 @@ fn toml_config(text: &str) -> FeedSourceConfig {
 
 #[tokio::test]
 async fn an_unchanged_http_feed_costs_one_304() {
-    let body = Arc::new(std::fs::read(fixture("jooble.xml")).unwrap());
+    let good = std::fs::read(fixture("jooble.xml")).unwrap();
+    // A later version with one more job, cut before its end.
+    let cut = {
+        let text = String::from_utf8(good.clone()).unwrap();
+        let extra = "<job><guid>extra-1</guid><referencenumber>extra-1</referencenumber><title>Plombier</title>\
+                     <region><city>Cahors, Lot</city></region></job>";
+        text.replace(
+            "</jobs>",
+            &format!("{extra}\n<job><guid>extra-2</guid><tit"),
+        )
+    };
+    let versions = Arc::new([good, cut.into_bytes()]);
+    let version = Arc::new(AtomicU32::new(0));
     let calls = Arc::new(AtomicU32::new(0));
     let app = {
-        let (body, calls) = (body.clone(), calls.clone());
+        let (versions, version, calls) = (versions.clone(), version.clone(), calls.clone());
         axum::Router::new().route(
             "/feed.xml",
             axum::routing::get(move |headers: axum::http::HeaderMap| {
-                let (body, calls) = (body.clone(), calls.clone());
+                let (versions, version, calls) = (versions.clone(), version.clone(), calls.clone());
                 async move {
                     calls.fetch_add(1, Ordering::SeqCst);
-                    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some("\"v1\"")
+                    let current = version.load(Ordering::SeqCst);
+                    let etag = format!("\"v{current}\"");
+                    if headers.get("if-none-match").and_then(|v| v.to_str().ok())
+                        == Some(etag.as_str())
                     {
                         return axum::response::Response::builder()
                             .status(304)
@@ -232,9 +247,9 @@ async fn an_unchanged_http_feed_costs_one_304() {
                     // Compressed, as boards serve large feeds.
                     let mut gz =
                         flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    std::io::Write::write_all(&mut gz, &body).unwrap();
+                    std::io::Write::write_all(&mut gz, &versions[current as usize]).unwrap();
                     axum::response::Response::builder()
-                        .header("etag", "\"v1\"")
+                        .header("etag", etag)
                         .body(axum::body::Body::from(gz.finish().unwrap()))
                         .unwrap()
                 }
@@ -246,6 +261,7 @@ async fn an_unchanged_http_feed_costs_one_304() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let (dir, store) = store().await;
+    let jooble = SourceId::parse("jooble").unwrap();
     let config = source_config(
         "jooble",
         &format!("http://{address}/feed.xml"),
@@ -273,10 +289,31 @@ async fn an_unchanged_http_feed_costs_one_304() {
         0
     );
 
+    // A cut version: quarantined, its complete new job stored, nothing withdrawn.
+    version.store(1, Ordering::SeqCst);
+    let cut = source.run(FeedRunOptions::default()).await.unwrap();
+    assert_eq!(
+        (cut.outcome, cut.new, cut.withdrawn),
+        (RunReportOutcome::Quarantined, 1, 0),
+        "{cut:?}"
+    );
+    assert_eq!(store.source_counts(&jooble).await.unwrap().active, 3);
+    // Back to the last good version: it is read again (not taken as unchanged), and the job
+    // only the cut version had is withdrawn.
+    version.store(0, Ordering::SeqCst);
+    let back = source.run(FeedRunOptions::default()).await.unwrap();
+    assert!(!back.not_modified, "{back:?}");
+    assert_eq!(
+        (back.outcome, back.withdrawn),
+        (RunReportOutcome::Complete, 1),
+        "{back:?}"
+    );
+    assert_eq!(store.source_counts(&jooble).await.unwrap().active, 2);
+
     // An outage fails the run and withdraws nothing.
     let gone = source_config(
         "jooble",
-        "http://127.0.0.1:9/feed.xml",
+        "http://127.0.0.1:9/feed.xml?key=S3CRET-KEY",
         r#"{ type = "xml", preset = "jooble" }"#,
     );
     let report = FeedSource::new(gone, store.clone(), dir.path().join("downloads"))
@@ -292,14 +329,7 @@ async fn an_unchanged_http_feed_costs_one_304() {
     assert!(error.contains("127.0.0.1:9/feed.xml"), "{error}");
     // An API key in the feed's URL never reaches reports or logs.
     assert!(!error.contains("S3CRET"), "{error}");
-    assert_eq!(
-        store
-            .source_counts(&SourceId::parse("jooble").unwrap())
-            .await
-            .unwrap()
-            .active,
-        2
-    );
+    assert_eq!(store.source_counts(&jooble).await.unwrap().active, 2);
 }
 
 #[tokio::test]

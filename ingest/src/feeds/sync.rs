@@ -232,8 +232,18 @@ impl FeedSource {
             .as_ref()
             .and_then(|run| run.cursor.clone())
             .and_then(|c| serde_json::from_value(c).ok());
+        // After a quarantined snapshot, the store holds offers of a version newer than the last
+        // good one: read the feed again even if it went back to that version.
+        let last_quarantined = self
+            .store
+            .latest_run(&self.source, None, Some(RunOutcome::Quarantined))
+            .await?;
+        let quarantined_since = last_quarantined
+            .as_ref()
+            .is_some_and(|run| last_good.as_ref().is_none_or(|good| run.id > good.id));
         let previous_validators = last_cursor
             .as_ref()
+            .filter(|_| !quarantined_since)
             .map(|c| c.validators.clone())
             .unwrap_or_default();
         let last_good_offers = last_cursor.as_ref().and_then(|c| c.offers);
