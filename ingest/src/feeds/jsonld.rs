@@ -11,10 +11,24 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::config::Field;
-use super::record::{FeedError, FeedRecord, ParsedItem};
+use super::record::{FeedError, FeedRecord, ParsedItem, RecordReader};
 
 /// Largest HTML page read, in bytes (pages are small; a feed of postings is JSON).
 const MAX_PAGE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The JSON-LD family.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonLdReader;
+
+impl RecordReader for JsonLdReader {
+    fn read_records(
+        &self,
+        input: &mut dyn BufRead,
+        emit: &mut dyn FnMut(ParsedItem) -> Result<(), FeedError>,
+    ) -> Result<(), FeedError> {
+        read(input, emit)
+    }
+}
 
 /// Reads the postings of `input`.
 pub fn read(

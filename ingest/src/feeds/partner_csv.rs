@@ -5,7 +5,7 @@
 use std::io::BufRead;
 
 use super::config::Field;
-use super::record::{FeedError, FeedRecord, ParsedItem};
+use super::record::{FeedError, FeedRecord, ParsedItem, RecordReader};
 
 /// Column → field, in order of preference for fields named twice.
 const COLUMNS: &[(&str, Field)] = &[
@@ -38,6 +38,20 @@ const COLUMNS: &[(&str, Field)] = &[
 
 /// Date format of the flux.
 pub const DATE_FORMAT: &str = "%d/%m/%Y";
+
+/// The France Travail partner flux family.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PartnerCsvReader;
+
+impl RecordReader for PartnerCsvReader {
+    fn read_records(
+        &self,
+        input: &mut dyn BufRead,
+        emit: &mut dyn FnMut(ParsedItem) -> Result<(), FeedError>,
+    ) -> Result<(), FeedError> {
+        read(input, emit)
+    }
+}
 
 /// Reads the rows of `input`. A row with the wrong number of columns is skipped; one at the very
 /// end means the file was cut, and fails the snapshot.

@@ -71,6 +71,19 @@ pub enum ParsedItem {
     },
 }
 
+/// A format family: reads the records of a decoded (UTF-8) feed and hands each to `emit`. One
+/// implementation per family: [`super::XmlReaderSpec`] (XML and RSS, through a mapping),
+/// [`super::JsonLdReader`], [`super::PartnerCsvReader`]; normalisation is the same for all.
+pub trait RecordReader: std::fmt::Debug + Send + Sync {
+    /// Reads every record. Fails on a document that is cut or malformed, after the records read
+    /// before the fault were handed over.
+    fn read_records(
+        &self,
+        input: &mut dyn std::io::BufRead,
+        emit: &mut dyn FnMut(ParsedItem) -> Result<(), FeedError>,
+    ) -> Result<(), FeedError>;
+}
+
 /// Why a feed could not be read to its end. Records read before the error were yielded.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {

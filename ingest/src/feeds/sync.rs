@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -23,10 +24,12 @@ use tokio::sync::mpsc;
 use super::config::{FeedFormat, FeedSourceConfig};
 use super::fetch::{Fetched, Validators, fetch};
 use super::input::with_feed_reader;
+use super::jsonld::JsonLdReader;
 use super::normalise::{NormaliseOptions, Rejection, contract_kind_named, normalise_record};
+use super::partner_csv::{self, PartnerCsvReader};
+use super::record::RecordReader;
 use super::record::{FeedError, ParsedItem};
 use super::xml::XmlReaderSpec;
-use super::{jsonld, partner_csv};
 use crate::{IngestError, RunReport, RunReportOutcome};
 
 /// Records per committed batch.
@@ -35,19 +38,11 @@ const BATCH_SIZE: usize = 500;
 /// Rejections logged one by one per run; the rest are only counted.
 const LOGGED_REJECTIONS: u64 = 20;
 
-/// How a feed's records are parsed.
-#[derive(Debug, Clone)]
-enum Parser {
-    Xml(Box<XmlReaderSpec>),
-    JsonLd,
-    PartnerCsv,
-}
-
 /// Everything needed to turn a feed file into offers, without the store: cheap to clone into a
 /// blocking thread, and used alone by the benchmark.
 #[derive(Debug, Clone)]
 pub struct FeedReader {
-    parser: Parser,
+    records: Arc<dyn RecordReader>,
     options: NormaliseOptions,
     encoding: Option<&'static encoding_rs::Encoding>,
     max_feed_bytes: u64,
@@ -70,7 +65,7 @@ impl FeedReader {
             .map_err(|e| IngestError::Config(format!("source `{}`: {e}", config.id)))?;
         let mut options = NormaliseOptions::new(source);
         options.max_description_bytes = config.limits.max_description_kb * 1024;
-        let parser = match &config.format {
+        let records = match &config.format {
             FeedFormat::Xml { .. } | FeedFormat::Rss { .. } => {
                 let spec = XmlReaderSpec::from_format(&config.format)
                     .map_err(|e| IngestError::Config(format!("source `{}`: {e}", config.id)))?;
@@ -93,20 +88,20 @@ impl FeedReader {
                     .default_contract
                     .as_deref()
                     .and_then(contract_kind_named);
-                Parser::Xml(Box::new(spec))
+                Arc::new(spec) as Arc<dyn RecordReader>
             }
-            FeedFormat::JsonLd => Parser::JsonLd,
+            FeedFormat::JsonLd => Arc::new(JsonLdReader),
             FeedFormat::FranceTravailPartner => {
                 options.date_formats = vec![partner_csv::DATE_FORMAT.to_owned()];
                 options.contract_values = BTreeMap::from([(
                     "cdd apprentissage".to_owned(),
                     ContractKind::Apprenticeship,
                 )]);
-                Parser::PartnerCsv
+                Arc::new(PartnerCsvReader)
             }
         };
         Ok(Self {
-            parser,
+            records,
             options,
             encoding: config
                 .encoding
@@ -142,11 +137,7 @@ impl FeedReader {
             },
             ParsedItem::Skipped { reason } => sink(ReadItem::Rejected(reason)),
         };
-        match &self.parser {
-            Parser::Xml(spec) => spec.read(input, &mut emit),
-            Parser::JsonLd => jsonld::read(input, &mut emit),
-            Parser::PartnerCsv => partner_csv::read(input, &mut emit),
-        }
+        self.records.read_records(input, &mut emit)
     }
 }
 

@@ -14,7 +14,7 @@ use quick_xml::events::Event;
 use relais_model::WarningKind;
 
 use super::config::{FeedFormat, Field, XmlMapping, preset};
-use super::record::{FeedError, FeedRecord, ParsedItem};
+use super::record::{FeedError, FeedRecord, ParsedItem, RecordReader};
 
 /// A resolved mapping, ready to read records.
 #[derive(Debug, Clone)]
@@ -252,6 +252,16 @@ impl XmlReaderSpec {
 
     fn is_record(&self, stack: &[String]) -> bool {
         stack.len() >= self.record_path.len() && stack.ends_with(&self.record_path)
+    }
+}
+
+impl RecordReader for XmlReaderSpec {
+    fn read_records(
+        &self,
+        input: &mut dyn BufRead,
+        emit: &mut dyn FnMut(ParsedItem) -> Result<(), FeedError>,
+    ) -> Result<(), FeedError> {
+        self.read(input, emit)
     }
 }
 
