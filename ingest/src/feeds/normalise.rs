@@ -376,23 +376,12 @@ pub fn classify_contract(label: &str) -> ContractKind {
         ContractKind::Temporary
     } else if has(&["saisonn", "seasonal"]) {
         ContractKind::Seasonal
-    } else if has(&[
-        "cdd",
-        "fixed",
-        "duree determinee",
-        "contract",
-        "contractuel",
-        "vacataire",
-    ]) {
+    } else if has(&["cdd", "fixed", "duree determinee"]) {
         ContractKind::FixedTerm
-    } else if has(&[
-        "cdi",
-        "permanent",
-        "duree indeterminee",
-        "full-time permanent",
-        "titulaire",
-    ]) {
+    } else if has(&["cdi", "permanent", "duree indeterminee", "titulaire"]) {
         ContractKind::Permanent
+    } else if has(&["contract", "contractuel", "vacataire"]) {
+        ContractKind::FixedTerm
     } else if has(&[
         "freelance",
         "independant",

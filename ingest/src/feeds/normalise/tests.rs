@@ -16,6 +16,10 @@ fn contract_labels_in_french_and_english() {
         ("Freelance", ContractKind::SelfEmployed),
         ("Stage", ContractKind::Other),
         ("FULL_TIME, TEMPORARY", ContractKind::Temporary),
+        ("Permanent contract", ContractKind::Permanent),
+        ("Fixed-term contract", ContractKind::FixedTerm),
+        ("Contractuel", ContractKind::FixedTerm),
+        ("CDD (remplacement d'un titulaire)", ContractKind::FixedTerm),
     ] {
         assert_eq!(classify_contract(label), kind, "{label}");
     }
