@@ -153,7 +153,7 @@ impl Config {
                         "source `{}` is configured twice",
                         source.id
                     );
-                    parse_schedule_checked(&source.schedule)
+                    crate::scheduler::parse_schedule(&source.schedule)
                         .with_context(|| format!("source `{}`", source.id))?;
                 }
                 Ok(config)
@@ -202,10 +202,6 @@ impl FranceTravailSettings {
         use secrecy::ExposeSecret;
         !self.client_id.is_empty() && !self.client_secret.expose_secret().is_empty()
     }
-}
-
-fn parse_schedule_checked(expression: &str) -> anyhow::Result<()> {
-    crate::scheduler::parse_schedule(expression).map(|_| ())
 }
 
 #[cfg(test)]

@@ -115,6 +115,51 @@ fn by_source<'r>(records: &'r [IncomingRecord], chunk: &[usize]) -> Vec<(&'r str
     groups
 }
 
+/// What a batch does to the stored offers, and which records need which statement.
+struct Classified {
+    outcome: BatchOutcome,
+    /// Records whose content is already stored: only their lifecycle columns move.
+    unchanged: Vec<usize>,
+    /// New or changed records: upserted whole.
+    upserted: Vec<usize>,
+}
+
+/// Classifies `records` in order against `known` (a record repeated in the batch is compared
+/// with its previous occurrence).
+fn classify(
+    mut known: HashMap<(String, String), (String, bool)>,
+    records: &[IncomingRecord],
+    hashes: &[String],
+) -> Classified {
+    let mut classified = Classified {
+        outcome: BatchOutcome::default(),
+        unchanged: Vec::new(),
+        upserted: Vec::new(),
+    };
+    let outcome = &mut classified.outcome;
+    for (i, record) in records.iter().enumerate() {
+        match known.insert(state_key(&record.offer.key), (hashes[i].clone(), true)) {
+            None => {
+                outcome.new += 1;
+                classified.upserted.push(i);
+            }
+            Some((old_hash, active)) => {
+                if !active {
+                    outcome.reactivated += 1;
+                }
+                if old_hash == hashes[i] {
+                    outcome.unchanged += 1;
+                    classified.unchanged.push(i);
+                } else {
+                    outcome.changed += 1;
+                    classified.upserted.push(i);
+                }
+            }
+        }
+    }
+    classified
+}
+
 /// Content hash and whether active, of the stored offers among `records`.
 async fn known_states(
     connection: &mut sqlx::SqliteConnection,
@@ -166,35 +211,16 @@ impl Store {
     ) -> Result<BatchOutcome, StorageError> {
         let seen = millis(seen_at);
         let mut tx = self.pool.begin().await?;
-        let mut known = known_states(&mut tx, records).await?;
+        let known = known_states(&mut tx, records).await?;
         let hashes: Vec<String> = records
             .iter()
             .map(|r| content_hash(&r.raw_payload))
             .collect();
-        let mut outcome = BatchOutcome::default();
-        let mut unchanged: Vec<usize> = Vec::new();
-        let mut upserted: Vec<usize> = Vec::new();
-        for (i, record) in records.iter().enumerate() {
-            let key = state_key(&record.offer.key);
-            match known.insert(key, (hashes[i].clone(), true)) {
-                None => {
-                    outcome.new += 1;
-                    upserted.push(i);
-                }
-                Some((old_hash, active)) => {
-                    if !active {
-                        outcome.reactivated += 1;
-                    }
-                    if old_hash == hashes[i] {
-                        outcome.unchanged += 1;
-                        unchanged.push(i);
-                    } else {
-                        outcome.changed += 1;
-                        upserted.push(i);
-                    }
-                }
-            }
-        }
+        let Classified {
+            outcome,
+            unchanged,
+            upserted,
+        } = classify(known, records, &hashes);
         for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
             let documents: Vec<String> = chunk
                 .iter()
@@ -308,25 +334,12 @@ impl Store {
         records: &[IncomingRecord],
     ) -> Result<BatchOutcome, StorageError> {
         let mut connection = self.pool.acquire().await?;
-        let mut known = known_states(&mut connection, records).await?;
-        let mut outcome = BatchOutcome::default();
-        for record in records {
-            let hash = content_hash(&record.raw_payload);
-            match known.insert(state_key(&record.offer.key), (hash.clone(), true)) {
-                None => outcome.new += 1,
-                Some((old_hash, active)) => {
-                    if !active {
-                        outcome.reactivated += 1;
-                    }
-                    if old_hash == hash {
-                        outcome.unchanged += 1;
-                    } else {
-                        outcome.changed += 1;
-                    }
-                }
-            }
-        }
-        Ok(outcome)
+        let known = known_states(&mut connection, records).await?;
+        let hashes: Vec<String> = records
+            .iter()
+            .map(|r| content_hash(&r.raw_payload))
+            .collect();
+        Ok(classify(known, records, &hashes).outcome)
     }
 
     /// The ids of the active offers of a source.

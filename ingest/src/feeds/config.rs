@@ -327,8 +327,14 @@ impl XmlMapping {
 }
 
 impl FeedSourceConfig {
-    /// Checks what can be checked before a run: the id, the shrink share, the mapping.
+    /// Checks what can be checked before a run: the id, the shrink share, the encoding, and that
+    /// the format (with its mapping) compiles into a reader.
     pub fn validate(&self) -> Result<(), IngestError> {
+        crate::feeds::FeedReader::new(self).map(drop)
+    }
+
+    /// The checks of [`Self::validate`] that do not involve the format.
+    pub(crate) fn validate_settings(&self) -> Result<(), IngestError> {
         relais_model::SourceId::parse(&self.id)
             .map_err(|e| IngestError::Config(format!("source `{}`: {e}", self.id)))?;
         if self.id == crate::francetravail::SOURCE_ID {
@@ -350,13 +356,6 @@ impl FeedSourceConfig {
                 "source `{}`: unknown encoding `{encoding}`",
                 self.id
             )));
-        }
-        match &self.format {
-            FeedFormat::Xml { .. } | FeedFormat::Rss { .. } => {
-                crate::feeds::xml::XmlReaderSpec::from_format(&self.format)
-                    .map_err(|e| IngestError::Config(format!("source `{}`: {e}", self.id)))?;
-            }
-            FeedFormat::JsonLd | FeedFormat::FranceTravailPartner => {}
         }
         Ok(())
     }

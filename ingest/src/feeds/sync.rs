@@ -60,7 +60,7 @@ pub enum ReadItem {
 impl FeedReader {
     /// The reader of a source's configuration.
     pub fn new(config: &FeedSourceConfig) -> Result<Self, IngestError> {
-        config.validate()?;
+        config.validate_settings()?;
         let source = SourceId::parse(&config.id)
             .map_err(|e| IngestError::Config(format!("source `{}`: {e}", config.id)))?;
         let mut options = NormaliseOptions::new(source);

@@ -33,27 +33,21 @@ pub struct SyncArgs {
     accept_shrink: bool,
 }
 
-/// Runs the source once and prints its report; exits 1 when the run failed, 2 when another run holds the lock.
+/// Runs the source once and prints its report; exits 1 when the run did not complete, 2 when
+/// another run holds the lock.
 pub async fn run(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
-    if args.source != SOURCE_ID {
-        return run_feed(&config, args).await;
-    }
-    anyhow::ensure!(
-        !args.dry_run && !args.accept_shrink,
-        "--dry-run and --accept-shrink apply to partner sources"
-    );
-    let (store, _) = pipeline::open(&config).await?;
-    let run = match (args.full, args.check.is_empty()) {
-        (true, _) => FranceTravailRun::Full,
-        (false, false) => FranceTravailRun::Check(args.check),
-        (false, true) => FranceTravailRun::Incremental,
+    let (source, json) = (args.source.clone(), args.json);
+    let report = if source == SOURCE_ID {
+        sync_francetravail(&config, args).await?
+    } else {
+        sync_feed(&config, args).await?
     };
-    let Some(report) = pipeline::sync_francetravail(&config, &store, run).await? else {
-        eprintln!("another run of `{}` is in progress", args.source);
+    let Some(report) = report else {
+        eprintln!("another run of `{source}` is in progress");
         return Ok(ExitCode::from(2));
     };
-    print_report(&report, args.json);
+    print_report(&report, json);
     Ok(if report.outcome == RunReportOutcome::Complete {
         ExitCode::SUCCESS
     } else {
@@ -61,7 +55,21 @@ pub async fn run(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<E
     })
 }
 
-async fn run_feed(config: &Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
+async fn sync_francetravail(config: &Config, args: SyncArgs) -> anyhow::Result<Option<RunReport>> {
+    anyhow::ensure!(
+        !args.dry_run && !args.accept_shrink,
+        "--dry-run and --accept-shrink apply to partner sources"
+    );
+    let (store, _) = pipeline::open(config).await?;
+    let run = match (args.full, args.check.is_empty()) {
+        (true, _) => FranceTravailRun::Full,
+        (false, false) => FranceTravailRun::Check(args.check),
+        (false, true) => FranceTravailRun::Incremental,
+    };
+    pipeline::sync_francetravail(config, &store, run).await
+}
+
+async fn sync_feed(config: &Config, args: SyncArgs) -> anyhow::Result<Option<RunReport>> {
     if config.source(&args.source).is_none() {
         let known: Vec<&str> = std::iter::once(SOURCE_ID)
             .chain(config.sources.iter().map(|s| s.id.as_str()))
@@ -81,16 +89,7 @@ async fn run_feed(config: &Config, args: SyncArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         accept_shrink: args.accept_shrink,
     };
-    let Some(report) = pipeline::sync_feed(config, &store, &args.source, options).await? else {
-        eprintln!("another run of `{}` is in progress", args.source);
-        return Ok(ExitCode::from(2));
-    };
-    print_report(&report, args.json);
-    Ok(if report.outcome == RunReportOutcome::Complete {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    pipeline::sync_feed(config, &store, &args.source, options).await
 }
 
 fn print_report(report: &RunReport, json: bool) {
