@@ -1,0 +1,556 @@
+//! Incremental clusters: offers join, leave and split clusters one at a time; every link keeps
+//! its reason; every change re-elects the canonical member.
+
+use std::cmp::Ordering;
+
+use relais_model::Offer;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use crate::config::{CanonicalCriterion, DedupConfig};
+use crate::error::DedupError;
+use crate::features::{Extractor, Record};
+use crate::verify::{Comparison, Outcome, compare};
+
+const NONE: u32 = u32::MAX;
+
+/// Why two members are linked: the rules that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LinkReason {
+    /// How the employers matched.
+    pub employer: Outcome,
+    /// How the workplaces matched.
+    pub place: Outcome,
+    /// Normalised titles' similarity.
+    pub title_similarity: f32,
+    /// Descriptions' Jaccard similarity.
+    pub jaccard: f32,
+    /// Containment of the shorter description in the longer.
+    pub containment: f32,
+}
+
+impl LinkReason {
+    fn of(comparison: &Comparison) -> Self {
+        Self {
+            employer: comparison.employer,
+            place: comparison.place,
+            title_similarity: comparison.title_similarity as f32,
+            jaccard: comparison.jaccard as f32,
+            containment: comparison.containment as f32,
+        }
+    }
+}
+
+/// A link between two members (slots).
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    a: u32,
+    b: u32,
+    reason: LinkReason,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cluster {
+    members: Vec<u32>,
+    links: Vec<Link>,
+    canonical: u32,
+}
+
+/// A cluster as seen from outside.
+#[derive(Debug, Clone)]
+pub struct ClusterView<'a> {
+    /// The cluster's id (stable while the cluster lives; reused after it dies).
+    pub id: u32,
+    /// The member shown.
+    pub canonical: &'a Record,
+    /// Every member, the canonical one included.
+    pub members: Vec<&'a Record>,
+    /// Every link: the two offers' keys and why they are the same job.
+    pub links: Vec<(&'a str, &'a str, LinkReason)>,
+}
+
+impl ClusterView<'_> {
+    /// The other members' sources and pages, for "also published on".
+    pub fn also_published_on(&self) -> Vec<(&str, Option<&str>)> {
+        self.members
+            .iter()
+            .filter(|m| m.key != self.canonical.key)
+            .map(|m| (&*m.source, m.offer_url.as_deref()))
+            .collect()
+    }
+}
+
+/// Where an upsert put an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The offer's cluster.
+    pub cluster: u32,
+    /// Members of that cluster.
+    pub members: usize,
+    /// Whether the offer's sameness-relevant content changed (or it is new).
+    pub moved: bool,
+}
+
+/// The deduplication state of a set of offers. Deterministic: the same upserts and removals in
+/// the same order give the same clusters.
+#[derive(Debug)]
+pub struct Deduplicator {
+    extractor: Extractor,
+    records: Vec<Option<Record>>,
+    free_slots: Vec<u32>,
+    slot_of: FxHashMap<Box<str>, u32>,
+    cluster_of: Vec<u32>,
+    clusters: Vec<Option<Cluster>>,
+    free_clusters: Vec<u32>,
+    /// Blocking key → newest slot holding it; `next` chains older ones.
+    buckets: FxHashMap<u64, u32>,
+    next: Vec<u32>,
+    stride: usize,
+    candidate_log: Option<FxHashSet<(u32, u32)>>,
+}
+
+impl Deduplicator {
+    /// An empty deduplicator.
+    pub fn new(config: DedupConfig) -> Result<Self, DedupError> {
+        config.validate()?;
+        let stride = config.bands + config.lead_bands + 1;
+        Ok(Self {
+            extractor: Extractor::new(config),
+            records: Vec::new(),
+            free_slots: Vec::new(),
+            slot_of: FxHashMap::default(),
+            cluster_of: Vec::new(),
+            clusters: Vec::new(),
+            free_clusters: Vec::new(),
+            buckets: FxHashMap::default(),
+            next: Vec::new(),
+            stride,
+            candidate_log: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DedupConfig {
+        &self.extractor.config
+    }
+
+    /// Keeps every candidate pair from now on (for evaluating the blocking stage).
+    pub fn log_candidates(&mut self) {
+        self.candidate_log = Some(FxHashSet::default());
+    }
+
+    /// Whether the blocking stage proposed the pair (needs [`Self::log_candidates`]).
+    pub fn was_candidate(&self, a: &str, b: &str) -> bool {
+        let (Some(&x), Some(&y)) = (self.slot_of.get(a), self.slot_of.get(b)) else {
+            return false;
+        };
+        self.candidate_log
+            .as_ref()
+            .is_some_and(|log| log.contains(&(x.min(y), x.max(y))))
+    }
+
+    /// Learns the corpus' frequent text (boilerplate sentences, template shingles) from an offer.
+    /// Call it for every offer version before (batch) or just before (incremental) its upsert.
+    pub fn observe(&mut self, offer: &Offer) {
+        self.extractor.observe(offer);
+    }
+
+    /// The features of an offer as this deduplicator sees it now (pure: nothing is stored).
+    pub fn extract(&self, offer: &Offer, trust_rank: i32) -> Record {
+        self.extractor.extract(offer, trust_rank)
+    }
+
+    /// Compares two offers rule by rule, as the clustering would.
+    pub fn compare(&self, a: &Record, b: &Record) -> Comparison {
+        compare(a, b, &self.extractor.config, true)
+    }
+
+    /// Adds or updates an offer published by a source of `trust_rank`.
+    pub fn upsert(&mut self, offer: &Offer, trust_rank: i32) -> Placement {
+        let record = self.extractor.extract(offer, trust_rank);
+        self.upsert_record(record)
+    }
+
+    /// Adds or updates an offer whose features were extracted already (batch, in parallel).
+    pub fn upsert_record(&mut self, record: Record) -> Placement {
+        if let Some(&slot) = self.slot_of.get(&record.key) {
+            let old = self.records[slot as usize].as_ref().expect("live slot");
+            if old.content_hash == record.content_hash {
+                self.records[slot as usize] = Some(record);
+                let cluster = self.cluster_of[slot as usize];
+                self.elect(cluster);
+                return self.placement(slot, false);
+            }
+            self.remove_slot(slot);
+        }
+        let slot = self.insert(record);
+        self.placement(slot, true)
+    }
+
+    /// Removes an offer (withdrawn): its cluster may split and elect another canonical member.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.slot_of.get(key) {
+            Some(&slot) => {
+                self.remove_slot(slot);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Offers held.
+    pub fn len(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    /// Whether no offer is held.
+    pub fn is_empty(&self) -> bool {
+        self.slot_of.is_empty()
+    }
+
+    /// Clusters held.
+    pub fn cluster_count(&self) -> usize {
+        self.clusters.len() - self.free_clusters.len()
+    }
+
+    /// The record of an offer.
+    pub fn record(&self, key: &str) -> Option<&Record> {
+        let slot = *self.slot_of.get(key)?;
+        self.records[slot as usize].as_ref()
+    }
+
+    /// The cluster of an offer.
+    pub fn cluster_of(&self, key: &str) -> Option<ClusterView<'_>> {
+        let slot = *self.slot_of.get(key)?;
+        Some(self.view(self.cluster_of[slot as usize]))
+    }
+
+    /// The id of an offer's cluster.
+    pub fn cluster_id(&self, key: &str) -> Option<u32> {
+        let slot = *self.slot_of.get(key)?;
+        Some(self.cluster_of[slot as usize])
+    }
+
+    /// Every cluster.
+    pub fn clusters(&self) -> impl Iterator<Item = ClusterView<'_>> {
+        (0..self.clusters.len() as u32)
+            .filter(|&id| self.clusters[id as usize].is_some())
+            .map(|id| self.view(id))
+    }
+
+    fn view(&self, id: u32) -> ClusterView<'_> {
+        let cluster = self.clusters[id as usize].as_ref().expect("live cluster");
+        let record = |slot: u32| self.records[slot as usize].as_ref().expect("live slot");
+        ClusterView {
+            id,
+            canonical: record(cluster.canonical),
+            members: cluster.members.iter().map(|&s| record(s)).collect(),
+            links: cluster
+                .links
+                .iter()
+                .map(|l| (&*record(l.a).key, &*record(l.b).key, l.reason))
+                .collect(),
+        }
+    }
+
+    fn placement(&self, slot: u32, moved: bool) -> Placement {
+        let cluster = self.cluster_of[slot as usize];
+        Placement {
+            cluster,
+            members: self.clusters[cluster as usize]
+                .as_ref()
+                .map_or(0, |c| c.members.len()),
+            moved,
+        }
+    }
+
+    fn record_at(&self, slot: u32) -> &Record {
+        self.records[slot as usize].as_ref().expect("live slot")
+    }
+
+    fn insert(&mut self, record: Record) -> u32 {
+        let candidates = self.candidates(&record);
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.records[slot as usize] = Some(record);
+                slot
+            }
+            None => {
+                self.records.push(Some(record));
+                self.cluster_of.push(NONE);
+                self.next.resize(self.next.len() + self.stride, NONE);
+                (self.records.len() - 1) as u32
+            }
+        };
+        self.slot_of.insert(self.record_at(slot).key.clone(), slot);
+        self.link_buckets(slot);
+        if let Some(log) = self.candidate_log.as_mut() {
+            log.extend(candidates.iter().map(|&c| (c.min(slot), c.max(slot))));
+        }
+
+        // Matches, grouped by cluster.
+        let config = &self.extractor.config;
+        let new = self.record_at(slot);
+        let mut by_cluster: Vec<(u32, f64, Vec<(u32, LinkReason)>)> = Vec::new();
+        for &candidate in &candidates {
+            let comparison = compare(new, self.record_at(candidate), config, false);
+            if !comparison.same_job() {
+                continue;
+            }
+            let cluster = self.cluster_of[candidate as usize];
+            let link = (candidate, LinkReason::of(&comparison));
+            match by_cluster.iter_mut().find(|(id, _, _)| *id == cluster) {
+                Some((_, best, links)) => {
+                    *best = best.max(comparison.score());
+                    links.push(link);
+                }
+                None => by_cluster.push((cluster, comparison.score(), vec![link])),
+            }
+        }
+        // A cluster is joined only if none of its members vetoes the new offer; several are
+        // merged only if no member of one vetoes a member of another.
+        by_cluster.retain(|(id, _, _)| self.compatible(&[slot], *id));
+        by_cluster.sort_by(|x, y| {
+            y.1.partial_cmp(&x.1)
+                .unwrap_or(Ordering::Equal)
+                .then(x.0.cmp(&y.0))
+        });
+        let mut chosen: Vec<(u32, Vec<(u32, LinkReason)>)> = Vec::new();
+        let mut chosen_members: Vec<u32> = vec![slot];
+        for (id, _, links) in by_cluster {
+            if chosen.is_empty() || self.compatible(&chosen_members, id) {
+                chosen_members.extend(&self.clusters[id as usize].as_ref().expect("live").members);
+                chosen.push((id, links));
+            }
+        }
+
+        let Some(((target, first_links), others)) =
+            chosen.split_first().map(|(f, o)| (f.clone(), o.to_vec()))
+        else {
+            let id = self.new_cluster(Cluster {
+                members: vec![slot],
+                links: Vec::new(),
+                canonical: slot,
+            });
+            self.cluster_of[slot as usize] = id;
+            return slot;
+        };
+        let mut new_links: Vec<Link> = first_links
+            .into_iter()
+            .map(|(b, reason)| Link { a: slot, b, reason })
+            .collect();
+        for (id, links) in others {
+            let absorbed = self.clusters[id as usize].take().expect("live");
+            self.free_clusters.push(id);
+            for &member in &absorbed.members {
+                self.cluster_of[member as usize] = target;
+            }
+            let cluster = self.clusters[target as usize].as_mut().expect("live");
+            cluster.members.extend(absorbed.members);
+            cluster.links.extend(absorbed.links);
+            new_links.extend(
+                links
+                    .into_iter()
+                    .map(|(b, reason)| Link { a: slot, b, reason }),
+            );
+        }
+        let cluster = self.clusters[target as usize].as_mut().expect("live");
+        cluster.members.push(slot);
+        cluster.links.extend(new_links);
+        self.cluster_of[slot as usize] = target;
+        self.elect(target);
+        slot
+    }
+
+    fn compatible(&self, members: &[u32], cluster: u32) -> bool {
+        let config = &self.extractor.config;
+        let cluster = self.clusters[cluster as usize].as_ref().expect("live");
+        members.iter().all(|&a| {
+            cluster.members.iter().all(|&b| {
+                compare(self.record_at(a), self.record_at(b), config, false)
+                    .structural_veto()
+                    .is_none()
+            })
+        })
+    }
+
+    fn new_cluster(&mut self, cluster: Cluster) -> u32 {
+        match self.free_clusters.pop() {
+            Some(id) => {
+                self.clusters[id as usize] = Some(cluster);
+                id
+            }
+            None => {
+                self.clusters.push(Some(cluster));
+                (self.clusters.len() - 1) as u32
+            }
+        }
+    }
+
+    fn candidates(&self, record: &Record) -> Vec<u32> {
+        let cap = self.extractor.config.max_candidates_per_bucket;
+        let mut found = Vec::new();
+        for &key in record.blocking_keys.iter() {
+            let mut slot = self.buckets.get(&key).copied().unwrap_or(NONE);
+            let mut walked = 0;
+            while slot != NONE && walked < cap {
+                found.push(slot);
+                walked += 1;
+                slot = self.next_in_bucket(slot, key);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    fn key_index(&self, slot: u32, key: u64) -> usize {
+        let keys = &self.record_at(slot).blocking_keys;
+        slot as usize * self.stride + keys.binary_search(&key).expect("slot holds the key")
+    }
+
+    fn next_in_bucket(&self, slot: u32, key: u64) -> u32 {
+        self.next[self.key_index(slot, key)]
+    }
+
+    fn link_buckets(&mut self, slot: u32) {
+        let keys = self.record_at(slot).blocking_keys.clone();
+        for (k, &key) in keys.iter().enumerate().take(self.stride) {
+            let previous = self.buckets.insert(key, slot).unwrap_or(NONE);
+            self.next[slot as usize * self.stride + k] = previous;
+        }
+    }
+
+    fn unlink_buckets(&mut self, slot: u32) {
+        let keys = self.record_at(slot).blocking_keys.clone();
+        for (k, &key) in keys.iter().enumerate().take(self.stride) {
+            let after = self.next[slot as usize * self.stride + k];
+            let head = self.buckets[&key];
+            if head == slot {
+                if after == NONE {
+                    self.buckets.remove(&key);
+                } else {
+                    self.buckets.insert(key, after);
+                }
+                continue;
+            }
+            let mut current = head;
+            loop {
+                let index = self.key_index(current, key);
+                if self.next[index] == slot {
+                    self.next[index] = after;
+                    break;
+                }
+                current = self.next[index];
+                debug_assert_ne!(current, NONE, "slot missing from its bucket");
+            }
+        }
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
+        self.unlink_buckets(slot);
+        let id = self.cluster_of[slot as usize];
+        let mut cluster = self.clusters[id as usize].take().expect("live");
+        cluster.members.retain(|&m| m != slot);
+        cluster.links.retain(|l| l.a != slot && l.b != slot);
+        let record = self.records[slot as usize].take().expect("live slot");
+        self.slot_of.remove(&record.key);
+        self.cluster_of[slot as usize] = NONE;
+        self.free_slots.push(slot);
+        if cluster.members.is_empty() {
+            self.free_clusters.push(id);
+            return;
+        }
+        // The removed offer may have been the only bridge: split into connected components.
+        let components = components(&cluster);
+        let mut parts = components.into_iter();
+        let first = parts.next().expect("one component");
+        for part in parts {
+            let part_cluster = Cluster {
+                links: cluster
+                    .links
+                    .iter()
+                    .filter(|l| part.contains(&l.a))
+                    .copied()
+                    .collect(),
+                canonical: part[0],
+                members: part,
+            };
+            let new_id = self.new_cluster(part_cluster);
+            let members = self.clusters[new_id as usize]
+                .as_ref()
+                .expect("live")
+                .members
+                .clone();
+            for member in members {
+                self.cluster_of[member as usize] = new_id;
+            }
+            self.elect(new_id);
+        }
+        cluster.links.retain(|l| first.contains(&l.a));
+        cluster.members = first;
+        self.clusters[id as usize] = Some(cluster);
+        self.elect(id);
+    }
+
+    fn elect(&mut self, id: u32) {
+        let policy = &self.extractor.config.canonical.order;
+        let cluster = self.clusters[id as usize].as_ref().expect("live");
+        let best = cluster
+            .members
+            .iter()
+            .copied()
+            .max_by(|&x, &y| {
+                let (a, b) = (self.record_at(x), self.record_at(y));
+                policy
+                    .iter()
+                    .map(|criterion| match criterion {
+                        CanonicalCriterion::TrustRank => a.trust_rank.cmp(&b.trust_rank),
+                        CanonicalCriterion::Completeness => a.completeness.cmp(&b.completeness),
+                        CanonicalCriterion::Age => b.first_seen.cmp(&a.first_seen),
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or_else(|| b.key.cmp(&a.key))
+            })
+            .expect("non-empty cluster");
+        self.clusters[id as usize].as_mut().expect("live").canonical = best;
+    }
+}
+
+/// The connected components of a cluster's members through its links, each sorted.
+fn components(cluster: &Cluster) -> Vec<Vec<u32>> {
+    let index: FxHashMap<u32, usize> = cluster
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (m, i))
+        .collect();
+    let mut parent: Vec<usize> = (0..cluster.members.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for link in &cluster.links {
+        let (a, b) = (
+            root(&mut parent, index[&link.a]),
+            root(&mut parent, index[&link.b]),
+        );
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
+    for (i, &member) in cluster.members.iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(member);
+    }
+    let mut parts: Vec<Vec<u32>> = groups.into_values().collect();
+    for part in &mut parts {
+        part.sort_unstable();
+    }
+    parts.sort_unstable_by_key(|p| p[0]);
+    parts
+}

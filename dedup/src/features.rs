@@ -1,0 +1,340 @@
+//! What deduplication keeps of an offer: its normalised fields, the shingles of its
+//! description without boilerplate, and its blocking keys.
+
+use chrono::{DateTime, Utc};
+use relais_model::{ContractKind, DurationUnit, Offer, WorkingTimeKind};
+
+use crate::config::DedupConfig;
+use crate::grade::{GradeSet, grades_in};
+use crate::minhash::{MinHasher, band_keys};
+use crate::normalise::{
+    Description, is_detail_word, normalise_employer, normalise_title, split_description, words,
+};
+use crate::sketch::{FrequencySketch, sequence_hash, word_hash};
+
+const SENTENCE_SALT: u64 = 0x5e17_e4ce;
+const SHINGLE_SALT: u64 = 0x5419_91e5;
+const TEXT_BAND_SALT: u64 = 0x7e47;
+const LEAD_BAND_SALT: u64 = 0x1ead;
+const TITLE_KEY_SALT: u64 = 0x7171_e;
+/// A boilerplate-free description shorter than this keeps its boilerplate (nothing else is left).
+const MIN_WORDS_AFTER_BOILERPLATE: usize = 12;
+
+/// The features of one offer.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The offer's key (`source:id`).
+    pub key: Box<str>,
+    /// The offer's source.
+    pub source: Box<str>,
+    /// The source's trust rank (higher wins the canonical election).
+    pub trust_rank: i32,
+    /// The offer's page at its source, for "also published on".
+    pub offer_url: Option<Box<str>>,
+    /// The employer's normalised name (`None`: not named).
+    pub employer: Option<Box<str>>,
+    /// The employer's SIREN (first nine digits of the SIRET).
+    pub siren: Option<u32>,
+    /// The workplace commune (INSEE code).
+    pub commune: Option<Box<str>>,
+    /// The workplace département.
+    pub departement: Option<Box<str>>,
+    /// Contract family.
+    pub contract: ContractKind,
+    /// Contract duration in days, when stated.
+    pub duration_days: Option<f32>,
+    /// Full or part time.
+    pub working_time: WorkingTimeKind,
+    /// Weekly hours, when stated.
+    pub weekly_hours: Option<f32>,
+    /// Grades and categories stated in the title or the description.
+    pub grades: GradeSet,
+    /// The normalised title.
+    pub title: Box<str>,
+    /// The description's word 5-shingles (boilerplate removed), sorted.
+    pub shingles: Box<[u32]>,
+    /// The description's detail words (no numbers, units or stop words), sorted.
+    pub detail_words: Box<[u32]>,
+    /// The last detail word, which a teaser cut without a mark may have cut in half.
+    pub last_word: Option<u32>,
+    /// Words in the description (boilerplate removed).
+    pub word_count: u32,
+    /// Publication day (days since 1970-01-01): the source's creation date, else first seen.
+    pub published_day: i32,
+    /// First seen by relais.
+    pub first_seen: DateTime<Utc>,
+    /// A completeness score for the canonical election.
+    pub completeness: u32,
+    /// The blocking keys (LSH bands of the text and of its lead, title and place).
+    pub blocking_keys: Box<[u64]>,
+    /// A hash of everything above that decides sameness: an update that keeps it keeps the clusters.
+    pub content_hash: u64,
+}
+
+/// What extraction needs: the configuration, the hash functions and the frequency sketch.
+#[derive(Debug)]
+pub struct Extractor {
+    pub(crate) config: DedupConfig,
+    text_hasher: MinHasher,
+    lead_hasher: MinHasher,
+    pub(crate) sketch: FrequencySketch,
+}
+
+/// A description folded and hashed once, reused by counting and extraction.
+struct HashedDescription {
+    description: Description,
+    hashes: Vec<u64>,
+}
+
+impl HashedDescription {
+    fn of(text: &str) -> Self {
+        let description = split_description(text);
+        let hashes = description.words.iter().map(|w| word_hash(w)).collect();
+        Self {
+            description,
+            hashes,
+        }
+    }
+
+    fn sentence_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.description.sentences.iter().map(|s| {
+            sequence_hash(
+                &self.hashes[s.start as usize..s.end as usize],
+                SENTENCE_SALT,
+            )
+        })
+    }
+}
+
+fn shingles_of(hashes: &[u64], width: usize) -> impl Iterator<Item = u32> + '_ {
+    let width = width.min(hashes.len()).max(1);
+    let count = if hashes.is_empty() {
+        0
+    } else {
+        hashes.len() + 1 - width
+    };
+    (0..count).map(move |i| (sequence_hash(&hashes[i..i + width], SHINGLE_SALT) >> 32) as u32)
+}
+
+impl Extractor {
+    /// An extractor with an empty frequency sketch.
+    pub fn new(config: DedupConfig) -> Self {
+        Self {
+            text_hasher: MinHasher::new(config.bands * config.rows, 0x7e47_5eed),
+            lead_hasher: MinHasher::new(config.lead_bands * config.lead_rows, 0x1ead_5eed),
+            sketch: FrequencySketch::new(config.sketch_bits),
+            config,
+        }
+    }
+
+    /// Counts the sentences and shingles of `offer` in the frequency sketch.
+    pub fn observe(&mut self, offer: &Offer) {
+        let hashed = HashedDescription::of(&offer.description);
+        let mut keys: Vec<u64> = hashed.sentence_keys().collect();
+        keys.extend(
+            shingles_of(&hashed.hashes, self.config.shingle_words)
+                .map(|s| u64::from(s) ^ SHINGLE_SALT << 32),
+        );
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            self.sketch.add(key);
+        }
+    }
+
+    fn is_boilerplate(&self, sentence_key: u64) -> bool {
+        self.sketch.count(sentence_key) >= self.config.boilerplate_min_offers
+    }
+
+    fn is_frequent(&self, shingle: u32) -> bool {
+        self.sketch.count(u64::from(shingle) ^ SHINGLE_SALT << 32)
+            >= self.config.frequent_shingle_min_offers
+    }
+
+    /// The features of `offer`, published by a source of `trust_rank`.
+    pub fn extract(&self, offer: &Offer, trust_rank: i32) -> Record {
+        let hashed = HashedDescription::of(&offer.description);
+        let (kept_words, kept_hashes) = self.without_boilerplate(&hashed);
+
+        let mut shingles: Vec<u32> = shingles_of(&kept_hashes, self.config.shingle_words).collect();
+        let lead: Vec<u32> = shingles
+            .iter()
+            .copied()
+            .filter(|&s| !self.is_frequent(s))
+            .take(self.config.lead_shingles)
+            .collect();
+        shingles.sort_unstable();
+        shingles.dedup();
+
+        let mut detail_words: Vec<u32> = Vec::new();
+        let mut last_word = None;
+        for (word, hash) in kept_words.iter().zip(&kept_hashes) {
+            if is_detail_word(word) {
+                detail_words.push((hash >> 32) as u32);
+                last_word = Some((hash >> 32) as u32);
+            }
+        }
+        if hashed.description.truncated {
+            last_word = None; // the cut word was already dropped
+        }
+        detail_words.sort_unstable();
+        detail_words.dedup();
+
+        let place_words = offer
+            .location
+            .label
+            .as_deref()
+            .map(words)
+            .unwrap_or_default();
+        let title = normalise_title(&offer.title, &place_words);
+        let employer = offer.employer.name.as_deref().and_then(normalise_employer);
+        let mut grade_words = words(&offer.title);
+        grade_words.extend(hashed.description.words.iter().cloned());
+        let grades = grades_in(&grade_words);
+
+        let commune = offer.location.commune.as_ref().map(|c| c.as_str().into());
+        let departement = offer
+            .location
+            .departement
+            .as_ref()
+            .map(|d| d.as_str().into());
+
+        let mut blocking_keys = Vec::new();
+        let text_signature = self
+            .text_hasher
+            .signature(shingles.iter().copied().filter(|&s| !self.is_frequent(s)));
+        band_keys(
+            &text_signature,
+            self.config.rows,
+            TEXT_BAND_SALT,
+            &mut blocking_keys,
+        );
+        let lead_signature = self.lead_hasher.signature(lead.iter().copied());
+        band_keys(
+            &lead_signature,
+            self.config.lead_rows,
+            LEAD_BAND_SALT,
+            &mut blocking_keys,
+        );
+        if !title.is_empty() {
+            let place = commune.as_deref().or(departement.as_deref()).unwrap_or("-");
+            blocking_keys.push(sequence_hash(
+                &[word_hash(&title), word_hash(place)],
+                TITLE_KEY_SALT,
+            ));
+        }
+        blocking_keys.sort_unstable();
+        blocking_keys.dedup();
+
+        let published = offer.dates.created_at.unwrap_or(offer.first_seen_at);
+        let siren = offer
+            .employer
+            .siret
+            .as_ref()
+            .and_then(|s| s.as_str().get(..9))
+            .and_then(|s| s.parse().ok());
+        let duration_days = offer.contract.duration.map(|d| {
+            d.value
+                * match d.unit {
+                    DurationUnit::Day => 1.0,
+                    DurationUnit::Week => 7.0,
+                    DurationUnit::Month => 30.0,
+                    DurationUnit::Year => 365.0,
+                }
+        });
+        let completeness = (kept_words.len().min(400) as u32)
+            + if offer.salary.is_some() { 60 } else { 0 }
+            + if commune.is_some() { 60 } else { 0 }
+            + if employer.is_some() { 40 } else { 0 }
+            + if offer.apply_url.is_some() || offer.offer_url.is_some() {
+                20
+            } else {
+                0
+            };
+
+        let mut record = Record {
+            key: offer.key.to_string().into(),
+            source: offer.key.source().as_str().into(),
+            trust_rank,
+            offer_url: offer.offer_url.as_deref().map(Into::into),
+            employer: employer.map(Into::into),
+            siren,
+            commune,
+            departement,
+            contract: offer.contract.kind,
+            duration_days,
+            working_time: offer.working_time.kind,
+            weekly_hours: offer.working_time.weekly_hours,
+            grades,
+            title: title.into(),
+            shingles: shingles.into(),
+            detail_words: detail_words.into(),
+            last_word,
+            word_count: kept_words.len() as u32,
+            published_day: published.timestamp().div_euclid(86_400) as i32,
+            first_seen: offer.first_seen_at,
+            completeness,
+            blocking_keys: blocking_keys.into(),
+            content_hash: 0,
+        };
+        record.content_hash = content_hash(&record);
+        record
+    }
+
+    /// The description's words and hashes without its boilerplate sentences (those found in at
+    /// least `boilerplate_min_offers` offers), unless that leaves almost nothing.
+    fn without_boilerplate<'a>(&self, hashed: &'a HashedDescription) -> (Vec<&'a str>, Vec<u64>) {
+        let mut kept_words = Vec::with_capacity(hashed.hashes.len());
+        let mut kept_hashes = Vec::with_capacity(hashed.hashes.len());
+        for (sentence, key) in hashed
+            .description
+            .sentences
+            .iter()
+            .zip(hashed.sentence_keys())
+        {
+            if self.is_boilerplate(key) {
+                continue;
+            }
+            let range = sentence.start as usize..sentence.end as usize;
+            kept_words.extend(
+                hashed.description.words[range.clone()]
+                    .iter()
+                    .map(String::as_str),
+            );
+            kept_hashes.extend_from_slice(&hashed.hashes[range]);
+        }
+        if kept_words.len() < MIN_WORDS_AFTER_BOILERPLATE {
+            return (
+                hashed
+                    .description
+                    .words
+                    .iter()
+                    .map(String::as_str)
+                    .collect(),
+                hashed.hashes.clone(),
+            );
+        }
+        (kept_words, kept_hashes)
+    }
+}
+
+fn content_hash(record: &Record) -> u64 {
+    let text = |s: Option<&str>| s.map_or(0, word_hash);
+    let mut parts = vec![
+        word_hash(&record.title),
+        text(record.employer.as_deref()),
+        u64::from(record.siren.unwrap_or(0)),
+        text(record.commune.as_deref()),
+        text(record.departement.as_deref()),
+        record.contract as u64,
+        record.duration_days.map_or(0, |d| u64::from(d.to_bits())),
+        record.working_time as u64,
+        record.weekly_hours.map_or(0, |h| u64::from(h.to_bits())),
+        record.grades,
+        record.published_day as u64,
+        u64::from(record.last_word.unwrap_or(0)),
+    ];
+    parts.extend(record.shingles.iter().map(|&s| u64::from(s)));
+    parts.extend(record.detail_words.iter().map(|&w| u64::from(w) << 1));
+    sequence_hash(&parts, 0xc0_7e47)
+}

@@ -1,0 +1,375 @@
+//! Text normalisation: folding (case, accents, punctuation), titles without gender tags and
+//! site suffixes, employers without legal forms, descriptions without HTML, split in sentences.
+
+use std::borrow::Cow;
+
+/// Calls `emit` with each word of `text`, lower-cased ASCII (accents folded, `œ` → `oe`),
+/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, line breaks).
+fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl FnMut()) {
+    let mut word = String::with_capacity(24);
+    let flush = |word: &mut String, emit: &mut dyn FnMut(&str)| {
+        if !word.is_empty() {
+            emit(word);
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if c.is_ascii() || c.is_whitespace() {
+            flush(&mut word, &mut emit);
+            if matches!(c, '.' | '!' | '?' | ';' | '\n') {
+                sentence_end();
+            }
+            continue;
+        }
+        if c == '•' || c == '…' {
+            flush(&mut word, &mut emit);
+            sentence_end();
+            continue;
+        }
+        match deunicode::deunicode_char(c) {
+            Some(folded) if folded.chars().all(|f| f.is_ascii_alphanumeric()) => {
+                word.extend(folded.chars().map(|f| f.to_ascii_lowercase()));
+            }
+            _ => flush(&mut word, &mut emit),
+        }
+    }
+    flush(&mut word, &mut emit);
+    sentence_end();
+}
+
+/// The folded words of `text`.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_word(text, |w| out.push(w.to_owned()), || {});
+    out
+}
+
+/// Words that say nothing about a job in a title or an employer's name.
+const STOP_WORDS: &[&str] = &[
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur",
+    "un", "une", "par", "avec", "dans",
+];
+
+/// Gender tags and inclusive endings once folded: `H/F`, `(F/H)`, `H-F-X`, `·e`, `(e)`.
+const GENDER_WORDS: &[&str] = &[
+    "h", "f", "x", "e", "hf", "fh", "hfx", "fhx", "homme", "femme",
+];
+
+/// Legal forms dropped from employers' names.
+const LEGAL_FORMS: &[&str] = &[
+    "sa",
+    "sas",
+    "sasu",
+    "sarl",
+    "eurl",
+    "sci",
+    "scop",
+    "snc",
+    "sca",
+    "gie",
+    "selarl",
+    "selas",
+    "scp",
+    "ste",
+    "societe",
+    "sarlu",
+    "ets",
+    "etablissements",
+];
+
+/// Employer phrases with one canonical spelling (applied to folded words).
+const EMPLOYER_ALIASES: &[(&[&str], &str)] = &[
+    (&["centre", "communal", "action", "sociale"], "ccas"),
+    (&["centre", "intercommunal", "action", "sociale"], "cias"),
+    (&["communaute", "communes"], "cc"),
+    (&["communaute", "agglomeration"], "ca"),
+    (&["centre", "gestion"], "cdg"),
+    (&["centre", "hospitalier", "universitaire"], "chu"),
+    (&["centre", "hospitalier"], "ch"),
+    (&["mairie"], "commune"),
+    (&["ville"], "commune"),
+];
+
+/// Names that mean "not named".
+const ANONYMOUS_EMPLOYERS: &[&str] = &[
+    "confidentiel",
+    "confidentielle",
+    "entreprise confidentielle",
+    "anonyme",
+    "non communique",
+    "employeur",
+];
+
+/// A title reduced to the words that name the job: folded, without gender tags, stop words,
+/// and the workplace's own words (`- Cahors (46)`, `à Cahors`, a postal code).
+pub fn normalise_title(title: &str, place_words: &[String]) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for word in words(title) {
+        let is_place = place_words.iter().any(|p| *p == word)
+            || (word.len() == 5 && word.bytes().all(|b| b.is_ascii_digit()));
+        if STOP_WORDS.contains(&word.as_str()) || GENDER_WORDS.contains(&word.as_str()) || is_place
+        {
+            continue;
+        }
+        kept.push(word);
+    }
+    kept.join(" ")
+}
+
+/// An employer's name in one spelling, or `None` when it names nobody.
+pub fn normalise_employer(name: &str) -> Option<String> {
+    let content: Vec<String> = words(name)
+        .into_iter()
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()) && !LEGAL_FORMS.contains(&w.as_str()))
+        .collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(content.len());
+    let mut i = 0;
+    while i < content.len() {
+        let alias = EMPLOYER_ALIASES.iter().find(|(phrase, _)| {
+            content.len() - i >= phrase.len()
+                && phrase.iter().zip(&content[i..]).all(|(p, w)| p == w)
+        });
+        match alias {
+            Some((phrase, canonical)) => {
+                kept.push(canonical);
+                i += phrase.len();
+            }
+            None => {
+                kept.push(&content[i]);
+                i += 1;
+            }
+        }
+    }
+    let joined = kept.join(" ");
+    if joined.is_empty() || ANONYMOUS_EMPLOYERS.contains(&joined.as_str()) {
+        None
+    } else {
+        Some(joined)
+    }
+}
+
+/// `text` without HTML tags (block elements become line breaks) and with entities decoded.
+pub fn strip_html(text: &str) -> Cow<'_, str> {
+    if !text.contains('<') && !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end]
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let block = matches!(
+            tag.as_str(),
+            "p" | "br"
+                | "li"
+                | "ul"
+                | "ol"
+                | "div"
+                | "h1"
+                | "h2"
+                | "h3"
+                | "h4"
+                | "h5"
+                | "h6"
+                | "tr"
+                | "table"
+                | "blockquote"
+                | "section"
+        );
+        out.push(if block { '\n' } else { ' ' });
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    if out.contains('&') {
+        if let Ok(decoded) = quick_xml::escape::unescape(&out) {
+            return Cow::Owned(decoded.into_owned());
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One sentence of a description: its words' range in [`Description::words`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sentence {
+    /// First word.
+    pub start: u32,
+    /// One past the last word.
+    pub end: u32,
+}
+
+/// A description as folded words split in sentences.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// The words, in order.
+    pub words: Vec<String>,
+    /// The sentences.
+    pub sentences: Vec<Sentence>,
+    /// The text ends with a truncation mark (`…`, `...`, `[...]`): its last word may be cut.
+    pub truncated: bool,
+}
+
+/// Splits a description (text or HTML) into folded words and sentences.
+pub fn split_description(text: &str) -> Description {
+    let text = strip_html(text);
+    let trimmed = text.trim_end();
+    let truncated = trimmed.ends_with('…')
+        || trimmed.ends_with("...")
+        || trimmed.ends_with("[...]")
+        || trimmed.ends_with("(...)");
+    let mut description = Description {
+        truncated,
+        ..Description::default()
+    };
+    let words = std::cell::RefCell::new(Vec::new());
+    let mut sentences = Vec::new();
+    let mut start = 0u32;
+    for_each_word(
+        trimmed,
+        |w| words.borrow_mut().push(w.to_owned()),
+        || {
+            let end = words.borrow().len() as u32;
+            if end > start {
+                sentences.push(Sentence { start, end });
+            }
+            start = end;
+        },
+    );
+    description.words = words.into_inner();
+    if truncated && description.words.len() > 1 {
+        // A teaser cut at a length limit: its last word may be half a word.
+        description.words.pop();
+        if let Some(last) = sentences.last_mut() {
+            last.end -= 1;
+            if last.end == last.start {
+                sentences.pop();
+            }
+        }
+    }
+    description.sentences = sentences;
+    description
+}
+
+/// Words that differ between copies without saying anything about the job: numbers,
+/// currencies and units (a salary written differently), and stop words.
+pub fn is_detail_word(word: &str) -> bool {
+    word.len() > 2
+        && !word.bytes().all(|b| b.is_ascii_digit())
+        && !matches!(
+            word,
+            "eur"
+                | "euro"
+                | "euros"
+                | "brut"
+                | "bruts"
+                | "net"
+                | "nets"
+                | "mois"
+                | "mensuel"
+                | "annuel"
+                | "heures"
+                | "heure"
+                | "par"
+                | "les"
+                | "des"
+                | "une"
+                | "pour"
+                | "sur"
+                | "avec"
+                | "dans"
+                | "aux"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_lose_case_accents_gender_tags_and_site_suffixes() {
+        let place = words("46 - CAHORS");
+        let expected = "agent entretien";
+        for title in [
+            "Agent d'entretien H/F",
+            "AGENT D ENTRETIEN (H/F)",
+            "Agent d’entretien (F/H) - Cahors (46)",
+            "agent d'entretien h/f/x à Cahors",
+            "Agent(e) d'entretien - 46000",
+            "Agent·e d'entretien",
+        ] {
+            assert_eq!(normalise_title(title, &place), expected, "{title}");
+        }
+        assert_eq!(
+            normalise_title("Chargé·e de communication", &[]),
+            "charge communication"
+        );
+        assert_eq!(
+            normalise_title("Secrétaire de mairie – catégorie B", &[]),
+            "secretaire mairie categorie b"
+        );
+    }
+
+    #[test]
+    fn employers_lose_legal_forms_and_take_one_spelling() {
+        assert_eq!(
+            normalise_employer("Mairie de Cahors").as_deref(),
+            Some("commune cahors")
+        );
+        assert_eq!(
+            normalise_employer("Ville de Cahors"),
+            normalise_employer("Commune de Cahors")
+        );
+        assert_eq!(
+            normalise_employer("SARL Dupont Nettoyage"),
+            normalise_employer("DUPONT NETTOYAGE SARL")
+        );
+        assert_eq!(
+            normalise_employer("Centre Communal d'Action Sociale de Figeac").as_deref(),
+            Some("ccas figeac")
+        );
+        assert_eq!(normalise_employer("Entreprise confidentielle"), None);
+        assert_eq!(normalise_employer("  "), None);
+    }
+
+    #[test]
+    fn html_is_removed_blocks_split_sentences_and_entities_decode() {
+        let d = split_description(
+            "<p>Vous assurez l&apos;entretien</p><ul><li>des locaux</li><li>du mat&eacute;riel</li></ul>",
+        );
+        assert_eq!(
+            d.words,
+            [
+                "vous",
+                "assurez",
+                "l",
+                "entretien",
+                "des",
+                "locaux",
+                "du",
+                "materiel"
+            ]
+        );
+        assert_eq!(d.sentences.len(), 3);
+        assert!(!d.truncated);
+    }
+
+    #[test]
+    fn a_truncated_teaser_drops_its_cut_word() {
+        let d = split_description("Vous assurez l'entretien des loc…");
+        assert!(d.truncated);
+        assert_eq!(d.words.last().map(String::as_str), Some("des"));
+    }
+}
