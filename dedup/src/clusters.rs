@@ -269,6 +269,13 @@ impl Deduplicator {
     }
 
     fn insert(&mut self, record: Record) -> u32 {
+        self.insert_and_repair(record, true)
+    }
+
+    /// Places a new record. With `repair`, members of other clusters that the new record
+    /// matched but could not join are placed again: they may be ambiguous now (a copy with no
+    /// contract stated matching both the permanent post and its fixed-term replacement).
+    fn insert_and_repair(&mut self, record: Record, repair: bool) -> u32 {
         let candidates = self.candidates(&record);
         let slot = match self.free_slots.pop() {
             Some(slot) => {
@@ -308,57 +315,95 @@ impl Deduplicator {
             }
         }
         // A cluster is joined only if none of its members vetoes the new offer; several are
-        // merged only if no member of one vetoes a member of another.
-        by_cluster.retain(|(id, _, _)| self.compatible(&[slot], *id));
-        by_cluster.sort_by(|x, y| {
+        // merged only if no member of one vetoes a member of another. A tie between clusters
+        // that cannot merge is ambiguous: the offer joins neither.
+        let (joinable, refused): (Vec<_>, Vec<_>) = by_cluster
+            .into_iter()
+            .partition(|(id, _, _)| self.compatible(&[slot], *id));
+        let mut joinable = joinable;
+        joinable.sort_by(|x, y| {
             y.1.partial_cmp(&x.1)
                 .unwrap_or(Ordering::Equal)
                 .then(x.0.cmp(&y.0))
         });
         let mut chosen: Vec<(u32, Vec<(u32, LinkReason)>)> = Vec::new();
         let mut chosen_members: Vec<u32> = vec![slot];
-        for (id, _, links) in by_cluster {
+        let mut passed_over: Vec<u32> = Vec::new();
+        let best_score = joinable.first().map_or(0.0, |j| j.1);
+        let mut ambiguous = false;
+        for (id, score, links) in joinable {
             if chosen.is_empty() || self.compatible(&chosen_members, id) {
                 chosen_members.extend(&self.clusters[id as usize].as_ref().expect("live").members);
                 chosen.push((id, links));
+            } else {
+                ambiguous |= best_score - score < 1e-9;
+                passed_over.extend(links.iter().map(|(m, _)| *m));
+            }
+        }
+        if ambiguous {
+            passed_over.extend(
+                chosen
+                    .drain(..)
+                    .flat_map(|(_, links)| links.into_iter().map(|(m, _)| m)),
+            );
+        }
+        passed_over.extend(
+            refused
+                .into_iter()
+                .flat_map(|(_, _, links)| links.into_iter().map(|(m, _)| m)),
+        );
+
+        match chosen.split_first() {
+            None => {
+                let id = self.new_cluster(Cluster {
+                    members: vec![slot],
+                    links: Vec::new(),
+                    canonical: slot,
+                });
+                self.cluster_of[slot as usize] = id;
+            }
+            Some(((target, first_links), others)) => {
+                let target = *target;
+                let mut new_links: Vec<Link> = first_links
+                    .iter()
+                    .map(|&(b, reason)| Link { a: slot, b, reason })
+                    .collect();
+                for (id, links) in others {
+                    let absorbed = self.clusters[*id as usize].take().expect("live");
+                    self.free_clusters.push(*id);
+                    for &member in &absorbed.members {
+                        self.cluster_of[member as usize] = target;
+                    }
+                    let cluster = self.clusters[target as usize].as_mut().expect("live");
+                    cluster.members.extend(absorbed.members);
+                    cluster.links.extend(absorbed.links);
+                    new_links.extend(links.iter().map(|&(b, reason)| Link { a: slot, b, reason }));
+                }
+                let cluster = self.clusters[target as usize].as_mut().expect("live");
+                cluster.members.push(slot);
+                cluster.links.extend(new_links);
+                self.cluster_of[slot as usize] = target;
+                self.elect(target);
             }
         }
 
-        let Some(((target, first_links), others)) =
-            chosen.split_first().map(|(f, o)| (f.clone(), o.to_vec()))
-        else {
-            let id = self.new_cluster(Cluster {
-                members: vec![slot],
-                links: Vec::new(),
-                canonical: slot,
-            });
-            self.cluster_of[slot as usize] = id;
-            return slot;
-        };
-        let mut new_links: Vec<Link> = first_links
-            .into_iter()
-            .map(|(b, reason)| Link { a: slot, b, reason })
-            .collect();
-        for (id, links) in others {
-            let absorbed = self.clusters[id as usize].take().expect("live");
-            self.free_clusters.push(id);
-            for &member in &absorbed.members {
-                self.cluster_of[member as usize] = target;
+        if repair {
+            // A member that matched the new offer and could sit in its cluster is ambiguous
+            // between two clusters now: place it again.
+            passed_over.sort_unstable();
+            passed_over.dedup();
+            for member in passed_over {
+                let own = self.cluster_of[slot as usize];
+                if self.records[member as usize].is_some()
+                    && self.cluster_of[member as usize] != own
+                    && self.compatible(&[member], own)
+                {
+                    let record = self.records[member as usize].clone().expect("live slot");
+                    self.remove_slot(member);
+                    self.insert_and_repair(record, false);
+                }
             }
-            let cluster = self.clusters[target as usize].as_mut().expect("live");
-            cluster.members.extend(absorbed.members);
-            cluster.links.extend(absorbed.links);
-            new_links.extend(
-                links
-                    .into_iter()
-                    .map(|(b, reason)| Link { a: slot, b, reason }),
-            );
         }
-        let cluster = self.clusters[target as usize].as_mut().expect("live");
-        cluster.members.push(slot);
-        cluster.links.extend(new_links);
-        self.cluster_of[slot as usize] = target;
-        self.elect(target);
         slot
     }
 

@@ -1,11 +1,11 @@
 //! Settings of deduplication (the `[dedup]` table of the configuration).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::DedupError;
 
 /// Thresholds and sizes; the defaults are the ones measured in `docs/benchmarks.md`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DedupConfig {
     /// Words per shingle.
@@ -111,7 +111,7 @@ impl DedupConfig {
 }
 
 /// The order in which a cluster's members compete to be shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CanonicalCriterion {
     /// The source's trust rank, higher first.
@@ -123,7 +123,7 @@ pub enum CanonicalCriterion {
 }
 
 /// The canonical election: criteria in order, then the offer key for a stable result.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CanonicalPolicy {
     /// Criteria, most important first.

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use relais_model::{ContractKind, DurationUnit, Offer, WorkingTimeKind};
+use relais_territory::geography;
 
 use crate::config::DedupConfig;
-use crate::grade::{GradeSet, grades_in};
+use crate::grade::{GradeSet, grades_in, trailing_grades_in_title, without_trailing_grades};
 use crate::minhash::{MinHasher, band_keys};
 use crate::normalise::{
     Description, is_detail_word, normalise_employer, normalise_title, split_description, words,
@@ -180,17 +181,10 @@ impl Extractor {
         detail_words.sort_unstable();
         detail_words.dedup();
 
-        let place_words = offer
-            .location
-            .label
-            .as_deref()
-            .map(words)
-            .unwrap_or_default();
-        let title = normalise_title(&offer.title, &place_words);
+        let title = place_free_title(offer);
         let employer = offer.employer.name.as_deref().and_then(normalise_employer);
-        let mut grade_words = words(&offer.title);
-        grade_words.extend(hashed.description.words.iter().cloned());
-        let grades = grades_in(&grade_words);
+        // A title's first words name the role (`Technicien voirie`), later ones may state a grade.
+        let grades = grades_in(&hashed.description.words) | trailing_grades_in_title(&offer.title);
 
         let commune = offer.location.commune.as_ref().map(|c| c.as_str().into());
         let departement = offer
@@ -316,6 +310,50 @@ impl Extractor {
         }
         (kept_words, kept_hashes)
     }
+}
+
+/// The normalised title without the workplace's name: the words of the location's label and of
+/// the resolved commune's name, and trailing words naming a commune of the offer's département
+/// (`Vendeur - Marseille` on an offer located only in `13 - Bouches-du-Rhône`).
+fn place_free_title(offer: &Offer) -> String {
+    let geography = geography();
+    let mut place_words = offer
+        .location
+        .label
+        .as_deref()
+        .map(words)
+        .unwrap_or_default();
+    if let Some(id) = offer
+        .location
+        .commune
+        .as_ref()
+        .and_then(|code| geography.current_commune(code.as_str()))
+    {
+        place_words.extend(words(geography.commune(id).name));
+    }
+    let title = without_trailing_grades(&normalise_title(&offer.title, &place_words));
+    let departement = offer.location.departement.as_ref().map(|d| d.as_str());
+    let mut kept: Vec<&str> = title.split(' ').filter(|w| !w.is_empty()).collect();
+    while kept.len() > 1
+        && departement.is_some_and(|d| kept.last().is_some_and(|w| w.eq_ignore_ascii_case(d)))
+    {
+        kept.pop();
+    }
+    for length in (1..=3).rev() {
+        if kept.len() <= length {
+            continue;
+        }
+        let name = kept[kept.len() - length..].join(" ").to_uppercase();
+        let names_a_commune = geography
+            .communes_with_normalised_name(&name)
+            .iter()
+            .any(|&id| departement.is_none_or(|d| geography.commune(id).departement == d));
+        if names_a_commune {
+            kept.truncate(kept.len() - length);
+            break;
+        }
+    }
+    kept.join(" ")
 }
 
 fn content_hash(record: &Record) -> u64 {

@@ -34,20 +34,75 @@ pub type GradeSet = u64;
 
 const CATEGORY_BITS: u32 = 3;
 
+/// Words skipped when reading grades (`agent de maîtrise`, `adjoint d'animation`).
+fn is_filler(word: &str) -> bool {
+    matches!(word, "d" | "de" | "des" | "du" | "l" | "la" | "le" | "les")
+}
+
 /// The grades and categories stated in `words` (folded), as a bit set; 0 when none.
 pub fn grades_in(words: &[String]) -> GradeSet {
+    let words: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !is_filler(w))
+        .collect();
+    grades_in_content(&words).0
+}
+
+/// The title's words without the grades stated after its first word (`Agent de restauration -
+/// adjoint technique` → `agent restauration`): the grade rule compares those, not the title rule.
+pub fn without_trailing_grades(title_words: &str) -> String {
+    let words: Vec<&str> = title_words.split(' ').filter(|w| !w.is_empty()).collect();
+    let (_, spans) = grades_in_content(&words);
+    let mut kept = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let in_grade = spans
+            .iter()
+            .any(|&(start, end)| start > 0 && (start..end).contains(&i));
+        if !in_grade {
+            kept.push(*word);
+        }
+    }
+    kept.join(" ")
+}
+
+/// The grades a title states after its first word (`Secrétaire de mairie (rédacteur)`).
+pub fn trailing_grades_in_title(title: &str) -> GradeSet {
+    let folded = crate::normalise::words(title);
+    let words: Vec<&str> = folded
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !is_filler(w))
+        .collect();
+    let (_, spans) = grades_in_content(&words);
+    spans
+        .iter()
+        .filter(|&&(start, _)| start > 0)
+        .map(|&(start, end)| grades_in_content(&words[start..end]).0)
+        .fold(0, |set, grade| set | grade)
+}
+
+/// The grades of content words, and the word spans that state them.
+fn grades_in_content(words: &[&str]) -> (GradeSet, Vec<(usize, usize)>) {
     let mut set = 0;
+    let mut spans = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        let word = words[i].as_str();
+        let word = words[i];
         if (word == "categorie" || word == "cat")
             && let Some(letter) = words.get(i + 1)
         {
-            match letter.as_str() {
-                "a" => set |= 1,
-                "b" => set |= 2,
-                "c" => set |= 4,
-                _ => {}
+            let bit = match *letter {
+                "a" => 1,
+                "b" => 2,
+                "c" => 4,
+                _ => 0,
+            };
+            if bit != 0 {
+                set |= bit;
+                spans.push((i, i + 2));
+                i += 2;
+                continue;
             }
         }
         if let Some((index, grade)) = GRADES.iter().enumerate().find(|(_, grade)| {
@@ -61,15 +116,18 @@ pub fn grades_in(words: &[String]) -> GradeSet {
             let principal = after
                 .iter()
                 .take(2)
-                .any(|w| w == "principal" || w == "principaux" || w == "principale");
-            let bit = CATEGORY_BITS as usize + index + if principal { GRADES.len() } else { 0 };
+                .position(|w| matches!(*w, "principal" | "principaux" | "principale"));
+            let bit =
+                CATEGORY_BITS as usize + index + if principal.is_some() { GRADES.len() } else { 0 };
             set |= 1 << bit;
-            i += grade.len();
+            let end = i + grade.len() + principal.map_or(0, |p| p + 1);
+            spans.push((i, end));
+            i = end;
             continue;
         }
         i += 1;
     }
-    set
+    (set, spans)
 }
 
 /// Readable names of the grades in `set`, for explanations.
@@ -108,5 +166,21 @@ mod tests {
         assert_eq!(grade_names(b), ["adjoint technique principal"]);
         assert_eq!(c, 0);
         assert_eq!(a & b, 0);
+        assert_eq!(
+            grade_names(grades_in(&words("Agent de maîtrise territorial"))),
+            ["agent maitrise"]
+        );
+        assert_eq!(
+            without_trailing_grades("agent restauration scolaire adjoint technique principal"),
+            "agent restauration scolaire"
+        );
+        assert_eq!(
+            without_trailing_grades("infirmier ehpad"),
+            "infirmier ehpad"
+        );
+        assert_eq!(
+            without_trailing_grades("secretaire mairie categorie b"),
+            "secretaire mairie"
+        );
     }
 }

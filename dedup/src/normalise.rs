@@ -222,14 +222,46 @@ pub struct Description {
     pub truncated: bool,
 }
 
+/// Truncation marks of teasers.
+const TRUNCATION_MARKS: &[&str] = &["[...]", "[…]", "(...)", "(…)", "...", "…"];
+
+/// `text` without its truncation marks and the partial sentence each one ends, and whether it
+/// had any.
+fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
+    let first_mark = |rest: &str| {
+        TRUNCATION_MARKS
+            .iter()
+            .filter_map(|mark| rest.find(mark).map(|at| (at, mark.len())))
+            .min()
+    };
+    if first_mark(text).is_none() {
+        return (Cow::Borrowed(text), false);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, len)) = first_mark(rest) {
+        let before = &rest[..at];
+        // The sentence the mark cuts is partial: drop it (its full version may be boilerplate
+        // elsewhere, and its last word may be half a word). A teaser that is one partial
+        // sentence keeps it, without its last word.
+        let kept = match before.rfind(['.', '!', '?', '\n', ';']) {
+            Some(end) => &before[..=end],
+            None => before
+                .trim_end()
+                .trim_end_matches(|c: char| !c.is_whitespace()),
+        };
+        out.push_str(kept);
+        out.push('\n');
+        rest = &rest[at + len..];
+    }
+    out.push_str(rest);
+    (Cow::Owned(out), true)
+}
+
 /// Splits a description (text or HTML) into folded words and sentences.
 pub fn split_description(text: &str) -> Description {
     let text = strip_html(text);
-    let trimmed = text.trim_end();
-    let truncated = trimmed.ends_with('…')
-        || trimmed.ends_with("...")
-        || trimmed.ends_with("[...]")
-        || trimmed.ends_with("(...)");
+    let (text, truncated) = without_truncation_marks(&text);
     let mut description = Description {
         truncated,
         ..Description::default()
@@ -238,7 +270,7 @@ pub fn split_description(text: &str) -> Description {
     let mut sentences = Vec::new();
     let mut start = 0u32;
     for_each_word(
-        trimmed,
+        &text,
         |w| words.borrow_mut().push(w.to_owned()),
         || {
             let end = words.borrow().len() as u32;
@@ -249,16 +281,6 @@ pub fn split_description(text: &str) -> Description {
         },
     );
     description.words = words.into_inner();
-    if truncated && description.words.len() > 1 {
-        // A teaser cut at a length limit: its last word may be half a word.
-        description.words.pop();
-        if let Some(last) = sentences.last_mut() {
-            last.end -= 1;
-            if last.end == last.start {
-                sentences.pop();
-            }
-        }
-    }
     description.sentences = sentences;
     description
 }
@@ -367,9 +389,26 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_teaser_drops_its_cut_word() {
+    fn a_truncated_teaser_drops_its_cut_word_even_before_more_text() {
         let d = split_description("Vous assurez l'entretien des loc…");
         assert!(d.truncated);
         assert_eq!(d.words.last().map(String::as_str), Some("des"));
+        let d = split_description(
+            "Vous assurez l'entretien. Des loc [...]\n\nPostulez sur Emploi Local.",
+        );
+        assert_eq!(
+            d.words,
+            [
+                "vous",
+                "assurez",
+                "l",
+                "entretien",
+                "postulez",
+                "sur",
+                "emploi",
+                "local"
+            ]
+        );
+        assert_eq!(d.sentences.len(), 2);
     }
 }

@@ -1,6 +1,7 @@
 //! The subcommands. Each returns the process exit code.
 
 pub mod bench;
+pub mod dedup;
 pub mod demo;
 pub mod offers;
 pub mod serve;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use relais_dedup::DedupConfig;
 use relais_ingest::feeds::FeedSourceConfig;
 use relais_ingest::francetravail::FranceTravailConfig;
 use relais_publish::FeedDefinition;
@@ -28,6 +29,8 @@ pub struct Config {
     pub feeds: Vec<FeedDefinition>,
     /// Partner job boards' feeds read.
     pub sources: Vec<FeedSourceConfig>,
+    /// Deduplication.
+    pub dedup: DedupConfig,
 }
 
 /// Where data lives.
@@ -67,6 +70,8 @@ pub struct FranceTravailSettings {
     pub full_sweep_schedule: String,
     /// Cron expression (with seconds) of incremental syncs.
     pub incremental_schedule: String,
+    /// Rank of France Travail's offers in the canonical election of duplicates (partner feeds: 50).
+    pub trust_rank: u32,
 }
 
 /// The HTTP server.
@@ -106,6 +111,7 @@ impl Default for FranceTravailSettings {
             concurrency: production.concurrency,
             full_sweep_schedule: "0 30 2 * * *".into(),
             incremental_schedule: "0 */15 * * * *".into(),
+            trust_rank: 100,
         }
     }
 }
@@ -156,6 +162,7 @@ impl Config {
                     crate::scheduler::parse_schedule(&source.schedule)
                         .with_context(|| format!("source `{}`", source.id))?;
                 }
+                config.dedup.validate()?;
                 Ok(config)
             })
     }
@@ -168,6 +175,15 @@ impl Config {
     /// The partner source with this id.
     pub fn source(&self, id: &str) -> Option<&FeedSourceConfig> {
         self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// The trust rank of a source's offers (France Travail, a partner feed, else 0).
+    pub fn trust_rank(&self, source: &relais_model::SourceId) -> i32 {
+        if source.as_str() == relais_ingest::francetravail::SOURCE_ID {
+            return self.francetravail.trust_rank as i32;
+        }
+        self.source(source.as_str())
+            .map_or(0, |s| s.trust_rank as i32)
     }
 
     /// Where partner feeds are downloaded to.

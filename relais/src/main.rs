@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::territory::TerritoryCommand,
     },
+    /// Deduplication: evaluate against ground truth, explain a pair, write the benchmark.
+    Dedup {
+        #[command(subcommand)]
+        command: commands::dedup::DedupCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -77,6 +82,7 @@ async fn main() -> std::process::ExitCode {
         Command::Simulate { source } => commands::simulate::run(source).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Territory { command } => commands::territory::run(command),
+        Command::Dedup { command } => commands::dedup::run(cli.config.as_deref(), command).await,
         Command::Bench { bench } => commands::bench::run(bench).await,
     };
     match result {

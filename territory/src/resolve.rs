@@ -89,7 +89,15 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
     if let Some(resolution) = by_arrondissement_name(geography, &text.name) {
         return resolution;
     }
-    if let Some(departement) = text.departement.as_deref() {
+    // `25 - Doubs` names the département Doubs, not its commune Doubs (25204); Paris is both.
+    let names_its_departement = text.departement.as_deref().is_some_and(|d| {
+        d != "75" && geography.departement_with_normalised_name(&text.name) == Some(d)
+    });
+    if let Some(departement) = text
+        .departement
+        .as_deref()
+        .filter(|_| !names_its_departement)
+    {
         let named = geography.communes_with_normalised_name(&text.name);
         let within: Vec<u32> = named
             .iter()
@@ -101,7 +109,8 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
         }
     }
     // A name unique in France, unless the text places it in another département.
-    if let [id] = geography.communes_with_normalised_name(&text.name)
+    if !names_its_departement
+        && let [id] = geography.communes_with_normalised_name(&text.name)
         && text
             .departement
             .as_deref()

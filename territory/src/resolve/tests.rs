@@ -220,6 +220,10 @@ fn a_town_followed_by_its_departement_name() {
 fn names_departements_regions_and_nothing() {
     text("Cahors", Some("46042"), Some("46"), UniqueName);
     text("Lot (46)", None, Some("46"), Departement);
+    // The commune Doubs (25204) is not what `25 - Doubs` means; Paris is commune and département.
+    text("25 - Doubs", None, Some("25"), Departement);
+    text("Doubs (25)", None, Some("25"), Departement);
+    text("75 - Paris", Some("75056"), Some("75"), DepartementAndName);
     text("Lot", None, Some("46"), Departement);
     let occitanie = resolve_location(LocationQuery {
         text: Some("Occitanie"),

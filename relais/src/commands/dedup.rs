@@ -1,0 +1,536 @@
+//! `relais dedup ...`: evaluate deduplication against ground truth, explain a pair, write the
+//! generated benchmark to files.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use relais_dedup::metrics::{Evaluation, Labelled, Scores, evaluate};
+use relais_dedup::{DedupConfig, Deduplicator, Outcome};
+use relais_fixtures::DedupBenchmark;
+use relais_ingest::francetravail::{SOURCE_ID, normalise_offer};
+use relais_model::{Offer, OfferKey, SourceId};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::pipeline;
+
+/// The trust rank of France Travail's own offers in evaluations (partner boards: 50).
+const FRANCE_TRAVAIL_TRUST: i32 = 100;
+const PARTNER_TRUST: i32 = 50;
+
+/// `relais dedup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DedupCommand {
+    /// Scores deduplication against ground truth: the generated benchmark, or a labelled set.
+    Eval(EvalArgs),
+    /// Says why two offers are or are not the same job, rule by rule.
+    Explain(ExplainArgs),
+    /// Writes the generated benchmark as `offres.jsonl` and `truth.tsv`.
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `relais dedup eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Records of the generated benchmark (at least; whole families are kept).
+    #[arg(long, default_value_t = 20_000, conflicts_with = "offres")]
+    records: usize,
+    /// Seed of the generated benchmark.
+    #[arg(long, default_value_t = 1, conflicts_with = "offres")]
+    seed: u64,
+    /// A labelled set: one France Travail `Offre` JSON object per line.
+    #[arg(long, requires = "truth")]
+    offres: Option<PathBuf>,
+    /// Its truth: `id<TAB>job` per line (optional third and fourth columns: family, lookalike group).
+    #[arg(long, requires = "offres")]
+    truth: Option<PathBuf>,
+    /// Prints JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also prints up to this many missed pairs and false merges, with the rule that decided.
+    #[arg(long, default_value_t = 0)]
+    show_errors: usize,
+}
+
+/// Arguments of `relais dedup explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// First offer: a key `source:id` of the store, or an `id` of `--offres`.
+    a: String,
+    /// Second offer.
+    b: String,
+    /// Reads the offers from this JSON-lines file of `Offre` objects instead of the store.
+    #[arg(long)]
+    offres: Option<PathBuf>,
+    /// Prints JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `relais dedup generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Records (at least).
+    #[arg(long, default_value_t = 20_000)]
+    records: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory to write `offres.jsonl` and `truth.tsv` into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs a `relais dedup` subcommand.
+pub async fn run(config_path: Option<&Path>, command: DedupCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DedupCommand::Eval(args) => eval(config_path, args),
+        DedupCommand::Explain(args) => explain(config_path, args).await,
+        DedupCommand::Generate(args) => generate(args),
+    }
+}
+
+/// The ground truth of one record.
+#[derive(Debug, Clone)]
+struct Truth {
+    job: u64,
+    family: String,
+    lookalike_group: Option<u64>,
+}
+
+/// Offers read from `Offre` objects, with their sources' trust ranks.
+#[derive(Debug, Default)]
+pub struct OffreSet {
+    /// The normalised offers.
+    pub offers: Vec<Offer>,
+    /// Each offer's trust rank.
+    pub trust: Vec<i32>,
+}
+
+/// The source of an `Offre`: its partner board when it has one, else France Travail.
+fn source_of(offre: &Value) -> (SourceId, i32) {
+    let partner = offre["origineOffre"]["partenaires"][0]["nom"]
+        .as_str()
+        .map(|name| {
+            name.to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        })
+        .and_then(|name| SourceId::parse(&name).ok());
+    match partner {
+        Some(source) => (source, PARTNER_TRUST),
+        None => (
+            SourceId::parse(SOURCE_ID).expect("valid source id"),
+            FRANCE_TRAVAIL_TRUST,
+        ),
+    }
+}
+
+impl OffreSet {
+    /// Normalises `Offre` objects as the France Travail source would, seen at `seen_at`.
+    /// A record that cannot be normalised is reported and left out (returned as its id).
+    pub fn normalise(
+        offres: impl IntoIterator<Item = Value>,
+        seen_at: DateTime<Utc>,
+    ) -> (Self, Vec<String>) {
+        let mut set = Self::default();
+        let mut rejected = Vec::new();
+        for offre in offres {
+            let (source, trust) = source_of(&offre);
+            match normalise_offer(&source, &offre.to_string(), seen_at) {
+                Ok(offer) => {
+                    set.offers.push(offer);
+                    set.trust.push(trust);
+                }
+                Err(rejection) => rejected.push(format!(
+                    "{}: {}",
+                    offre["id"].as_str().unwrap_or("(no id)"),
+                    rejection.reason
+                )),
+            }
+        }
+        (set, rejected)
+    }
+
+    /// Deduplicates the set in publication order (as the offers would have arrived), after
+    /// learning its frequent text.
+    pub fn deduplicate(
+        &self,
+        config: DedupConfig,
+        log_candidates: bool,
+    ) -> anyhow::Result<Deduplicator> {
+        let mut dedup = Deduplicator::new(config)?;
+        if log_candidates {
+            dedup.log_candidates();
+        }
+        for offer in &self.offers {
+            dedup.observe(offer);
+        }
+        for i in self.arrival_order() {
+            dedup.upsert(&self.offers[i], self.trust[i]);
+        }
+        Ok(dedup)
+    }
+
+    fn arrival_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.offers.len()).collect();
+        order.sort_by_key(|&i| {
+            let offer = &self.offers[i];
+            (
+                offer.dates.created_at.unwrap_or(offer.first_seen_at),
+                offer.key.to_string(),
+            )
+        });
+        order
+    }
+}
+
+fn dedup_config(config_path: Option<&Path>) -> anyhow::Result<DedupConfig> {
+    Ok(Config::load(config_path)?.dedup)
+}
+
+fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let config = dedup_config(config_path)?;
+    let (offres, truths): (Vec<Value>, Vec<Truth>) = match (&args.offres, &args.truth) {
+        (Some(offres), Some(truth)) => read_labelled(offres, truth)?,
+        _ => DedupBenchmark::new(args.seed)
+            .records(args.records)
+            .into_iter()
+            .map(|r| {
+                let truth = Truth {
+                    job: r.job,
+                    family: r.family.to_owned(),
+                    lookalike_group: r.lookalike_group,
+                };
+                (r.offre, truth)
+            })
+            .unzip(),
+    };
+    let seen_at = if args.offres.is_some() {
+        Utc::now()
+    } else {
+        DedupBenchmark::anchor()
+    };
+    let mut kept_truths = Vec::with_capacity(truths.len());
+    let ids: Vec<String> = offres
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let (set, rejected) = OffreSet::normalise(offres, seen_at);
+    for line in &rejected {
+        eprintln!("warning: record left out: {line}");
+    }
+    let rejected_ids: std::collections::HashSet<&str> = rejected
+        .iter()
+        .filter_map(|r| r.split(':').next())
+        .collect();
+    for (id, truth) in ids.iter().zip(truths) {
+        if !rejected_ids.contains(id.as_str()) {
+            kept_truths.push(truth);
+        }
+    }
+
+    let started = std::time::Instant::now();
+    let dedup = set.deduplicate(config, true)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let keys: Vec<String> = set.offers.iter().map(|o| o.key.to_string()).collect();
+    let labelled: Vec<Labelled> = keys
+        .iter()
+        .zip(&kept_truths)
+        .map(|(key, truth)| Labelled {
+            predicted: u64::from(dedup.cluster_id(key).expect("every offer is placed")),
+            job: truth.job,
+            family: truth.family.clone(),
+            lookalike_group: truth.lookalike_group,
+        })
+        .collect();
+    let evaluation = evaluate(&labelled, &|i, j| dedup.was_candidate(&keys[i], &keys[j]));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print_evaluation(&evaluation, seconds);
+        print_errors(&dedup, &keys, &labelled, args.show_errors);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Missed pairs (same job, two clusters) counted by the rule that separates them, and false
+/// merges (two jobs, one cluster), with examples.
+fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], examples: usize) {
+    if examples == 0 {
+        return;
+    }
+    let mut by_job: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut by_cluster: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, l) in labelled.iter().enumerate() {
+        by_job.entry(l.job).or_default().push(i);
+        by_cluster.entry(l.predicted).or_default().push(i);
+    }
+    let describe = |i: usize, j: usize| {
+        let (a, b) = (
+            dedup.record(&keys[i]).expect("held"),
+            dedup.record(&keys[j]).expect("held"),
+        );
+        let comparison = dedup.compare(a, b);
+        let rule = comparison
+            .failed_rule()
+            .map_or_else(|| "none".to_owned(), |r| r.to_string());
+        let lines: Vec<String> = comparison
+            .explain(a, b)
+            .into_iter()
+            .map(|(rule, outcome, detail)| format!("      {rule}: {outcome:?}: {detail}"))
+            .collect();
+        (
+            rule,
+            format!(
+                "  {} / {} [{}]\n{}",
+                keys[i],
+                keys[j],
+                labelled[i].family,
+                lines.join("\n")
+            ),
+        )
+    };
+    let mut missed: std::collections::BTreeMap<String, (usize, Vec<String>)> = Default::default();
+    for members in by_job.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                if labelled[i].predicted != labelled[j].predicted {
+                    let (rule, text) = describe(i, j);
+                    let entry = missed.entry(rule).or_default();
+                    entry.0 += 1;
+                    if entry.1.len() < examples {
+                        entry.1.push(text);
+                    }
+                }
+            }
+        }
+    }
+    println!("\nmissed pairs by deciding rule:");
+    for (rule, (count, texts)) in &missed {
+        println!("- {rule}: {count}");
+        for text in texts {
+            println!("{text}");
+        }
+    }
+    println!("\nfalse merges:");
+    let mut shown = 0;
+    for members in by_cluster.values() {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                if labelled[i].job != labelled[j].job && shown < examples {
+                    shown += 1;
+                    println!("{}", describe(i, j).1);
+                }
+            }
+        }
+    }
+}
+
+fn read_labelled(offres: &Path, truth: &Path) -> anyhow::Result<(Vec<Value>, Vec<Truth>)> {
+    let mut by_id: HashMap<String, Truth> = HashMap::new();
+    let mut jobs: HashMap<String, u64> = HashMap::new();
+    let mut groups: HashMap<String, u64> = HashMap::new();
+    let file = File::open(truth).with_context(|| format!("cannot read `{}`", truth.display()))?;
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [id, job, ref rest @ ..] = fields[..] else {
+            bail!(
+                "{}:{}: expected `id<TAB>job`, found `{line}`",
+                truth.display(),
+                n + 1
+            );
+        };
+        let next = jobs.len() as u64;
+        let job = *jobs.entry(job.to_owned()).or_insert(next);
+        let family = rest.first().copied().unwrap_or_default().to_owned();
+        let lookalike_group = rest.get(1).filter(|g| !g.is_empty()).map(|g| {
+            let next = groups.len() as u64;
+            *groups.entry((*g).to_owned()).or_insert(next)
+        });
+        by_id.insert(
+            id.to_owned(),
+            Truth {
+                job,
+                family,
+                lookalike_group,
+            },
+        );
+    }
+    let file = File::open(offres).with_context(|| format!("cannot read `{}`", offres.display()))?;
+    let mut records = Vec::new();
+    let mut truths = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let offre: Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not a JSON object", offres.display(), n + 1))?;
+        let id = offre["id"].as_str().unwrap_or_default().to_owned();
+        let Some(truth) = by_id.get(&id) else {
+            eprintln!(
+                "warning: `{id}` ({}:{}) has no truth: left out",
+                offres.display(),
+                n + 1
+            );
+            continue;
+        };
+        truths.push(truth.clone());
+        records.push(offre);
+    }
+    Ok((records, truths))
+}
+
+fn print_evaluation(evaluation: &Evaluation, seconds: f64) {
+    let o = &evaluation.overall;
+    println!(
+        "{} records, {} true jobs, {} clusters (deduplicated in {seconds:.2} s)",
+        o.records, o.true_jobs, o.predicted_clusters
+    );
+    println!(
+        "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11}",
+        "",
+        "pair P",
+        "pair R",
+        "pair F1",
+        "B³ P",
+        "B³ R",
+        "B³ F1",
+        "lookalike",
+        "blocking",
+        "jobs error"
+    );
+    let row = |name: &str, s: &Scores| {
+        println!(
+            "{name:<16} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>10.4} {:>9.4} {:>+11.4}",
+            s.pairwise_precision,
+            s.pairwise_recall,
+            s.pairwise_f1,
+            s.bcubed_precision,
+            s.bcubed_recall,
+            s.bcubed_f1,
+            s.lookalike_false_merge_rate,
+            s.blocking_pair_completeness,
+            s.distinct_jobs_error
+        )
+    };
+    row("overall", o);
+    for (family, scores) in &evaluation.families {
+        row(family, scores);
+    }
+}
+
+async fn explain(config_path: Option<&Path>, args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let mut dedup = Deduplicator::new(config.dedup.clone())?;
+    let (a, b, trust) = match &args.offres {
+        Some(path) => {
+            let file =
+                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            let mut offres = Vec::new();
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                if !line.trim().is_empty() {
+                    offres.push(serde_json::from_str::<Value>(&line)?);
+                }
+            }
+            let (set, _) = OffreSet::normalise(offres, Utc::now());
+            for offer in &set.offers {
+                dedup.observe(offer);
+            }
+            let find = |id: &str| {
+                set.offers
+                    .iter()
+                    .position(|o| o.key.source_offer_id() == id || o.key.to_string() == id)
+                    .with_context(|| format!("no offer `{id}` in `{}`", path.display()))
+            };
+            let (i, j) = (find(&args.a)?, find(&args.b)?);
+            (
+                set.offers[i].clone(),
+                set.offers[j].clone(),
+                (set.trust[i], set.trust[j]),
+            )
+        }
+        None => {
+            let (store, _) = pipeline::open(&config).await?;
+            let load = |key: String| {
+                let store = &store;
+                async move {
+                    let parsed = OfferKey::parse(&key)
+                        .with_context(|| format!("`{key}` is not an offer key `source:id`"))?;
+                    store
+                        .offer(&parsed)
+                        .await?
+                        .with_context(|| format!("no offer `{key}` in the store"))
+                }
+            };
+            let a = load(args.a.clone()).await?;
+            let b = load(args.b.clone()).await?;
+            store
+                .for_each_active_offer(|offer| dedup.observe(&offer))
+                .await?;
+            store.close().await;
+            let rank = |o: &Offer| config.trust_rank(o.key.source());
+            let trust = (rank(&a), rank(&b));
+            (a, b, trust)
+        }
+    };
+    let (x, y) = (dedup.extract(&a, trust.0), dedup.extract(&b, trust.1));
+    let comparison = dedup.compare(&x, &y);
+    let same = comparison.same_job();
+    if args.json {
+        let report = serde_json::json!({
+            "a": a.key.to_string(),
+            "b": b.key.to_string(),
+            "same_job": same,
+            "failed_rule": comparison.failed_rule().map(|r| r.to_string()),
+            "comparison": comparison,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("A {}: {}", a.key, a.title);
+    println!("B {}: {}", b.key, b.title);
+    for (rule, outcome, detail) in comparison.explain(&x, &y) {
+        let mark = match outcome {
+            Outcome::Same => "same",
+            Outcome::Unknown => "unknown",
+            Outcome::Different => "DIFFERENT",
+        };
+        println!("  {:<13} {mark:<9} {detail}", rule.to_string());
+    }
+    match comparison.failed_rule() {
+        None if same => println!("=> the same job"),
+        Some(rule) => println!("=> two jobs: rule `{rule}` says they differ"),
+        None => println!("=> two jobs"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create `{}`", args.out.display()))?;
+    let mut offres = BufWriter::new(File::create(args.out.join("offres.jsonl"))?);
+    let mut truth = BufWriter::new(File::create(args.out.join("truth.tsv"))?);
+    DedupBenchmark::new(args.seed).write(args.records, &mut offres, &mut truth)?;
+    offres.flush()?;
+    truth.flush()?;
+    println!(
+        "wrote {} and {}",
+        args.out.join("offres.jsonl").display(),
+        args.out.join("truth.tsv").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
