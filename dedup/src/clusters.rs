@@ -13,6 +13,9 @@ use crate::features::{Extractor, Record};
 use crate::verify::{Comparison, Outcome, compare};
 
 const NONE: u32 = u32::MAX;
+/// Clusters of at most this many members merged through a new offer have their members placed
+/// again (they may match another cluster just as well).
+const SMALL_CLUSTER: usize = 2;
 
 /// Why two members are linked: the rules that matched.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -370,6 +373,11 @@ impl Deduplicator {
                     .collect();
                 for (id, links) in others {
                     let absorbed = self.clusters[*id as usize].take().expect("live");
+                    if absorbed.members.len() <= SMALL_CLUSTER {
+                        // A small cluster pulled in through the new offer may be an ambiguous
+                        // copy that also matches a cluster the new offer cannot join.
+                        passed_over.extend(&absorbed.members);
+                    }
                     self.free_clusters.push(*id);
                     for &member in &absorbed.members {
                         self.cluster_of[member as usize] = target;
@@ -394,9 +402,9 @@ impl Deduplicator {
             passed_over.dedup();
             for member in passed_over {
                 let own = self.cluster_of[slot as usize];
+                let absorbed = self.cluster_of[member as usize] == own;
                 if self.records[member as usize].is_some()
-                    && self.cluster_of[member as usize] != own
-                    && self.compatible(&[member], own)
+                    && (absorbed || self.compatible(&[member], own))
                 {
                     let record = self.records[member as usize].clone().expect("live slot");
                     self.remove_slot(member);
