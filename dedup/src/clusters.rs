@@ -155,7 +155,18 @@ impl Deduplicator {
     /// Learns the corpus' frequent text (boilerplate sentences, template shingles) from an offer.
     /// Call it for every offer version before (batch) or just before (incremental) its upsert.
     pub fn observe(&mut self, offer: &Offer) {
-        self.extractor.observe(offer);
+        let keys = self.extractor.frequency_keys(offer);
+        self.extractor.count(&keys);
+    }
+
+    /// [`Self::observe`] in two halves, so that batches can compute the keys in parallel.
+    pub fn frequency_keys(&self, offer: &Offer) -> Vec<u64> {
+        self.extractor.frequency_keys(offer)
+    }
+
+    /// Counts keys from [`Self::frequency_keys`].
+    pub fn observe_keys(&mut self, keys: &[u64]) {
+        self.extractor.count(keys);
     }
 
     /// The features of an offer as this deduplicator sees it now (pure: nothing is stored).

@@ -36,10 +36,12 @@ pub struct Record {
     pub employer: Option<Box<str>>,
     /// The employer's SIREN (first nine digits of the SIRET).
     pub siren: Option<u32>,
+    /// A hash of the employer's normalised name (0: not named), compared before the name.
+    pub employer_key: u64,
     /// The workplace commune (INSEE code).
-    pub commune: Option<Box<str>>,
+    pub commune: Option<Code>,
     /// The workplace département.
-    pub departement: Option<Box<str>>,
+    pub departement: Option<Code>,
     /// Contract family.
     pub contract: ContractKind,
     /// Contract duration in days, when stated.
@@ -70,6 +72,29 @@ pub struct Record {
     pub blocking_keys: Box<[u64]>,
     /// A hash of everything above that decides sameness: an update that keeps it keeps the clusters.
     pub content_hash: u64,
+}
+
+/// A short code (INSEE commune, département) packed in an integer: compared in one instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code(u64);
+
+impl Code {
+    /// Packs up to eight ASCII bytes.
+    pub fn new(code: &str) -> Self {
+        let mut bytes = [0u8; 8];
+        for (slot, b) in bytes.iter_mut().zip(code.bytes()) {
+            *slot = b;
+        }
+        Self(u64::from_le_bytes(bytes))
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.0.to_le_bytes();
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(8);
+        f.write_str(std::str::from_utf8(&bytes[..end]).unwrap_or("?"))
+    }
 }
 
 /// What extraction needs: the configuration, the hash functions and the frequency sketch.
@@ -128,8 +153,9 @@ impl Extractor {
         }
     }
 
-    /// Counts the sentences and shingles of `offer` in the frequency sketch.
-    pub fn observe(&mut self, offer: &Offer) {
+    /// The sketch keys of `offer`'s sentences and shingles (pure: several threads may compute
+    /// them while one thread counts them with [`Self::count`]).
+    pub fn frequency_keys(&self, offer: &Offer) -> Vec<u64> {
         let hashed = HashedDescription::of(&offer.description);
         let mut keys: Vec<u64> = hashed.sentence_keys().collect();
         keys.extend(
@@ -138,7 +164,12 @@ impl Extractor {
         );
         keys.sort_unstable();
         keys.dedup();
-        for key in keys {
+        keys
+    }
+
+    /// Counts one offer's keys in the frequency sketch.
+    pub fn count(&mut self, keys: &[u64]) {
+        for &key in keys {
             self.sketch.add(key);
         }
     }
@@ -186,12 +217,12 @@ impl Extractor {
         // A title's first words name the role (`Technicien voirie`), later ones may state a grade.
         let grades = grades_in(&hashed.description.words) | trailing_grades_in_title(&offer.title);
 
-        let commune = offer.location.commune.as_ref().map(|c| c.as_str().into());
+        let commune = offer.location.commune.as_ref().map(|c| Code::new(c.as_str()));
         let departement = offer
             .location
             .departement
             .as_ref()
-            .map(|d| d.as_str().into());
+            .map(|d| Code::new(d.as_str()));
 
         let mut blocking_keys = Vec::new();
         let text_signature = self
@@ -211,11 +242,8 @@ impl Extractor {
             &mut blocking_keys,
         );
         if !title.is_empty() {
-            let place = commune.as_deref().or(departement.as_deref()).unwrap_or("-");
-            blocking_keys.push(sequence_hash(
-                &[word_hash(&title), word_hash(place)],
-                TITLE_KEY_SALT,
-            ));
+            let place = commune.or(departement).map_or(0, |c| c.0);
+            blocking_keys.push(sequence_hash(&[word_hash(&title), place], TITLE_KEY_SALT));
         }
         blocking_keys.sort_unstable();
         blocking_keys.dedup();
@@ -251,6 +279,7 @@ impl Extractor {
             source: offer.key.source().as_str().into(),
             trust_rank,
             offer_url: offer.offer_url.as_deref().map(Into::into),
+            employer_key: employer.as_deref().map_or(0, word_hash),
             employer: employer.map(Into::into),
             siren,
             commune,
@@ -362,8 +391,8 @@ fn content_hash(record: &Record) -> u64 {
         word_hash(&record.title),
         text(record.employer.as_deref()),
         u64::from(record.siren.unwrap_or(0)),
-        text(record.commune.as_deref()),
-        text(record.departement.as_deref()),
+        record.commune.map_or(0, |c| c.0),
+        record.departement.map_or(0, |c| c.0),
         record.contract as u64,
         record.duration_days.map_or(0, |d| u64::from(d.to_bits())),
         record.working_time as u64,

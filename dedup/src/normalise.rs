@@ -234,7 +234,7 @@ fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
             .filter_map(|mark| rest.find(mark).map(|at| (at, mark.len())))
             .min()
     };
-    if first_mark(text).is_none() {
+    if !text.contains('…') && !text.contains("...") {
         return (Cow::Borrowed(text), false);
     }
     let mut out = String::with_capacity(text.len());

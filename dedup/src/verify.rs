@@ -6,7 +6,7 @@ use relais_model::{ContractKind, WorkingTimeKind};
 use serde::Serialize;
 
 use crate::config::DedupConfig;
-use crate::features::Record;
+use crate::features::{Code, Record};
 use crate::grade::{GradeSet, grade_names};
 
 /// A rule's outcome for a pair.
@@ -160,10 +160,10 @@ impl Comparison {
                 self.place,
                 format!(
                     "commune {} / {}, département {} / {}",
-                    name(a.commune.as_deref()),
-                    name(b.commune.as_deref()),
-                    name(a.departement.as_deref()),
-                    name(b.departement.as_deref())
+                    code(a.commune),
+                    code(b.commune),
+                    code(a.departement),
+                    code(b.departement)
                 ),
             ),
             (
@@ -229,6 +229,10 @@ impl Comparison {
     }
 }
 
+fn code(value: Option<Code>) -> String {
+    value.map_or_else(|| "(not stated)".to_owned(), |c| c.to_string())
+}
+
 fn days(value: Option<f32>) -> String {
     value.map_or_else(String::new, |d| format!(" ({d:.0} days)"))
 }
@@ -255,14 +259,15 @@ fn outcome(same: bool) -> Outcome {
 }
 
 /// Compares two offers' features; with `full`, every rule is evaluated even after a veto.
+/// Without it, the cheap structural rules run first and the first veto ends the comparison.
 pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comparison {
     let days_apart = (a.published_day - b.published_day).abs();
     let mut comparison = Comparison {
-        employer: employer(a, b, config),
-        place: place(a, b),
-        contract: contract(a, b),
-        working_time: working_time(a, b),
-        grade: grade(a.grades, b.grades),
+        employer: Outcome::Unknown,
+        place: Outcome::Unknown,
+        contract: Outcome::Unknown,
+        working_time: Outcome::Unknown,
+        grade: Outcome::Unknown,
         dates: outcome(days_apart <= config.window_days),
         days_apart,
         text_compared: false,
@@ -275,7 +280,19 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         details: Outcome::Unknown,
         unique_details: (0, 0),
     };
-    if comparison.structural_veto().is_some() && !full {
+    let stop = |c: &Comparison| !full && c.structural_veto().is_some();
+    if stop(&comparison) {
+        return comparison;
+    }
+    comparison.place = place(a, b);
+    comparison.contract = contract(a, b);
+    comparison.working_time = working_time(a, b);
+    comparison.grade = grade(a.grades, b.grades);
+    if stop(&comparison) {
+        return comparison;
+    }
+    comparison.employer = employer(a, b, config);
+    if stop(&comparison) {
         return comparison;
     }
     comparison.text_compared = true;
@@ -316,18 +333,24 @@ fn employer(a: &Record, b: &Record, config: &DedupConfig) -> Outcome {
         return outcome(x == y);
     }
     match (a.employer.as_deref(), b.employer.as_deref()) {
+        _ if a.employer_key != 0 && a.employer_key == b.employer_key => Outcome::Same,
         (Some(x), Some(y)) => {
-            outcome(x == y || strsim::normalized_levenshtein(x, y) >= config.employer_similarity)
+            // Lengths this far apart cannot reach the similarity: skip the edit distance.
+            let (short, long) = (x.len().min(y.len()) as f64, x.len().max(y.len()) as f64);
+            outcome(
+                short >= config.employer_similarity * long
+                    && strsim::normalized_levenshtein(x, y) >= config.employer_similarity,
+            )
         }
         _ => Outcome::Unknown,
     }
 }
 
 fn place(a: &Record, b: &Record) -> Outcome {
-    if let (Some(x), Some(y)) = (a.commune.as_deref(), b.commune.as_deref()) {
+    if let (Some(x), Some(y)) = (a.commune, b.commune) {
         return outcome(x == y);
     }
-    match (a.departement.as_deref(), b.departement.as_deref()) {
+    match (a.departement, b.departement) {
         (Some(x), Some(y)) if x != y => Outcome::Different,
         _ => Outcome::Unknown,
     }

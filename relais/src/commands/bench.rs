@@ -1,5 +1,7 @@
 //! `relais bench ...`: benchmark commands whose figures go in `docs/benchmarks.md`.
 
+mod dedup;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,6 +26,9 @@ pub enum Bench {
     /// A generated partner XML feed: parse and normalise on one thread, then a full run into a
     /// SQLite store; peak memory of the whole process.
     Feed(FeedArgs),
+    /// Deduplication of a generated benchmark (two cores), then single new offers placed one at a
+    /// time; peak memory of the whole process.
+    Dedup(dedup::DedupArgs),
 }
 
 /// Arguments of `relais bench feed`.
@@ -82,6 +87,9 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
             .join()
             .expect("benchmark thread"),
         Bench::Feed(args) => feed(args).await,
+        Bench::Dedup(args) => std::thread::spawn(move || dedup::run(&args))
+            .join()
+            .expect("benchmark thread"),
     }
 }
 

@@ -136,14 +136,14 @@ fn source_of(offre: &Value) -> (SourceId, i32) {
 impl OffreSet {
     /// Normalises `Offre` objects as the France Travail source would, seen at `seen_at`.
     /// A record that cannot be normalised is reported and left out (returned as its id).
-    pub fn normalise(
-        offres: impl IntoIterator<Item = Value>,
+    pub fn normalise<'a>(
+        offres: impl IntoIterator<Item = &'a Value>,
         seen_at: DateTime<Utc>,
     ) -> (Self, Vec<String>) {
         let mut set = Self::default();
         let mut rejected = Vec::new();
         for offre in offres {
-            let (source, trust) = source_of(&offre);
+            let (source, trust) = source_of(offre);
             match normalise_offer(&source, &offre.to_string(), seen_at) {
                 Ok(offer) => {
                     set.offers.push(offer);
@@ -223,7 +223,7 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
         .iter()
         .map(|o| o["id"].as_str().unwrap_or_default().to_owned())
         .collect();
-    let (set, rejected) = OffreSet::normalise(offres, seen_at);
+    let (set, rejected) = OffreSet::normalise(&offres, seen_at);
     for line in &rejected {
         eprintln!("warning: record left out: {line}");
     }
@@ -446,7 +446,7 @@ async fn explain(config_path: Option<&Path>, args: ExplainArgs) -> anyhow::Resul
                     offres.push(serde_json::from_str::<Value>(&line)?);
                 }
             }
-            let (set, _) = OffreSet::normalise(offres, Utc::now());
+            let (set, _) = OffreSet::normalise(&offres, Utc::now());
             for offer in &set.offers {
                 dedup.observe(offer);
             }
