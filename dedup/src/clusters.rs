@@ -13,8 +13,8 @@ use crate::features::{Extractor, Record};
 use crate::verify::{Comparison, Outcome, compare};
 
 const NONE: u32 = u32::MAX;
-/// Clusters of at most this many members merged through a new offer have their members placed
-/// again (they may match another cluster just as well).
+/// Clusters of at most this many members are checked for ambiguity before a new offer merges
+/// them into a bigger one (they may match another cluster just as well).
 const SMALL_CLUSTER: usize = 2;
 
 /// Why two members are linked: the rules that matched.
@@ -345,12 +345,19 @@ impl Deduplicator {
         let mut passed_over: Vec<u32> = Vec::new();
         let best_score = joinable.first().map_or(0.0, |j| j.1);
         let mut ambiguous = false;
+        let several = joinable.len() > 1;
         for (id, score, links) in joinable {
-            if chosen.is_empty() || self.compatible(&chosen_members, id) {
-                chosen_members.extend(&self.clusters[id as usize].as_ref().expect("live").members);
+            let members = &self.clusters[id as usize].as_ref().expect("live").members;
+            // A small cluster that also matches a cluster the others cannot sit with is an
+            // ambiguous copy: it is not pulled in.
+            let pulled_in_wrongly = several
+                && members.len() <= SMALL_CLUSTER
+                && self.matches_incompatible_cluster(members, &chosen_members, &candidates);
+            if (chosen.is_empty() || self.compatible(&chosen_members, id)) && !pulled_in_wrongly {
+                chosen_members.extend(members);
                 chosen.push((id, links));
             } else {
-                ambiguous |= best_score - score < 1e-9;
+                ambiguous |= !pulled_in_wrongly && best_score - score < 1e-9;
                 passed_over.extend(links.iter().map(|(m, _)| *m));
             }
         }
@@ -384,11 +391,6 @@ impl Deduplicator {
                     .collect();
                 for (id, links) in others {
                     let absorbed = self.clusters[*id as usize].take().expect("live");
-                    if absorbed.members.len() <= SMALL_CLUSTER {
-                        // A small cluster pulled in through the new offer may be an ambiguous
-                        // copy that also matches a cluster the new offer cannot join.
-                        passed_over.extend(&absorbed.members);
-                    }
                     self.free_clusters.push(*id);
                     for &member in &absorbed.members {
                         self.cluster_of[member as usize] = target;
@@ -413,9 +415,9 @@ impl Deduplicator {
             passed_over.dedup();
             for member in passed_over {
                 let own = self.cluster_of[slot as usize];
-                let absorbed = self.cluster_of[member as usize] == own;
                 if self.records[member as usize].is_some()
-                    && (absorbed || self.compatible(&[member], own))
+                    && self.cluster_of[member as usize] != own
+                    && self.compatible(&[member], own)
                 {
                     let record = self.records[member as usize].clone().expect("live slot");
                     self.remove_slot(member);
@@ -424,6 +426,33 @@ impl Deduplicator {
             }
         }
         slot
+    }
+
+    /// Whether one of `members` is the same job as an offer (among its candidates and the new
+    /// offer's) of a cluster that vetoes one of `joining`.
+    fn matches_incompatible_cluster(
+        &self,
+        members: &[u32],
+        joining: &[u32],
+        extra: &[u32],
+    ) -> bool {
+        let config = &self.extractor.config;
+        members.iter().any(|&member| {
+            let record = self.record_at(member);
+            let mut around = self.candidates(record);
+            around.extend(extra);
+            around.iter().any(|&other| {
+                let cluster = self.cluster_of[other as usize];
+                other != member
+                    && cluster != NONE
+                    && cluster != self.cluster_of[member as usize]
+                    && !joining
+                        .iter()
+                        .any(|&j| self.cluster_of[j as usize] == cluster || j == other)
+                    && compare(record, self.record_at(other), config, false).same_job()
+                    && !self.compatible(joining, cluster)
+            })
+        })
     }
 
     fn compatible(&self, members: &[u32], cluster: u32) -> bool {

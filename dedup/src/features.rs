@@ -115,7 +115,7 @@ struct HashedDescription {
 impl HashedDescription {
     fn of(text: &str) -> Self {
         let description = split_description(text);
-        let hashes = description.words.iter().map(|w| word_hash(w)).collect();
+        let hashes = description.words().map(word_hash).collect();
         Self {
             description,
             hashes,
@@ -215,9 +215,14 @@ impl Extractor {
         let title = place_free_title(offer);
         let employer = offer.employer.name.as_deref().and_then(normalise_employer);
         // A title's first words name the role (`Technicien voirie`), later ones may state a grade.
-        let grades = grades_in(&hashed.description.words) | trailing_grades_in_title(&offer.title);
+        let description_words: Vec<&str> = hashed.description.words().collect();
+        let grades = grades_in(&description_words) | trailing_grades_in_title(&offer.title);
 
-        let commune = offer.location.commune.as_ref().map(|c| Code::new(c.as_str()));
+        let commune = offer
+            .location
+            .commune
+            .as_ref()
+            .map(|c| Code::new(c.as_str()));
         let departement = offer
             .location
             .departement
@@ -319,23 +324,11 @@ impl Extractor {
                 continue;
             }
             let range = sentence.start as usize..sentence.end as usize;
-            kept_words.extend(
-                hashed.description.words[range.clone()]
-                    .iter()
-                    .map(String::as_str),
-            );
+            kept_words.extend(range.clone().map(|i| hashed.description.word(i)));
             kept_hashes.extend_from_slice(&hashed.hashes[range]);
         }
         if kept_words.len() < MIN_WORDS_AFTER_BOILERPLATE {
-            return (
-                hashed
-                    .description
-                    .words
-                    .iter()
-                    .map(String::as_str)
-                    .collect(),
-                hashed.hashes.clone(),
-            );
+            return (hashed.description.words().collect(), hashed.hashes.clone());
         }
         (kept_words, kept_hashes)
     }

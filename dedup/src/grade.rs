@@ -40,10 +40,10 @@ fn is_filler(word: &str) -> bool {
 }
 
 /// The grades and categories stated in `words` (folded), as a bit set; 0 when none.
-pub fn grades_in(words: &[String]) -> GradeSet {
+pub fn grades_in<S: AsRef<str>>(words: &[S]) -> GradeSet {
     let words: Vec<&str> = words
         .iter()
-        .map(String::as_str)
+        .map(AsRef::as_ref)
         .filter(|w| !is_filler(w))
         .collect();
     grades_in_content(&words).0

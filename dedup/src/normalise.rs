@@ -202,7 +202,7 @@ pub fn strip_html(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// One sentence of a description: its words' range in [`Description::words`].
+/// One sentence of a description: the range of its words in [`Description::words`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sentence {
     /// First word.
@@ -211,15 +211,40 @@ pub struct Sentence {
     pub end: u32,
 }
 
-/// A description as folded words split in sentences.
+/// A description as folded words split in sentences; the words share one buffer.
 #[derive(Debug, Clone, Default)]
 pub struct Description {
-    /// The words, in order.
-    pub words: Vec<String>,
+    buffer: String,
+    spans: Vec<(u32, u32)>,
     /// The sentences.
     pub sentences: Vec<Sentence>,
-    /// The text ends with a truncation mark (`…`, `...`, `[...]`): its last word may be cut.
+    /// The text had truncation marks (`…`, `[...]`): it is a teaser.
     pub truncated: bool,
+}
+
+impl Description {
+    /// Word `i`.
+    pub fn word(&self, i: usize) -> &str {
+        let (start, end) = self.spans[i];
+        &self.buffer[start as usize..end as usize]
+    }
+
+    /// The words, in order.
+    pub fn words(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.spans
+            .iter()
+            .map(|&(start, end)| &self.buffer[start as usize..end as usize])
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is no word.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
 }
 
 /// Truncation marks of teasers.
@@ -266,21 +291,28 @@ pub fn split_description(text: &str) -> Description {
         truncated,
         ..Description::default()
     };
-    let words = std::cell::RefCell::new(Vec::new());
+    let buffer = std::cell::RefCell::new(String::with_capacity(text.len()));
+    let spans = std::cell::RefCell::new(Vec::new());
     let mut sentences = Vec::new();
     let mut start = 0u32;
     for_each_word(
         &text,
-        |w| words.borrow_mut().push(w.to_owned()),
+        |w| {
+            let mut buffer = buffer.borrow_mut();
+            let from = buffer.len() as u32;
+            buffer.push_str(w);
+            spans.borrow_mut().push((from, buffer.len() as u32));
+        },
         || {
-            let end = words.borrow().len() as u32;
+            let end = spans.borrow().len() as u32;
             if end > start {
                 sentences.push(Sentence { start, end });
             }
             start = end;
         },
     );
-    description.words = words.into_inner();
+    description.buffer = buffer.into_inner();
+    description.spans = spans.into_inner();
     description.sentences = sentences;
     description
 }
@@ -372,7 +404,7 @@ mod tests {
             "<p>Vous assurez l&apos;entretien</p><ul><li>des locaux</li><li>du mat&eacute;riel</li></ul>",
         );
         assert_eq!(
-            d.words,
+            d.words().collect::<Vec<_>>(),
             [
                 "vous",
                 "assurez",
@@ -392,12 +424,12 @@ mod tests {
     fn a_truncated_teaser_drops_its_cut_word_even_before_more_text() {
         let d = split_description("Vous assurez l'entretien des loc…");
         assert!(d.truncated);
-        assert_eq!(d.words.last().map(String::as_str), Some("des"));
+        assert_eq!(d.words().last(), Some("des"));
         let d = split_description(
             "Vous assurez l'entretien. Des loc [...]\n\nPostulez sur Emploi Local.",
         );
         assert_eq!(
-            d.words,
+            d.words().collect::<Vec<_>>(),
             [
                 "vous",
                 "assurez",

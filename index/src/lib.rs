@@ -14,5 +14,5 @@ mod schema;
 mod search;
 
 pub use error::IndexError;
-pub use schema::IndexedOffer;
+pub use schema::{AlsoPublishedOn, IndexedOffer};
 pub use search::{FeedPage, FeedQuery, OfferIndex, PlaceFilter};

@@ -92,6 +92,20 @@ pub struct IndexedOffer {
     pub url: Option<String>,
     /// Full description as published.
     pub description: String,
+    /// The same job published by other sources (deduplication): shown as "also published on".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_published_on: Vec<AlsoPublishedOn>,
+}
+
+/// Another copy of the same job, on another source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlsoPublishedOn {
+    /// The copy's key (`source:id`).
+    pub key: String,
+    /// Its source.
+    pub source: String,
+    /// Its page at that source.
+    pub url: Option<String>,
 }
 
 impl IndexedOffer {
@@ -115,11 +129,16 @@ impl IndexedOffer {
             updated_at: offer.dates.updated_at,
             url: offer.offer_url.clone(),
             description: offer.description.clone(),
+            also_published_on: Vec::new(),
         }
     }
 }
 
-pub(crate) fn document(fields: &Fields, offer: &Offer) -> TantivyDocument {
+pub(crate) fn document(
+    fields: &Fields,
+    offer: &Offer,
+    also_published_on: &[AlsoPublishedOn],
+) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.key, offer.key.to_string());
     if let Some(departement) = &offer.location.departement {
@@ -145,7 +164,11 @@ pub(crate) fn document(fields: &Fields, offer: &Offer) -> TantivyDocument {
     doc.add_i64(fields.created, created.timestamp_millis());
     doc.add_text(
         fields.summary,
-        serde_json::to_string(&IndexedOffer::of(offer)).expect("summary serialises"),
+        serde_json::to_string(&IndexedOffer {
+            also_published_on: also_published_on.to_vec(),
+            ..IndexedOffer::of(offer)
+        })
+        .expect("summary serialises"),
     );
     doc
 }

@@ -10,7 +10,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::IndexError;
-use crate::schema::{Fields, IndexedOffer, document, register_analysers, schema};
+use crate::schema::{AlsoPublishedOn, Fields, IndexedOffer, document, register_analysers, schema};
 
 const WRITER_HEAP_BYTES: usize = 100_000_000;
 
@@ -102,6 +102,15 @@ impl OfferIndex {
 
     /// Replaces the whole content of the index with `offers`; returns how many were indexed.
     pub fn rebuild(&self, offers: impl IntoIterator<Item = Offer>) -> Result<u64, IndexError> {
+        self.rebuild_published(offers.into_iter().map(|offer| (offer, Vec::new())))
+    }
+
+    /// Replaces the whole content of the index with the offers to publish, each with the other
+    /// copies of its job; returns how many were indexed.
+    pub fn rebuild_published(
+        &self,
+        offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
+    ) -> Result<u64, IndexError> {
         let _turn = self
             .writing
             .lock()
@@ -109,8 +118,8 @@ impl OfferIndex {
         let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
         writer.delete_all_documents()?;
         let mut count = 0;
-        for offer in offers {
-            writer.add_document(document(&self.fields, &offer))?;
+        for (offer, also_published_on) in offers {
+            writer.add_document(document(&self.fields, &offer, &also_published_on))?;
             count += 1;
         }
         writer.commit()?;
@@ -131,7 +140,7 @@ impl OfferIndex {
                 &offer.key.to_string(),
             ));
             if offer.status.is_active() {
-                writer.add_document(document(&self.fields, offer))?;
+                writer.add_document(document(&self.fields, offer, &[]))?;
             }
         }
         for key in removals {

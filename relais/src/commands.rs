@@ -30,9 +30,11 @@ pub async fn reindex(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, index) = pipeline::open(&config).await?;
     let started = std::time::Instant::now();
-    let indexed = pipeline::reindex(&store, &index).await?;
+    let done = pipeline::reindex(&config, &store, &index).await?;
     println!(
-        "indexed {indexed} active offers in {:.1} s",
+        "indexed {} offers ({} duplicates shown as \"also published on\") in {:.1} s",
+        done.indexed,
+        done.duplicates,
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

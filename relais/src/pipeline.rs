@@ -4,7 +4,8 @@
 use std::sync::mpsc;
 
 use anyhow::Context;
-use relais_index::OfferIndex;
+use relais_dedup::Deduplicator;
+use relais_index::{AlsoPublishedOn, OfferIndex};
 use relais_ingest::RunReport;
 use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_ingest::francetravail::{
@@ -80,21 +81,68 @@ pub async fn sync_feed(
     Ok(Some(source.run(options).await?))
 }
 
-/// Rebuilds the index from the active offers of the store, streaming them to an indexing thread.
-pub async fn reindex(store: &Store, index: &OfferIndex) -> anyhow::Result<u64> {
+/// What a reindex did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reindexed {
+    /// Offers indexed (one per job).
+    pub indexed: u64,
+    /// Active offers shown only as "also published on" of another copy of their job.
+    pub duplicates: u64,
+}
+
+/// Deduplicates the active offers of the store, then rebuilds the index with one offer per job
+/// (the canonical copy, with its "also published on" links), streaming them to an indexing thread.
+pub async fn reindex(
+    config: &Config,
+    store: &Store,
+    index: &OfferIndex,
+) -> anyhow::Result<Reindexed> {
+    let mut dedup = Deduplicator::new(config.dedup.clone())?;
+    store
+        .for_each_active_offer(|offer| dedup.observe(&offer))
+        .await?;
+    store
+        .for_each_active_offer(|offer| {
+            let rank = config.trust_rank(offer.key.source());
+            dedup.upsert(&offer, rank);
+        })
+        .await?;
+
     let (sender, receiver) = mpsc::sync_channel(1_024);
     let indexer = {
         let index = index.clone();
-        tokio::task::spawn_blocking(move || index.rebuild(receiver))
+        tokio::task::spawn_blocking(move || index.rebuild_published(receiver))
     };
+    let mut duplicates = 0;
     let streamed = store
         .for_each_active_offer(|offer| {
+            let key = offer.key.to_string();
+            let also_published_on = match dedup.cluster_of(&key) {
+                Some(cluster) if *cluster.canonical.key != *key => {
+                    duplicates += 1;
+                    return;
+                }
+                Some(cluster) => cluster
+                    .members
+                    .iter()
+                    .filter(|member| *member.key != *key)
+                    .map(|member| AlsoPublishedOn {
+                        key: member.key.to_string(),
+                        source: member.source.to_string(),
+                        url: member.offer_url.as_deref().map(str::to_owned),
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             // The indexing thread only stops early on error, which `indexer` then reports.
-            let _ = sender.send(offer);
+            let _ = sender.send((offer, also_published_on));
         })
         .await;
     drop(sender);
     let indexed = indexer.await.context("indexing thread")??;
     streamed?;
-    Ok(indexed)
+    Ok(Reindexed {
+        indexed,
+        duplicates,
+    })
 }

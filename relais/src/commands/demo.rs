@@ -137,8 +137,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             source.id, report.outcome, report.fetched, report.new, report.withdrawn
         );
     }
-    let indexed = pipeline::reindex(&store, &index).await?;
-    eprintln!("index: {indexed} active offers");
+    let done = pipeline::reindex(&config, &store, &index).await?;
+    eprintln!(
+        "index: {} offers, {} duplicates shown as \"also published on\"",
+        done.indexed, done.duplicates
+    );
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
         .await

@@ -19,8 +19,12 @@ use crate::scheduler::{parse_schedule, run_on_schedule};
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, index) = pipeline::open(&config).await?;
-    let indexed = pipeline::reindex(&store, &index).await?;
-    tracing::info!(indexed, "index rebuilt from the store");
+    let done = pipeline::reindex(&config, &store, &index).await?;
+    tracing::info!(
+        indexed = done.indexed,
+        duplicates = done.duplicates,
+        "index rebuilt from the store"
+    );
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
@@ -127,8 +131,8 @@ fn start_feed_schedules(
                 let (config, store, index, id) = (config.clone(), store.clone(), index.clone(), id.clone());
                 async move {
                     match pipeline::sync_feed(&config, &store, &id, FeedRunOptions::default()).await {
-                        Ok(Some(_)) => match pipeline::reindex(&store, &index).await {
-                            Ok(indexed) => tracing::info!(indexed, "index rebuilt"),
+                        Ok(Some(_)) => match pipeline::reindex(&config, &store, &index).await {
+                            Ok(done) => tracing::info!(indexed = done.indexed, duplicates = done.duplicates, "index rebuilt"),
                             Err(error) => tracing::error!(error = %format!("{error:#}"), "reindex failed"),
                         },
                         Ok(None) => tracing::info!(source = %id, "another run holds the lock; tick skipped"),
@@ -148,8 +152,12 @@ async fn run_and_reindex(
     run: FranceTravailRun,
 ) {
     match pipeline::sync_francetravail(config, store, run).await {
-        Ok(Some(_)) => match pipeline::reindex(store, index).await {
-            Ok(indexed) => tracing::info!(indexed, "index rebuilt"),
+        Ok(Some(_)) => match pipeline::reindex(config, store, index).await {
+            Ok(done) => tracing::info!(
+                indexed = done.indexed,
+                duplicates = done.duplicates,
+                "index rebuilt"
+            ),
             Err(error) => tracing::error!(error = %format!("{error:#}"), "reindex failed"),
         },
         Ok(None) => tracing::info!("another run holds the lock; tick skipped"),
