@@ -44,6 +44,9 @@ impl LinkReason {
     }
 }
 
+/// A cluster a new offer matches: its id, the best score, the matched members and why.
+type ClusterMatch = (u32, f64, Vec<(u32, LinkReason)>);
+
 /// A link between two members (slots).
 #[derive(Debug, Clone, Copy)]
 struct Link {
@@ -312,7 +315,7 @@ impl Deduplicator {
         // Matches, grouped by cluster.
         let config = &self.extractor.config;
         let new = self.record_at(slot);
-        let mut by_cluster: Vec<(u32, f64, Vec<(u32, LinkReason)>)> = Vec::new();
+        let mut by_cluster: Vec<ClusterMatch> = Vec::new();
         for &candidate in &candidates {
             let comparison = compare(new, self.record_at(candidate), config, false);
             if !comparison.same_job() {

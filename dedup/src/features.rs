@@ -17,7 +17,7 @@ const SENTENCE_SALT: u64 = 0x5e17_e4ce;
 const SHINGLE_SALT: u64 = 0x5419_91e5;
 const TEXT_BAND_SALT: u64 = 0x7e47;
 const LEAD_BAND_SALT: u64 = 0x1ead;
-const TITLE_KEY_SALT: u64 = 0x7171_e;
+const TITLE_KEY_SALT: u64 = 0x0007_171e;
 /// A boilerplate-free description shorter than this keeps its boilerplate (nothing else is left).
 const MIN_WORDS_AFTER_BOILERPLATE: usize = 12;
 

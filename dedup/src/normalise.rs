@@ -109,7 +109,7 @@ const ANONYMOUS_EMPLOYERS: &[&str] = &[
 pub fn normalise_title(title: &str, place_words: &[String]) -> String {
     let mut kept: Vec<String> = Vec::new();
     for word in words(title) {
-        let is_place = place_words.iter().any(|p| *p == word)
+        let is_place = place_words.contains(&word)
             || (word.len() == 5 && word.bytes().all(|b| b.is_ascii_digit()));
         if STOP_WORDS.contains(&word.as_str()) || GENDER_WORDS.contains(&word.as_str()) || is_place
         {
@@ -194,10 +194,10 @@ pub fn strip_html(text: &str) -> Cow<'_, str> {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    if out.contains('&') {
-        if let Ok(decoded) = quick_xml::escape::unescape(&out) {
-            return Cow::Owned(decoded.into_owned());
-        }
+    if out.contains('&')
+        && let Ok(decoded) = quick_xml::escape::unescape(&out)
+    {
+        return Cow::Owned(decoded.into_owned());
     }
     Cow::Owned(out)
 }

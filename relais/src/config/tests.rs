@@ -41,7 +41,8 @@ fn the_example_config_loads_and_sets_every_key() {
                 for key in keys.keys() {
                     assert!(
                         text.contains(&format!("\n{key} ="))
-                            || text.contains(&format!("\n# {key} =")),
+                            || text.contains(&format!("\n# {key} ="))
+                            || text.contains(&format!("\n[{section}.{key}]")),
                         "`{section}.{key}` is not in the example"
                     );
                 }
