@@ -9,7 +9,7 @@ use relais_tests::relais_binary;
 use serde_json::Value;
 
 /// A child process killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -19,7 +19,7 @@ impl Drop for Running {
 }
 
 /// Starts `relais` with `args` and reads stdout lines until `until` accepts one; returns the lines.
-fn start_and_read(
+pub(crate) fn start_and_read(
     args: &[&str],
     env: &[(String, String)],
     until: impl Fn(&str) -> bool,
@@ -80,7 +80,7 @@ fn simulator(offers: u64, rate: u32) -> (Running, Vec<(String, String)>) {
     (child, env)
 }
 
-fn run_json(args: &[&str], env: &[(String, String)]) -> Value {
+pub(crate) fn run_json(args: &[&str], env: &[(String, String)]) -> Value {
     let output = Command::new(relais_binary())
         .args(args)
         .envs(env.iter().cloned())

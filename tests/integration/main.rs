@@ -2,6 +2,7 @@
 
 mod cli;
 mod client;
+mod dedup;
 mod harvest;
 mod partner_feeds;
 mod real_locations;

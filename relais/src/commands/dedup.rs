@@ -253,7 +253,7 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
         .collect();
     let evaluation = evaluate(&labelled, &|i, j| dedup.was_candidate(&keys[i], &keys[j]));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+        println!("{}", serde_json::to_string(&evaluation)?);
     } else {
         print_evaluation(&evaluation, seconds);
         print_errors(&dedup, &keys, &labelled, args.show_errors);

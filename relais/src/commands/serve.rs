@@ -31,7 +31,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let mut schedulers = start_schedules(&config, &store, &index, &cancel)?;
     schedulers.extend(start_feed_schedules(&config, &store, &index, &cancel)?);
-    eprintln!("serving on http://{}", listener.local_addr()?);
+    println!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(listener, &config, index, cancel.clone()).await?;
     cancel.cancel();
     for task in schedulers {

@@ -1,0 +1,297 @@
+//! Deduplication end to end: the same job on two boards is published once with "also published
+//! on"; `relais dedup explain` says why; `relais dedup eval` meets the issue's targets on the
+//! generated benchmark and reads an external labelled set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use relais_tests::relais_binary;
+use serde_json::Value;
+
+use crate::cli::{run_json, start_and_read};
+
+fn relais(config: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(relais_binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RELAIS_LOG", "error")
+        .output()
+        .expect("relais runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/feeds")
+        .join(name)
+}
+
+/// The first job of the HelloWork sample as another board republishes it: new id, title in
+/// capitals with a site suffix, description in HTML paragraphs.
+fn mirrored_first_job() -> String {
+    let text = std::fs::read_to_string(fixture("hellowork.xml")).unwrap();
+    let (head, rest) = text.split_once("<job>").unwrap();
+    let job = rest.split("</job>").next().unwrap();
+    let description = job
+        .split("<description><![CDATA[")
+        .nth(1)
+        .unwrap()
+        .split("]]></description>")
+        .next()
+        .unwrap();
+    let html: String = description
+        .split("\n\n")
+        .map(|paragraph| format!("<p>{paragraph}</p>"))
+        .collect();
+    let job = job
+        .replace("<job_id><![CDATA[68087320]]></job_id>", "<job_id><![CDATA[M-1]]></job_id>")
+        .replace(
+            "<title><![CDATA[Manager en Stratégie Management et Organisation H/F]]></title>",
+            "<title><![CDATA[MANAGER EN STRATEGIE MANAGEMENT ET ORGANISATION (H/F) - Vincennes (94)]]></title>",
+        )
+        .replace(description, &html);
+    format!("{head}<job>{job}</job>\n</root>\n")
+}
+
+#[test]
+fn the_same_job_on_two_boards_is_published_once_with_also_published_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("mirror.xml");
+    std::fs::write(&mirror, mirrored_first_job()).unwrap();
+    let config = dir.path().join("relais.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+data_dir = {data:?}
+
+[francetravail]
+enabled = false
+
+[server]
+listen = "127.0.0.1:0"
+
+[[feeds]]
+name = "val-de-marne"
+title = "Offres du Val-de-Marne"
+territory = "dep:94"
+
+[[sources]]
+id = "hellowork"
+url = {hellowork:?}
+format = {{ type = "xml", preset = "hellowork" }}
+
+[[sources]]
+id = "mirror"
+url = {mirror:?}
+format = {{ type = "xml", preset = "hellowork" }}
+trust_rank = 80
+"#,
+            data = dir.path().join("data"),
+            hellowork = fixture("hellowork.xml"),
+            mirror = mirror,
+        ),
+    )
+    .unwrap();
+    for source in ["hellowork", "mirror"] {
+        let (code, stdout, stderr) = relais(&config, &["sync", source, "--json"]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+    }
+    let (code, stdout, _) = relais(&config, &["reindex"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("indexed 5 offers (1 duplicates"),
+        "{stdout}"
+    );
+
+    let (code, same, _) = relais(
+        &config,
+        &["dedup", "explain", "mirror:M-1", "hellowork:68087320"],
+    );
+    assert_eq!(code, 0, "{same}");
+    assert!(same.contains("=> the same job"), "{same}");
+    let (_, two, _) = relais(
+        &config,
+        &[
+            "dedup",
+            "explain",
+            "hellowork:68087320",
+            "hellowork:68090104",
+        ],
+    );
+    assert!(
+        two.contains("=> two jobs: rule `employer` says they differ"),
+        "{two}"
+    );
+    let (code, _, stderr) = relais(&config, &["dedup", "explain", "mirror:M-1", "nowhere:1"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("no offer `nowhere:1` in the store"),
+        "{stderr}"
+    );
+
+    let config_arg = config.display().to_string();
+    let (_serve, lines) = start_and_read(&["--config", &config_arg, "serve"], &[], |l| {
+        l.starts_with("serving on ")
+    });
+    let base = lines
+        .last()
+        .unwrap()
+        .strip_prefix("serving on ")
+        .unwrap()
+        .to_owned();
+    let body: Value = reqwest::blocking::get(format!("{base}/v1/feeds/val-de-marne/offers"))
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .unwrap();
+    let offers = body["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 1, "one job, one offer: {body}");
+    assert_eq!(
+        offers[0]["key"], "mirror:M-1",
+        "the trusted board's copy is shown"
+    );
+    assert_eq!(
+        offers[0]["also_published_on"],
+        serde_json::json!([{"key": "hellowork:68087320", "source": "hellowork", "url": offers[0]["also_published_on"][0]["url"]}])
+    );
+    assert!(
+        offers[0]["also_published_on"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+}
+
+#[test]
+fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
+    let figures = run_json(&["dedup", "eval", "--records", "20000", "--json"], &[]);
+    for key in [
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f1",
+        "bcubed_precision",
+        "bcubed_recall",
+        "bcubed_f1",
+        "lookalike_false_merge_rate",
+        "blocking_pair_completeness",
+        "distinct_jobs_error",
+    ] {
+        assert!(figures[key].is_number(), "`{key}` missing: {figures}");
+    }
+    let f = |key: &str| figures[key].as_f64().unwrap();
+    assert!(figures["records"].as_u64().unwrap() >= 20_000);
+    assert!(f("pairwise_precision") >= 0.99, "{figures}");
+    assert!(f("pairwise_recall") >= 0.97, "{figures}");
+    assert!(f("bcubed_f1") >= 0.98, "{figures}");
+    assert!(f("lookalike_false_merge_rate") <= 0.01, "{figures}");
+    assert!(f("blocking_pair_completeness") >= 0.995, "{figures}");
+    let families = figures["families"].as_object().unwrap();
+    for family in [
+        "copies",
+        "other_site",
+        "other_contract",
+        "template",
+        "other_grade",
+        "reopening",
+        "teaser",
+    ] {
+        assert!(
+            families[family]["pairwise_precision"].is_number(),
+            "{family}"
+        );
+    }
+}
+
+#[test]
+fn eval_reads_an_external_labelled_set_like_the_generated_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    let output = Command::new(relais_binary())
+        .args([
+            "dedup",
+            "generate",
+            "--records",
+            "3000",
+            "--seed",
+            "5",
+            "--out",
+            &out,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let offres = dir.path().join("offres.jsonl");
+    let truth = dir.path().join("truth.tsv");
+    let from_files = run_json(
+        &[
+            "dedup",
+            "eval",
+            "--offres",
+            offres.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    let in_memory = run_json(
+        &[
+            "dedup",
+            "eval",
+            "--records",
+            "3000",
+            "--seed",
+            "5",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(from_files, in_memory);
+
+    // A truth file with only `id<TAB>job` (no families) is accepted; a malformed line is not.
+    let two_columns: String = std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .map(|line| line.split('\t').take(2).collect::<Vec<_>>().join("\t") + "\n")
+        .collect();
+    std::fs::write(&truth, two_columns).unwrap();
+    let plain = run_json(
+        &[
+            "dedup",
+            "eval",
+            "--offres",
+            offres.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(plain["pairwise_precision"], in_memory["pairwise_precision"]);
+    assert_eq!(plain["families"], serde_json::json!({}));
+    std::fs::write(&truth, "only-one-column\n").unwrap();
+    let output = Command::new(relais_binary())
+        .args([
+            "dedup",
+            "eval",
+            "--offres",
+            offres.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("truth.tsv:1: expected `id<TAB>job`"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
