@@ -42,6 +42,14 @@ pub struct DedupConfig {
     pub weak_evidence_containment: f64,
     /// The canonical election.
     pub canonical: CanonicalPolicy,
+    /// Whether rules 1–5, 6c and 7 apply. Only `relais dedup eval --text-only` turns them off,
+    /// to measure the text-only baseline; not a setting of the configuration file.
+    #[serde(skip, default = "enabled")]
+    pub structural_rules: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 impl Default for DedupConfig {
@@ -64,6 +72,7 @@ impl Default for DedupConfig {
             text_containment: 0.9,
             weak_evidence_containment: 0.95,
             canonical: CanonicalPolicy::default(),
+            structural_rules: true,
         }
     }
 }

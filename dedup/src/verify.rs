@@ -281,6 +281,11 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         unique_details: (0, 0),
     };
     let stop = |c: &Comparison| !full && c.structural_veto().is_some();
+    if !config.structural_rules {
+        // The text-only baseline of `relais dedup eval --text-only`: titles and descriptions decide.
+        comparison.dates = Outcome::Same;
+        return text_rules(comparison, a, b, config, false);
+    }
     if stop(&comparison) {
         return comparison;
     }
@@ -295,6 +300,18 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
     if stop(&comparison) {
         return comparison;
     }
+    let weak = comparison.employer != Outcome::Same || comparison.place != Outcome::Same;
+    text_rules(comparison, a, b, config, weak)
+}
+
+/// Rules 6a–6c; `weak`: employer or commune not stated on both sides.
+fn text_rules(
+    mut comparison: Comparison,
+    a: &Record,
+    b: &Record,
+    config: &DedupConfig,
+    weak: bool,
+) -> Comparison {
     comparison.text_compared = true;
     comparison.title_similarity = title_similarity(&a.title, &b.title);
     comparison.title =
@@ -306,7 +323,6 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         comparison.jaccard = common as f64 / (na + nb - common) as f64;
         comparison.containment = common as f64 / na.min(nb) as f64;
     }
-    let weak = comparison.employer != Outcome::Same || comparison.place != Outcome::Same;
     comparison.containment_needed = if weak {
         config.weak_evidence_containment
     } else {
@@ -324,7 +340,11 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
 
     let (only_a, only_b) = unique_details(a, b);
     comparison.unique_details = (only_a, only_b);
-    comparison.details = outcome(only_a == 0 || only_b == 0);
+    comparison.details = if config.structural_rules {
+        outcome(only_a == 0 || only_b == 0)
+    } else {
+        Outcome::Unknown
+    };
     comparison
 }
 

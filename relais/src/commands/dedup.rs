@@ -53,6 +53,10 @@ pub struct EvalArgs {
     /// Prints JSON.
     #[arg(long)]
     json: bool,
+    /// Measures the text-only baseline: titles and descriptions alone decide (no employer,
+    /// commune, contract, working-time, grade, date or detail rule).
+    #[arg(long)]
+    text_only: bool,
     /// Also prints up to this many missed pairs and false merges, with the rule that decided.
     #[arg(long, default_value_t = 0)]
     show_errors: usize,
@@ -197,7 +201,8 @@ fn dedup_config(config_path: Option<&Path>) -> anyhow::Result<DedupConfig> {
 }
 
 fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let config = dedup_config(config_path)?;
+    let mut config = dedup_config(config_path)?;
+    config.structural_rules = !args.text_only;
     let (offres, truths): (Vec<Value>, Vec<Truth>) = match (&args.offres, &args.truth) {
         (Some(offres), Some(truth)) => read_labelled(offres, truth)?,
         _ => DedupBenchmark::new(args.seed)
