@@ -1,0 +1,159 @@
+//! Each rule of `docs/dedup.md` on a pair that differs only by what the rule looks at.
+
+mod common;
+
+use chrono::Duration;
+use common::{JOB_TEXT, OTHER_TEXT, offer};
+use relais_dedup::{Comparison, DedupConfig, Deduplicator, Outcome, Rule};
+use relais_model::{
+    ContractDuration, ContractKind, DurationUnit, InseeCode, Offer, Siret, WorkingTimeKind,
+};
+
+fn compare(a: &Offer, b: &Offer) -> Comparison {
+    let dedup = Deduplicator::new(DedupConfig::default()).unwrap();
+    dedup.compare(&dedup.extract(a, 50), &dedup.extract(b, 50))
+}
+
+fn base() -> (Offer, Offer) {
+    (
+        offer("francetravail", "1", JOB_TEXT),
+        offer("hellowork", "a", JOB_TEXT),
+    )
+}
+
+#[test]
+fn copies_that_differ_only_in_form_are_the_same_job() {
+    let (a, mut b) = base();
+    b.title = "AGENT D’ENTRETIEN (F/H) - Cahors (46)".into();
+    b.employer.name = Some("Ville de Cahors".into());
+    b.description = format!(
+        "<p>{}</p>",
+        JOB_TEXT.replace(". ", ".</p><p>").replace('é', "&eacute;")
+    );
+    b.location.label = Some("46000 Cahors".into());
+    b.dates.created_at = a.dates.created_at.map(|d| d + Duration::days(20));
+    let comparison = compare(&a, &b);
+    assert!(comparison.same_job(), "{comparison:?}");
+    assert_eq!(comparison.failed_rule(), None);
+    assert_eq!(comparison.employer, Outcome::Same);
+}
+
+#[test]
+fn each_structural_rule_vetoes_on_its_own() {
+    type Change = fn(&mut Offer);
+    let cases: [(Rule, Change); 8] = [
+        (Rule::Employer, |b| {
+            b.employer.name = Some("Propreté Services Cahors".into())
+        }),
+        (Rule::Place, |b| {
+            b.location.commune = Some(InseeCode::parse("46102").unwrap())
+        }),
+        (Rule::Contract, |b| {
+            b.contract.kind = ContractKind::FixedTerm
+        }),
+        (Rule::WorkingTime, |b| {
+            b.working_time.kind = WorkingTimeKind::PartTime
+        }),
+        (Rule::Grade, |b| {
+            b.title = "Agent d'entretien - agent de maîtrise".into()
+        }),
+        (Rule::Dates, |b| {
+            b.dates.created_at = b.dates.created_at.map(|d| d - Duration::days(61))
+        }),
+        (Rule::Title, |b| b.title = "Agent des espaces verts".into()),
+        (Rule::Details, |b| {
+            b.description = format!("{JOB_TEXT} {OTHER_TEXT}").replace("Jules Ferry", "Jean Jaurès")
+        }),
+    ];
+    for (rule, change) in cases {
+        let (mut a, mut b) = base();
+        if rule == Rule::Grade {
+            a.title = "Agent d'entretien - adjoint technique".into();
+        }
+        if rule == Rule::Details {
+            // A longer ad, so that the texts stay near-identical and only the detail differs.
+            a.description = format!("{JOB_TEXT} {OTHER_TEXT}");
+        }
+        change(&mut b);
+        let comparison = compare(&a, &b);
+        assert!(!comparison.same_job(), "{rule}: {comparison:?}");
+        assert_eq!(comparison.failed_rule(), Some(rule), "{comparison:?}");
+    }
+}
+
+#[test]
+fn sirens_decide_over_names_and_durations_over_families() {
+    let (mut a, mut b) = base();
+    a.employer.siret = Some(Siret::parse("21460042700018").unwrap());
+    b.employer.siret = Some(Siret::parse("21460042700026").unwrap());
+    b.employer.name = Some("Services techniques".into());
+    assert_eq!(
+        compare(&a, &b).employer,
+        Outcome::Same,
+        "same SIREN, another establishment"
+    );
+    b.employer.siret = Some(Siret::parse("30000000000017").unwrap());
+    assert_eq!(compare(&a, &b).employer, Outcome::Different);
+
+    let (mut a, mut b) = base();
+    for (offer, months) in [(&mut a, 3.0), (&mut b, 12.0)] {
+        offer.contract.kind = ContractKind::FixedTerm;
+        offer.contract.duration = Some(ContractDuration {
+            value: months,
+            unit: DurationUnit::Month,
+        });
+    }
+    assert_eq!(
+        compare(&a, &b).contract,
+        Outcome::Different,
+        "3 months vs a year"
+    );
+}
+
+#[test]
+fn unknown_fields_never_veto_but_ask_for_a_stronger_text() {
+    let (a, mut b) = base();
+    b.employer.name = None;
+    b.location.commune = None;
+    b.contract.kind = ContractKind::Other;
+    b.working_time.kind = WorkingTimeKind::Unknown;
+    let comparison = compare(&a, &b);
+    assert!(comparison.same_job(), "{comparison:?}");
+    assert_eq!(comparison.containment_needed, 0.95);
+
+    // A teaser of the same text: contained, but with no employer stated it must reach 0.95.
+    let mut teaser = b.clone();
+    let cut = JOB_TEXT.find("municipal").unwrap();
+    teaser.description = format!("{}…", &JOB_TEXT[..cut]);
+    let comparison = compare(&a, &teaser);
+    assert_eq!(comparison.text, Outcome::Same, "{comparison:?}");
+    teaser.employer.name = Some("Mairie de Cahors".into());
+    teaser.location.commune = a.location.commune.clone();
+    assert!(compare(&a, &teaser).same_job());
+}
+
+#[test]
+fn a_truncated_copy_with_a_board_footer_is_contained_in_the_full_ad() {
+    let (a, mut b) = base();
+    let footer = "Postulez en un clic sur notre site.";
+    let cut = JOB_TEXT.find("du restaurant").unwrap();
+    b.description = format!("{} [...]\n\n{footer}", &JOB_TEXT[..cut]);
+
+    // Alone, the footer is text like any other: each side has words the other lacks.
+    assert!(!compare(&a, &b).same_job());
+
+    // Once the board's footer is seen in 40 of its offers, it is boilerplate.
+    let mut dedup = Deduplicator::new(DedupConfig::default()).unwrap();
+    for i in 0..40 {
+        let other = offer(
+            "hellowork",
+            &format!("o{i}"),
+            &format!("Offre numéro {i} du mois. {footer}"),
+        );
+        dedup.observe(&other);
+    }
+    let comparison = dedup.compare(&dedup.extract(&a, 50), &dedup.extract(&b, 50));
+    assert!(comparison.containment >= 0.9, "{comparison:?}");
+    assert!(comparison.jaccard < 0.8);
+    assert!(comparison.same_job(), "{comparison:?}");
+}
