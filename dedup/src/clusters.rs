@@ -193,6 +193,10 @@ impl Deduplicator {
         if let Some(&slot) = self.slot_of.get(&record.key) {
             let old = self.records[slot as usize].as_ref().expect("live slot");
             if old.content_hash == record.content_hash {
+                // Same content; its signature may differ if the corpus' frequent shingles moved:
+                // it stays in the buckets it is linked in.
+                let mut record = record;
+                record.blocking_keys = old.blocking_keys.clone();
                 self.records[slot as usize] = Some(record);
                 let cluster = self.cluster_of[slot as usize];
                 self.elect(cluster);

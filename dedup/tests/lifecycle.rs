@@ -195,3 +195,28 @@ fn the_same_upserts_in_the_same_order_give_the_same_clusters() {
     assert_eq!(clusters(&dedup_of(&ranked)), clusters(&dedup_of(&ranked)));
     assert_eq!(clusters(&dedup_of(&ranked)).len(), 2);
 }
+
+#[test]
+fn an_unchanged_update_after_the_corpus_changed_keeps_its_buckets_consistent() {
+    let a = offer("francetravail", "1", JOB_TEXT);
+    let mut dedup = dedup_of(&[(&a, 100)]);
+    // Many offers now share A's words inside other sentences: its shingles become frequent and
+    // its signature changes, while what the rules compare does not.
+    for i in 0..60 {
+        let other = offer(
+            "hellowork",
+            &format!("o{i}"),
+            &JOB_TEXT.replace(". ", &format!(" {i}, ")),
+        );
+        dedup.observe(&other);
+    }
+    let placement = dedup.upsert(&a, 100);
+    assert!(!placement.moved);
+    let b = offer("indeed", "b", JOB_TEXT);
+    dedup.upsert(&b, 50);
+    assert!(same_cluster(&dedup, "francetravail:1", "indeed:b"));
+    assert!(dedup.remove("francetravail:1"));
+    assert!(dedup.remove("indeed:b"));
+    assert!(dedup.is_empty());
+    assert_eq!(dedup.cluster_count(), 0);
+}
