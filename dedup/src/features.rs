@@ -247,7 +247,9 @@ impl Extractor {
             &mut blocking_keys,
         );
         if !title.is_empty() {
-            let place = commune.or(departement).map_or(0, |c| c.0);
+            // The département, not the commune: a copy known only by its département still
+            // meets the ad with the commune.
+            let place = departement.map_or(0, |c| c.0);
             blocking_keys.push(sequence_hash(&[word_hash(&title), place], TITLE_KEY_SALT));
         }
         blocking_keys.sort_unstable();

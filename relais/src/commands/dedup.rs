@@ -307,6 +307,14 @@ fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], ex
     for members in by_job.values() {
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
+                if !dedup.was_candidate(&keys[i], &keys[j]) {
+                    let (_, text) = describe(i, j);
+                    let entry = missed.entry("never proposed by blocking".into()).or_default();
+                    entry.0 += 1;
+                    if entry.1.len() < examples {
+                        entry.1.push(text);
+                    }
+                }
                 if labelled[i].predicted != labelled[j].predicted {
                     let (rule, text) = describe(i, j);
                     let entry = missed.entry(rule).or_default();
@@ -318,7 +326,7 @@ fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], ex
             }
         }
     }
-    println!("\nmissed pairs by deciding rule:");
+    println!("\nmissed pairs by deciding rule (and true pairs blocking never proposed):");
     for (rule, (count, texts)) in &missed {
         println!("- {rule}: {count}");
         for text in texts {
