@@ -9,7 +9,8 @@ use crate::config::DedupConfig;
 use crate::grade::{GradeSet, grades_in, trailing_grades_in_title, without_trailing_grades};
 use crate::minhash::{MinHasher, band_keys};
 use crate::normalise::{
-    Description, is_detail_word, normalise_employer, normalise_title, split_description, words,
+    Description, is_detail_word, is_gender_word, normalise_employer, normalise_title,
+    split_description, words,
 };
 use crate::sketch::{FrequencySketch, sequence_hash, word_hash};
 
@@ -18,8 +19,6 @@ const SHINGLE_SALT: u64 = 0x5419_91e5;
 const TEXT_BAND_SALT: u64 = 0x7e47;
 const LEAD_BAND_SALT: u64 = 0x1ead;
 const TITLE_KEY_SALT: u64 = 0x0007_171e;
-/// A boilerplate-free description shorter than this keeps its boilerplate (nothing else is left).
-const MIN_WORDS_AFTER_BOILERPLATE: usize = 12;
 
 /// The features of one offer.
 #[derive(Debug, Clone)]
@@ -312,7 +311,7 @@ impl Extractor {
     }
 
     /// The description's words and hashes without its boilerplate sentences (those found in at
-    /// least `boilerplate_min_offers` offers), unless that leaves almost nothing.
+    /// least `boilerplate_min_offers` offers), unless that leaves nothing.
     fn without_boilerplate<'a>(&self, hashed: &'a HashedDescription) -> (Vec<&'a str>, Vec<u64>) {
         let mut kept_words = Vec::with_capacity(hashed.hashes.len());
         let mut kept_hashes = Vec::with_capacity(hashed.hashes.len());
@@ -329,7 +328,8 @@ impl Extractor {
             kept_words.extend(range.clone().map(|i| hashed.description.word(i)));
             kept_hashes.extend_from_slice(&hashed.hashes[range]);
         }
-        if kept_words.len() < MIN_WORDS_AFTER_BOILERPLATE {
+        if kept_words.is_empty() {
+            // All boilerplate (a pure template): the template is all there is to compare.
             return (hashed.description.words().collect(), hashed.hashes.clone());
         }
         (kept_words, kept_hashes)
@@ -355,29 +355,34 @@ fn place_free_title(offer: &Offer) -> String {
     {
         place_words.extend(words(geography.commune(id).name));
     }
-    let title = without_trailing_grades(&normalise_title(&offer.title, &place_words));
     let departement = offer.location.departement.as_ref().map(|d| d.as_str());
-    let mut kept: Vec<&str> = title.split(' ').filter(|w| !w.is_empty()).collect();
-    while kept.len() > 1
-        && departement.is_some_and(|d| kept.last().is_some_and(|w| w.eq_ignore_ascii_case(d)))
+    // Trailing gender tags, département code and postal code, then a commune's name (with its
+    // articles: `à La Rochelle`, `- Châlons-en-Champagne (51)`).
+    let mut raw = words(&offer.title);
+    while raw.len() > 1
+        && raw.last().is_some_and(|w| {
+            is_gender_word(w)
+                || departement.is_some_and(|d| w.eq_ignore_ascii_case(d))
+                || (w.len() == 5 && w.bytes().all(|b| b.is_ascii_digit()))
+        })
     {
-        kept.pop();
+        raw.pop();
     }
-    for length in (1..=3).rev() {
-        if kept.len() <= length {
+    for length in (1..=5).rev() {
+        if raw.len() <= length {
             continue;
         }
-        let name = kept[kept.len() - length..].join(" ").to_uppercase();
+        let name = raw[raw.len() - length..].join(" ").to_uppercase();
         let names_a_commune = geography
             .communes_with_normalised_name(&name)
             .iter()
             .any(|&id| departement.is_none_or(|d| geography.commune(id).departement == d));
         if names_a_commune {
-            kept.truncate(kept.len() - length);
+            raw.truncate(raw.len() - length);
             break;
         }
     }
-    kept.join(" ")
+    without_trailing_grades(&normalise_title(&raw.join(" "), &place_words))
 }
 
 fn content_hash(record: &Record) -> u64 {

@@ -104,6 +104,11 @@ const ANONYMOUS_EMPLOYERS: &[&str] = &[
     "employeur",
 ];
 
+/// Whether a folded word is a gender tag or an inclusive ending.
+pub fn is_gender_word(word: &str) -> bool {
+    GENDER_WORDS.contains(&word)
+}
+
 /// A title reduced to the words that name the job: folded, without gender tags, stop words,
 /// and the workplace's own words (`- Cahors (46)`, `à Cahors`, a postal code).
 pub fn normalise_title(title: &str, place_words: &[String]) -> String {

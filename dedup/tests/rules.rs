@@ -157,3 +157,25 @@ fn a_truncated_copy_with_a_board_footer_is_contained_in_the_full_ad() {
     assert!(comparison.jaccard < 0.8);
     assert!(comparison.same_job(), "{comparison:?}");
 }
+
+#[test]
+fn a_town_named_at_the_end_of_a_title_is_not_part_of_the_job() {
+    let (mut a, mut b) = base();
+    a.title = "Policier municipal H/F".into();
+    a.location.label = Some("17 - LA ROCHELLE".into());
+    a.location.commune = Some(InseeCode::parse("17300").unwrap());
+    a.location.departement = Some(relais_model::DepartementCode::parse("17").unwrap());
+    // The copy is known only by its département: its label cannot say which words are a town.
+    b.title = "POLICIER MUNICIPAL à La Rochelle (17)".into();
+    b.location.label = Some("17 - Charente-Maritime".into());
+    b.location.commune = None;
+    b.location.departement = a.location.departement.clone();
+    let comparison = compare(&a, &b);
+    assert_eq!(comparison.title_similarity, 1.0, "{comparison:?}");
+    b.title = "Policier municipal - Châlons-en-Champagne".into();
+    assert_eq!(
+        compare(&a, &b).title,
+        Outcome::Different,
+        "a town of another département stays"
+    );
+}

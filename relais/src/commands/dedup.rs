@@ -309,7 +309,9 @@ fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], ex
             for &j in &members[x + 1..] {
                 if !dedup.was_candidate(&keys[i], &keys[j]) {
                     let (_, text) = describe(i, j);
-                    let entry = missed.entry("never proposed by blocking".into()).or_default();
+                    let entry = missed
+                        .entry("never proposed by blocking".into())
+                        .or_default();
                     entry.0 += 1;
                     if entry.1.len() < examples {
                         entry.1.push(text);
