@@ -112,7 +112,16 @@ pub struct Deduplicator {
     buckets: FxHashMap<u64, u32>,
     next: Vec<u32>,
     stride: usize,
-    candidate_log: Option<FxHashSet<(u32, u32)>>,
+    candidate_log: Option<CandidateLog>,
+}
+
+/// The candidate pairs within groups of interest (the true jobs of an evaluation): logging every
+/// pair would hold hundreds of millions of them at national scale.
+#[derive(Debug, Default)]
+struct CandidateLog {
+    group_of_key: FxHashMap<Box<str>, u64>,
+    group_of_slot: Vec<u64>,
+    pairs: FxHashSet<(u32, u32)>,
 }
 
 impl Deduplicator {
@@ -140,19 +149,23 @@ impl Deduplicator {
         &self.extractor.config
     }
 
-    /// Keeps every candidate pair from now on (for evaluating the blocking stage).
-    pub fn log_candidates(&mut self) {
-        self.candidate_log = Some(FxHashSet::default());
+    /// From now on, keeps the candidate pairs whose two offers share a group (for evaluating the
+    /// blocking stage: the group is the true job). Offers missing from `group_of_key` are not logged.
+    pub fn log_candidates_within(&mut self, group_of_key: FxHashMap<Box<str>, u64>) {
+        self.candidate_log = Some(CandidateLog {
+            group_of_key,
+            ..CandidateLog::default()
+        });
     }
 
-    /// Whether the blocking stage proposed the pair (needs [`Self::log_candidates`]).
+    /// Whether the blocking stage proposed the pair (of one group, see [`Self::log_candidates_within`]).
     pub fn was_candidate(&self, a: &str, b: &str) -> bool {
         let (Some(&x), Some(&y)) = (self.slot_of.get(a), self.slot_of.get(b)) else {
             return false;
         };
         self.candidate_log
             .as_ref()
-            .is_some_and(|log| log.contains(&(x.min(y), x.max(y))))
+            .is_some_and(|log| log.pairs.contains(&(x.min(y), x.max(y))))
     }
 
     /// Learns the corpus' frequent text (boilerplate sentences, template shingles) from an offer.
@@ -313,7 +326,19 @@ impl Deduplicator {
         self.slot_of.insert(self.record_at(slot).key.clone(), slot);
         self.link_buckets(slot);
         if let Some(log) = self.candidate_log.as_mut() {
-            log.extend(candidates.iter().map(|&c| (c.min(slot), c.max(slot))));
+            let key = &self.records[slot as usize].as_ref().expect("live slot").key;
+            let group = log.group_of_key.get(key).copied().unwrap_or(u64::MAX);
+            if log.group_of_slot.len() <= slot as usize {
+                log.group_of_slot.resize(slot as usize + 1, u64::MAX);
+            }
+            log.group_of_slot[slot as usize] = group;
+            if group != u64::MAX {
+                for &c in &candidates {
+                    if log.group_of_slot.get(c as usize) == Some(&group) {
+                        log.pairs.insert((c.min(slot), c.max(slot)));
+                    }
+                }
+            }
         }
 
         // Matches, grouped by cluster.

@@ -164,15 +164,23 @@ impl OffreSet {
     }
 
     /// Deduplicates the set in publication order (as the offers would have arrived), after
-    /// learning its frequent text.
+    /// learning its frequent text; with `jobs` (each offer's true job), logs the candidate pairs
+    /// of each job for the blocking figure.
     pub fn deduplicate(
         &self,
         config: DedupConfig,
-        log_candidates: bool,
+        jobs: Option<&[u64]>,
     ) -> anyhow::Result<Deduplicator> {
         let mut dedup = Deduplicator::new(config)?;
-        if log_candidates {
-            dedup.log_candidates();
+        if let Some(jobs) = jobs {
+            // Blocking is judged on the pairs of one true job.
+            dedup.log_candidates_within(
+                self.offers
+                    .iter()
+                    .zip(jobs)
+                    .map(|(offer, &job)| (offer.key.to_string().into_boxed_str(), job))
+                    .collect(),
+            );
         }
         for offer in &self.offers {
             dedup.observe(offer);
@@ -242,8 +250,9 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
         }
     }
 
+    let jobs: Vec<u64> = kept_truths.iter().map(|t| t.job).collect();
     let started = std::time::Instant::now();
-    let dedup = set.deduplicate(config, true)?;
+    let dedup = set.deduplicate(config, Some(&jobs))?;
     let seconds = started.elapsed().as_secs_f64();
     let keys: Vec<String> = set.offers.iter().map(|o| o.key.to_string()).collect();
     let labelled: Vec<Labelled> = keys
