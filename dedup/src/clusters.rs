@@ -325,41 +325,9 @@ impl Deduplicator {
         };
         self.slot_of.insert(self.record_at(slot).key.clone(), slot);
         self.link_buckets(slot);
-        if let Some(log) = self.candidate_log.as_mut() {
-            let key = &self.records[slot as usize].as_ref().expect("live slot").key;
-            let group = log.group_of_key.get(key).copied().unwrap_or(u64::MAX);
-            if log.group_of_slot.len() <= slot as usize {
-                log.group_of_slot.resize(slot as usize + 1, u64::MAX);
-            }
-            log.group_of_slot[slot as usize] = group;
-            if group != u64::MAX {
-                for &c in &candidates {
-                    if log.group_of_slot.get(c as usize) == Some(&group) {
-                        log.pairs.insert((c.min(slot), c.max(slot)));
-                    }
-                }
-            }
-        }
+        self.log_candidate_pairs(slot, &candidates);
 
-        // Matches, grouped by cluster.
-        let config = &self.extractor.config;
-        let new = self.record_at(slot);
-        let mut by_cluster: Vec<ClusterMatch> = Vec::new();
-        for &candidate in &candidates {
-            let comparison = compare(new, self.record_at(candidate), config, false);
-            if !comparison.same_job() {
-                continue;
-            }
-            let cluster = self.cluster_of[candidate as usize];
-            let link = (candidate, LinkReason::of(&comparison));
-            match by_cluster.iter_mut().find(|(id, _, _)| *id == cluster) {
-                Some((_, best, links)) => {
-                    *best = best.max(comparison.score());
-                    links.push(link);
-                }
-                None => by_cluster.push((cluster, comparison.score(), vec![link])),
-            }
-        }
+        let by_cluster = self.matches_by_cluster(slot, &candidates);
         // A cluster is joined only if none of its members vetoes the new offer; several are
         // merged only if no member of one vetoes a member of another. A tie between clusters
         // that cannot merge is ambiguous: the offer joins neither.
@@ -458,6 +426,48 @@ impl Deduplicator {
             }
         }
         slot
+    }
+
+    /// The candidates that are the same job as `slot`, grouped by cluster with the best score.
+    fn matches_by_cluster(&self, slot: u32, candidates: &[u32]) -> Vec<ClusterMatch> {
+        let config = &self.extractor.config;
+        let new = self.record_at(slot);
+        let mut by_cluster: Vec<ClusterMatch> = Vec::new();
+        for &candidate in candidates {
+            let comparison = compare(new, self.record_at(candidate), config, false);
+            if !comparison.same_job() {
+                continue;
+            }
+            let cluster = self.cluster_of[candidate as usize];
+            let link = (candidate, LinkReason::of(&comparison));
+            match by_cluster.iter_mut().find(|(id, _, _)| *id == cluster) {
+                Some((_, best, links)) => {
+                    *best = best.max(comparison.score());
+                    links.push(link);
+                }
+                None => by_cluster.push((cluster, comparison.score(), vec![link])),
+            }
+        }
+        by_cluster
+    }
+
+    fn log_candidate_pairs(&mut self, slot: u32, candidates: &[u32]) {
+        let Some(log) = self.candidate_log.as_mut() else {
+            return;
+        };
+        let key = &self.records[slot as usize].as_ref().expect("live slot").key;
+        let group = log.group_of_key.get(key).copied().unwrap_or(u64::MAX);
+        if log.group_of_slot.len() <= slot as usize {
+            log.group_of_slot.resize(slot as usize + 1, u64::MAX);
+        }
+        log.group_of_slot[slot as usize] = group;
+        if group != u64::MAX {
+            for &c in candidates {
+                if log.group_of_slot.get(c as usize) == Some(&group) {
+                    log.pairs.insert((c.min(slot), c.max(slot)));
+                }
+            }
+        }
     }
 
     /// Whether one of `members` is the same job as an offer (among its candidates and the new
