@@ -33,6 +33,9 @@ pub struct DemoArgs {
     offers: u64,
 }
 
+/// Seed of the simulated France Travail stock.
+const SIMULATOR_SEED: u64 = 2026;
+
 /// Writes a generated HelloWork feed and the sample feeds into `dir`; returns their sources.
 fn write_partner_feeds(
     dir: &std::path::Path,
@@ -49,9 +52,11 @@ fn write_partner_feeds(
         };
     let generated = dir.join("hellowork.xml");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&generated)?);
+    // The simulator's own seed: HelloWork republishes a fifth of France Travail's stock (the same
+    // jobs, in its own shape), which deduplication then shows once with "also published on".
     relais_fixtures::partner_feed::write_hellowork_feed(
         &mut out,
-        7,
+        SIMULATOR_SEED,
         chrono::Utc::now(),
         offers / 5,
         u64::MAX,
@@ -75,7 +80,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let rate = 100;
     let simulator_config = SimulatorConfig {
         offers: args.offers,
-        seed: 2026,
+        seed: SIMULATOR_SEED,
         rate_per_second: rate,
         ..SimulatorConfig::default()
     };
