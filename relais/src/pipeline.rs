@@ -81,6 +81,22 @@ pub async fn sync_feed(
     Ok(Some(source.run(options).await?))
 }
 
+/// Deduplicates the active offers of the store: one pass to count boilerplate, one to place
+/// every offer with its source's trust rank.
+pub async fn deduplicate(config: &Config, store: &Store) -> anyhow::Result<Deduplicator> {
+    let mut dedup = Deduplicator::new(config.dedup.clone())?;
+    store
+        .for_each_active_offer(|offer| dedup.observe(&offer))
+        .await?;
+    store
+        .for_each_active_offer(|offer| {
+            let rank = config.trust_rank(offer.key.source());
+            dedup.upsert(&offer, rank);
+        })
+        .await?;
+    Ok(dedup)
+}
+
 /// What a reindex did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reindexed {
@@ -97,17 +113,7 @@ pub async fn reindex(
     store: &Store,
     index: &OfferIndex,
 ) -> anyhow::Result<Reindexed> {
-    let mut dedup = Deduplicator::new(config.dedup.clone())?;
-    store
-        .for_each_active_offer(|offer| dedup.observe(&offer))
-        .await?;
-    store
-        .for_each_active_offer(|offer| {
-            let rank = config.trust_rank(offer.key.source());
-            dedup.upsert(&offer, rank);
-        })
-        .await?;
-
+    let dedup = deduplicate(config, store).await?;
     let (sender, receiver) = mpsc::sync_channel(1_024);
     let indexer = {
         let index = index.clone();

@@ -109,6 +109,25 @@ trust_rank = 80
         "{stdout}"
     );
 
+    let (code, clusters, _) = relais(&config, &["dedup", "clusters", "--json"]);
+    assert_eq!(code, 0);
+    let clusters: Vec<Value> = clusters
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0]["canonical"], "mirror:M-1");
+    assert_eq!(
+        clusters[0]["also_published_on"],
+        serde_json::json!(["hellowork:68087320"])
+    );
+    let link = &clusters[0]["links"][0];
+    assert_eq!(
+        (&link["employer"], &link["place"]),
+        (&Value::from("same"), &Value::from("same"))
+    );
+    assert!(link["title_similarity"].as_f64().unwrap() >= 0.85, "{link}");
+
     let (code, same, _) = relais(
         &config,
         &["dedup", "explain", "mirror:M-1", "hellowork:68087320"],

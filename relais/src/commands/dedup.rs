@@ -33,6 +33,13 @@ pub enum DedupCommand {
     Explain(ExplainArgs),
     /// Writes the generated benchmark as `offres.jsonl` and `truth.tsv`.
     Generate(GenerateArgs),
+    /// Lists the jobs published by several offers of the store: the copy shown, the others, and
+    /// why each link was made.
+    Clusters {
+        /// Prints one JSON object per cluster.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `relais dedup eval`.
@@ -97,6 +104,7 @@ pub async fn run(config_path: Option<&Path>, command: DedupCommand) -> anyhow::R
         DedupCommand::Eval(args) => eval(config_path, args),
         DedupCommand::Explain(args) => explain(config_path, args).await,
         DedupCommand::Generate(args) => generate(args),
+        DedupCommand::Clusters { json } => clusters(config_path, json).await,
     }
 }
 
@@ -556,5 +564,67 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         args.out.join("offres.jsonl").display(),
         args.out.join("truth.tsv").display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn clusters(config_path: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let (store, _) = pipeline::open(&config).await?;
+    let dedup = pipeline::deduplicate(&config, &store).await?;
+    store.close().await;
+    let mut shown = 0;
+    for cluster in dedup.clusters().filter(|c| c.members.len() > 1) {
+        shown += 1;
+        let others: Vec<&str> = cluster
+            .members
+            .iter()
+            .map(|m| &*m.key)
+            .filter(|key| *key != &*cluster.canonical.key)
+            .collect();
+        if json {
+            let links: Vec<Value> = cluster
+                .links
+                .iter()
+                .map(|(a, b, reason)| {
+                    serde_json::json!({
+                        "a": a,
+                        "b": b,
+                        "employer": reason.employer,
+                        "place": reason.place,
+                        "title_similarity": reason.title_similarity,
+                        "jaccard": reason.jaccard,
+                        "containment": reason.containment,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "canonical": &*cluster.canonical.key,
+                    "also_published_on": others,
+                    "links": links,
+                })
+            );
+        } else {
+            println!("{} (shown)", cluster.canonical.key);
+            for (a, b, reason) in &cluster.links {
+                println!(
+                    "  {a} = {b}: employer {:?}, place {:?}, title {:.2}, Jaccard {:.2}, containment {:.2}",
+                    reason.employer,
+                    reason.place,
+                    reason.title_similarity,
+                    reason.jaccard,
+                    reason.containment
+                );
+            }
+        }
+    }
+    if !json {
+        println!(
+            "{shown} jobs published more than once, {} offers, {} jobs",
+            dedup.len(),
+            dedup.cluster_count()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
