@@ -102,7 +102,7 @@ pub struct Extractor {
     pub(crate) config: DedupConfig,
     text_hasher: MinHasher,
     lead_hasher: MinHasher,
-    pub(crate) sketch: FrequencySketch,
+    sketch: FrequencySketch,
 }
 
 /// A description folded and hashed once, reused by counting and extraction.

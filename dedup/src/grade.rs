@@ -46,19 +46,21 @@ pub fn grades_in<S: AsRef<str>>(words: &[S]) -> GradeSet {
         .map(AsRef::as_ref)
         .filter(|w| !is_filler(w))
         .collect();
-    grades_in_content(&words).0
+    grade_mentions(&words)
+        .iter()
+        .fold(0, |set, m| set | m.grade)
 }
 
 /// The title's words without the grades stated after its first word (`Agent de restauration -
 /// adjoint technique` → `agent restauration`): the grade rule compares those, not the title rule.
 pub fn without_trailing_grades(title_words: &str) -> String {
     let words: Vec<&str> = title_words.split(' ').filter(|w| !w.is_empty()).collect();
-    let (_, spans) = grades_in_content(&words);
+    let mentions = grade_mentions(&words);
     let mut kept = Vec::with_capacity(words.len());
     for (i, word) in words.iter().enumerate() {
-        let in_grade = spans
+        let in_grade = mentions
             .iter()
-            .any(|&(start, end)| start > 0 && (start..end).contains(&i));
+            .any(|m| m.start > 0 && (m.start..m.end).contains(&i));
         if !in_grade {
             kept.push(*word);
         }
@@ -74,18 +76,22 @@ pub fn trailing_grades_in_title(title: &str) -> GradeSet {
         .map(String::as_str)
         .filter(|w| !is_filler(w))
         .collect();
-    let (_, spans) = grades_in_content(&words);
-    spans
+    grade_mentions(&words)
         .iter()
-        .filter(|&&(start, _)| start > 0)
-        .map(|&(start, end)| grades_in_content(&words[start..end]).0)
-        .fold(0, |set, grade| set | grade)
+        .filter(|m| m.start > 0)
+        .fold(0, |set, m| set | m.grade)
 }
 
-/// The grades of content words, and the word spans that state them.
-fn grades_in_content(words: &[&str]) -> (GradeSet, Vec<(usize, usize)>) {
-    let mut set = 0;
-    let mut spans = Vec::new();
+/// A grade or category stated by `words[start..end]`.
+struct GradeMention {
+    start: usize,
+    end: usize,
+    grade: GradeSet,
+}
+
+/// The grades and categories stated in content words (fillers removed), in order.
+fn grade_mentions(words: &[&str]) -> Vec<GradeMention> {
+    let mut mentions = Vec::new();
     let mut i = 0;
     while i < words.len() {
         let word = words[i];
@@ -99,8 +105,11 @@ fn grades_in_content(words: &[&str]) -> (GradeSet, Vec<(usize, usize)>) {
                 _ => 0,
             };
             if bit != 0 {
-                set |= bit;
-                spans.push((i, i + 2));
+                mentions.push(GradeMention {
+                    start: i,
+                    end: i + 2,
+                    grade: bit,
+                });
                 i += 2;
                 continue;
             }
@@ -119,15 +128,18 @@ fn grades_in_content(words: &[&str]) -> (GradeSet, Vec<(usize, usize)>) {
                 .position(|w| matches!(*w, "principal" | "principaux" | "principale"));
             let bit =
                 CATEGORY_BITS as usize + index + if principal.is_some() { GRADES.len() } else { 0 };
-            set |= 1 << bit;
             let end = i + grade.len() + principal.map_or(0, |p| p + 1);
-            spans.push((i, end));
+            mentions.push(GradeMention {
+                start: i,
+                end,
+                grade: 1 << bit,
+            });
             i = end;
             continue;
         }
         i += 1;
     }
-    (set, spans)
+    mentions
 }
 
 /// Readable names of the grades in `set`, for explanations.

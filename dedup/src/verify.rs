@@ -123,7 +123,7 @@ impl Comparison {
                 (Rule::Details, self.details),
             ]
             .into_iter()
-            .find(|(_, outcome)| *outcome != Outcome::Same && *outcome != Outcome::Unknown)
+            .find(|(_, outcome)| *outcome == Outcome::Different)
             .map(|(rule, _)| rule)
         })
     }

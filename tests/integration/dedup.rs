@@ -2,39 +2,18 @@
 //! on"; `relais dedup explain` says why; `relais dedup eval` meets the issue's targets on the
 //! generated benchmark and reads an external labelled set.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use relais_tests::relais_binary;
+use relais_tests::{feed_fixture, relais_binary, relais_with_config};
 use serde_json::Value;
 
 use crate::cli::{run_json, start_and_read};
 
-fn relais(config: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(relais_binary())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("RELAIS_LOG", "error")
-        .output()
-        .expect("relais runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/feeds")
-        .join(name)
-}
-
 /// The first job of the HelloWork sample as another board republishes it: new id, title in
 /// capitals with a site suffix, description in HTML paragraphs.
 fn mirrored_first_job() -> String {
-    let text = std::fs::read_to_string(fixture("hellowork.xml")).unwrap();
+    let text = std::fs::read_to_string(feed_fixture("hellowork.xml")).unwrap();
     let (head, rest) = text.split_once("<job>").unwrap();
     let job = rest.split("</job>").next().unwrap();
     let description = job
@@ -93,23 +72,23 @@ format = {{ type = "xml", preset = "hellowork" }}
 trust_rank = 80
 "#,
             data = dir.path().join("data"),
-            hellowork = fixture("hellowork.xml"),
+            hellowork = feed_fixture("hellowork.xml"),
             mirror = mirror,
         ),
     )
     .unwrap();
     for source in ["hellowork", "mirror"] {
-        let (code, stdout, stderr) = relais(&config, &["sync", source, "--json"]);
+        let (code, stdout, stderr) = relais_with_config(&config, &["sync", source, "--json"]);
         assert_eq!(code, 0, "{stdout}{stderr}");
     }
-    let (code, stdout, _) = relais(&config, &["reindex"]);
+    let (code, stdout, _) = relais_with_config(&config, &["reindex"]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("indexed 5 offers (1 duplicates"),
         "{stdout}"
     );
 
-    let (code, clusters, _) = relais(&config, &["dedup", "clusters", "--json"]);
+    let (code, clusters, _) = relais_with_config(&config, &["dedup", "clusters", "--json"]);
     assert_eq!(code, 0);
     let clusters: Vec<Value> = clusters
         .lines()
@@ -128,13 +107,13 @@ trust_rank = 80
     );
     assert!(link["title_similarity"].as_f64().unwrap() >= 0.85, "{link}");
 
-    let (code, same, _) = relais(
+    let (code, same, _) = relais_with_config(
         &config,
         &["dedup", "explain", "mirror:M-1", "hellowork:68087320"],
     );
     assert_eq!(code, 0, "{same}");
     assert!(same.contains("=> the same job"), "{same}");
-    let (_, two, _) = relais(
+    let (_, two, _) = relais_with_config(
         &config,
         &[
             "dedup",
@@ -147,7 +126,8 @@ trust_rank = 80
         two.contains("=> two jobs: rule `employer` says they differ"),
         "{two}"
     );
-    let (code, _, stderr) = relais(&config, &["dedup", "explain", "mirror:M-1", "nowhere:1"]);
+    let (code, _, stderr) =
+        relais_with_config(&config, &["dedup", "explain", "mirror:M-1", "nowhere:1"]);
     assert_ne!(code, 0);
     assert!(
         stderr.contains("no offer `nowhere:1` in the store"),
@@ -228,6 +208,22 @@ fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
     }
 }
 
+/// `relais dedup eval --offres … --truth … --json`.
+fn eval_files(offres: &Path, truth: &Path) -> Value {
+    run_json(
+        &[
+            "dedup",
+            "eval",
+            "--offres",
+            offres.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    )
+}
+
 #[test]
 fn eval_reads_an_external_labelled_set_like_the_generated_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -248,18 +244,7 @@ fn eval_reads_an_external_labelled_set_like_the_generated_one() {
     assert!(output.status.success());
     let offres = dir.path().join("offres.jsonl");
     let truth = dir.path().join("truth.tsv");
-    let from_files = run_json(
-        &[
-            "dedup",
-            "eval",
-            "--offres",
-            offres.to_str().unwrap(),
-            "--truth",
-            truth.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
+    let from_files = eval_files(&offres, &truth);
     let in_memory = run_json(
         &[
             "dedup",
@@ -281,18 +266,7 @@ fn eval_reads_an_external_labelled_set_like_the_generated_one() {
         .map(|line| line.split('\t').take(2).collect::<Vec<_>>().join("\t") + "\n")
         .collect();
     std::fs::write(&truth, two_columns).unwrap();
-    let plain = run_json(
-        &[
-            "dedup",
-            "eval",
-            "--offres",
-            offres.to_str().unwrap(),
-            "--truth",
-            truth.to_str().unwrap(),
-            "--json",
-        ],
-        &[],
-    );
+    let plain = eval_files(&offres, &truth);
     assert_eq!(plain["pairwise_precision"], in_memory["pairwise_precision"]);
     assert_eq!(plain["families"], serde_json::json!({}));
     std::fs::write(&truth, "only-one-column\n").unwrap();

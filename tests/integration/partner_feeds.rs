@@ -3,21 +3,14 @@
 //! hostile or oddly encoded feeds through the whole pipeline.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use relais_ingest::RunReportOutcome;
 use relais_ingest::feeds::{FeedRunOptions, FeedSource, FeedSourceConfig};
 use relais_model::{Offer, OfferKey, SourceId, WarningKind};
-use relais_tests::{relais_binary, store};
+use relais_tests::{feed_fixture, relais_with_config, store};
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/feeds")
-        .join(name)
-}
 
 /// Writes a configuration with one HelloWork source reading `feed`.
 fn config_file(dir: &Path, feed: &Path) -> PathBuf {
@@ -34,32 +27,18 @@ fn config_file(dir: &Path, feed: &Path) -> PathBuf {
     path
 }
 
-/// Runs `relais` and returns its exit code and stdout.
-fn relais(config: &Path, args: &[&str]) -> (i32, String) {
-    let output = Command::new(relais_binary())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("RELAIS_LOG", "error")
-        .output()
-        .expect("relais runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-    )
-}
-
 fn sync(config: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["sync", "hellowork", "--json"];
     args.extend_from_slice(extra);
-    let (code, stdout) = relais(config, &args);
+    let (code, stdout, _) = relais_with_config(config, &args);
     let report: Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     (code, report)
 }
 
 fn active_offers(config: &Path) -> Vec<Offer> {
-    let (code, stdout) = relais(config, &["offers", "--source", "hellowork", "--json"]);
+    let (code, stdout, _) =
+        relais_with_config(config, &["offers", "--source", "hellowork", "--json"]);
     assert_eq!(code, 0);
     stdout
         .lines()
@@ -71,7 +50,7 @@ fn active_offers(config: &Path) -> Vec<Offer> {
 /// The HelloWork sample keeping only the jobs whose ids are in `keep` (and cut after `cut_at`
 /// bytes when given).
 fn hellowork_feed(keep: &[&str]) -> String {
-    let text = std::fs::read_to_string(fixture("hellowork.xml")).unwrap();
+    let text = std::fs::read_to_string(feed_fixture("hellowork.xml")).unwrap();
     let (head, rest) = text.split_once("<job>").unwrap();
     let mut feed = head.to_owned();
     for job in rest.split("<job>") {
@@ -197,7 +176,7 @@ fn a_feed_is_synced_listed_withdrawn_and_quarantined_through_the_cli() {
     assert_eq!(report["reactivated"], 3, "{report}");
     assert_eq!(active_offers(&config).len(), 5);
 
-    let (code, _) = relais(&config, &["sync", "nope", "--json"]);
+    let (code, _, _) = relais_with_config(&config, &["sync", "nope", "--json"]);
     assert_ne!(code, 0);
 }
 
@@ -212,7 +191,7 @@ fn toml_config(text: &str) -> FeedSourceConfig {
 
 #[tokio::test]
 async fn an_unchanged_http_feed_costs_one_304() {
-    let good = std::fs::read(fixture("jooble.xml")).unwrap();
+    let good = std::fs::read(feed_fixture("jooble.xml")).unwrap();
     // A later version with one more job, cut before its end.
     let cut = {
         let text = String::from_utf8(good.clone()).unwrap();

@@ -74,3 +74,27 @@ pub fn relais_binary() -> std::path::PathBuf {
     );
     binary
 }
+
+/// Runs the `relais` binary with `--config config` and `args` (logs at `error`); returns its exit
+/// code, stdout and stderr.
+pub fn relais_with_config(config: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(relais_binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("RELAIS_LOG", "error")
+        .output()
+        .expect("relais runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    )
+}
+
+/// A partner feed sample of `fixtures/feeds/`.
+pub fn feed_fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/feeds")
+        .join(name)
+}

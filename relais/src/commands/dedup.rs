@@ -147,24 +147,27 @@ fn source_of(offre: &Value) -> (SourceId, i32) {
 
 impl OffreSet {
     /// Normalises `Offre` objects as the France Travail source would, seen at `seen_at`.
-    /// A record that cannot be normalised is reported and left out (returned as its id).
+    /// A record that cannot be normalised is left out and returned with its position and why.
     pub fn normalise<'a>(
         offres: impl IntoIterator<Item = &'a Value>,
         seen_at: DateTime<Utc>,
-    ) -> (Self, Vec<String>) {
+    ) -> (Self, Vec<(usize, String)>) {
         let mut set = Self::default();
         let mut rejected = Vec::new();
-        for offre in offres {
+        for (position, offre) in offres.into_iter().enumerate() {
             let (source, trust) = source_of(offre);
             match normalise_offer(&source, &offre.to_string(), seen_at) {
                 Ok(offer) => {
                     set.offers.push(offer);
                     set.trust.push(trust);
                 }
-                Err(rejection) => rejected.push(format!(
-                    "{}: {}",
-                    offre["id"].as_str().unwrap_or("(no id)"),
-                    rejection.reason
+                Err(rejection) => rejected.push((
+                    position,
+                    format!(
+                        "{}: {}",
+                        offre["id"].as_str().unwrap_or("(no id)"),
+                        rejection.reason
+                    ),
                 )),
             }
         }
@@ -212,12 +215,8 @@ impl OffreSet {
     }
 }
 
-fn dedup_config(config_path: Option<&Path>) -> anyhow::Result<DedupConfig> {
-    Ok(Config::load(config_path)?.dedup)
-}
-
 fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let mut config = dedup_config(config_path)?;
+    let mut config = Config::load(config_path)?.dedup;
     config.structural_rules = !args.text_only;
     let (offres, truths): (Vec<Value>, Vec<Truth>) = match (&args.offres, &args.truth) {
         (Some(offres), Some(truth)) => read_labelled(offres, truth)?,
@@ -239,24 +238,17 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
     } else {
         DedupBenchmark::anchor()
     };
-    let mut kept_truths = Vec::with_capacity(truths.len());
-    let ids: Vec<String> = offres
-        .iter()
-        .map(|o| o["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
     let (set, rejected) = OffreSet::normalise(&offres, seen_at);
-    for line in &rejected {
-        eprintln!("warning: record left out: {line}");
+    for (_, why) in &rejected {
+        eprintln!("warning: record left out: {why}");
     }
-    let rejected_ids: std::collections::HashSet<&str> = rejected
-        .iter()
-        .filter_map(|r| r.split(':').next())
+    let left_out: std::collections::HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    let kept_truths: Vec<Truth> = truths
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !left_out.contains(i))
+        .map(|(_, truth)| truth)
         .collect();
-    for (id, truth) in ids.iter().zip(truths) {
-        if !rejected_ids.contains(id.as_str()) {
-            kept_truths.push(truth);
-        }
-    }
 
     let jobs: Vec<u64> = kept_truths.iter().map(|t| t.job).collect();
     let started = std::time::Instant::now();
@@ -324,23 +316,24 @@ fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], ex
     for members in by_job.values() {
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
-                if !dedup.was_candidate(&keys[i], &keys[j]) {
-                    let (_, text) = describe(i, j);
-                    let entry = missed
-                        .entry("never proposed by blocking".into())
-                        .or_default();
-                    entry.0 += 1;
-                    if entry.1.len() < examples {
-                        entry.1.push(text);
-                    }
+                let unproposed = !dedup.was_candidate(&keys[i], &keys[j]);
+                let apart = labelled[i].predicted != labelled[j].predicted;
+                if !unproposed && !apart {
+                    continue;
                 }
-                if labelled[i].predicted != labelled[j].predicted {
-                    let (rule, text) = describe(i, j);
-                    let entry = missed.entry(rule).or_default();
+                let (rule, text) = describe(i, j);
+                let mut count = |category: String| {
+                    let entry = missed.entry(category).or_default();
                     entry.0 += 1;
                     if entry.1.len() < examples {
-                        entry.1.push(text);
+                        entry.1.push(text.clone());
                     }
+                };
+                if unproposed {
+                    count("never proposed by blocking".into());
+                }
+                if apart {
+                    count(rule);
                 }
             }
         }
