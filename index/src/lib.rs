@@ -9,10 +9,19 @@
 //! Architecture invariant: the index is derived data. `relais reindex` rebuilds it from the
 //! store; nothing is only in the index.
 
+mod analysis;
+mod collect;
 mod error;
+mod geo;
+mod query;
 mod schema;
 mod search;
 
+pub use collect::MAX_FACET_VALUES;
 pub use error::IndexError;
-pub use schema::{AlsoPublishedOn, IndexedOffer};
-pub use search::{FeedPage, FeedQuery, OfferIndex, PlaceFilter};
+pub use query::{Cursor, FacetName, Radius, SearchRequest, SortOrder};
+pub use schema::{
+    AlsoPublishedOn, CONTRACT_NAMES, EXPERIENCE_NAMES, IndexedOffer, WORKING_TIME_NAMES,
+    contract_name, offer_point, tiebreak, working_time_name,
+};
+pub use search::{FeedPage, FeedQuery, OfferIndex, PlaceFilter, SearchHit, SearchResult};

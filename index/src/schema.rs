@@ -2,30 +2,51 @@
 
 use chrono::{DateTime, Utc};
 use relais_model::Offer;
+use relais_model::{ContractKind, ExperienceRequirement, WorkingTimeKind};
+use relais_territory::{Point, geography};
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
-};
 use tantivy::{Index, TantivyDocument};
 
+use crate::analysis;
+use crate::geo::cell_term;
+
 /// Name of the French analyser.
-pub(crate) const FRENCH: &str = "fr_stem";
+pub(crate) const FRENCH: &str = "fr_job";
+/// Name of the folded analyser (employer names).
+pub(crate) const FOLDED: &str = "fr_folded";
+
+/// The `created` value of an offer with no date: sorts after every dated offer.
+pub(crate) const UNDATED: i64 = i64::MIN;
 
 /// The fields of the schema.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
     pub key: Field,
+    /// A stable hash of the key: the tie-breaker of every sort (cursor pagination).
+    pub tiebreak: Field,
     pub departement: Field,
     pub commune: Field,
     pub region: Field,
     /// `commune`, `departement`, `region` or `none`: the finest level the location is known at.
     pub precision: Field,
     pub title: Field,
-    pub description: Field,
+    /// Catch-all text: title, description, job labels, employer.
+    pub text: Field,
+    pub employer: Field,
+    pub contract: Field,
+    pub working_time: Field,
+    /// Every prefix of the ROME code: `M`, `M1`, `M18`, `M180`, `M1805`.
+    pub rome: Field,
+    pub rome_domain: Field,
+    pub experience: Field,
+    pub source: Field,
+    /// Grid cells of the offer's point (see `geo`), for radius searches.
+    pub cell: Field,
+    pub latitude: Field,
+    pub longitude: Field,
     pub created: Field,
     pub summary: Field,
 }
@@ -37,14 +58,30 @@ pub(crate) fn schema() -> (Schema, Fields) {
             .set_tokenizer(FRENCH)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    let folded = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(FOLDED)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let fields = Fields {
-        key: builder.add_text_field("key", STRING | STORED),
-        departement: builder.add_text_field("departement", STRING),
-        commune: builder.add_text_field("commune", STRING),
+        key: builder.add_text_field("key", STRING | STORED | FAST),
+        tiebreak: builder.add_u64_field("tiebreak", FAST),
+        departement: builder.add_text_field("departement", STRING | FAST),
+        commune: builder.add_text_field("commune", STRING | FAST),
         region: builder.add_text_field("region", STRING),
         precision: builder.add_text_field("precision", STRING),
         title: builder.add_text_field("title", french.clone()),
-        description: builder.add_text_field("description", french),
+        text: builder.add_text_field("text", french),
+        employer: builder.add_text_field("employer", folded),
+        contract: builder.add_text_field("contract", STRING | FAST),
+        working_time: builder.add_text_field("working_time", STRING | FAST),
+        rome: builder.add_text_field("rome", STRING),
+        rome_domain: builder.add_text_field("rome_domain", STRING | FAST),
+        experience: builder.add_text_field("experience", STRING | FAST),
+        source: builder.add_text_field("source", STRING | FAST),
+        cell: builder.add_text_field("cell", STRING),
+        latitude: builder.add_f64_field("latitude", FAST),
+        longitude: builder.add_f64_field("longitude", FAST),
         created: builder.add_i64_field("created", INDEXED | FAST),
         summary: builder.add_text_field("summary", STORED),
     };
@@ -52,13 +89,77 @@ pub(crate) fn schema() -> (Schema, Fields) {
 }
 
 pub(crate) fn register_analysers(index: &Index) {
-    let analyser = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::French))
-        .build();
-    index.tokenizers().register(FRENCH, analyser);
+    index.tokenizers().register(FRENCH, analysis::french());
+    index.tokenizers().register(FOLDED, analysis::folded());
+}
+
+/// The model's contract family as the API and the index name it.
+pub fn contract_name(kind: ContractKind) -> &'static str {
+    match kind {
+        ContractKind::Permanent => "permanent",
+        ContractKind::FixedTerm => "fixed_term",
+        ContractKind::Temporary => "temporary",
+        ContractKind::Seasonal => "seasonal",
+        ContractKind::SelfEmployed => "self_employed",
+        ContractKind::Apprenticeship => "apprenticeship",
+        ContractKind::Other => "other",
+    }
+}
+
+/// Every contract family name.
+pub const CONTRACT_NAMES: &[&str] = &[
+    "permanent",
+    "fixed_term",
+    "temporary",
+    "seasonal",
+    "self_employed",
+    "apprenticeship",
+    "other",
+];
+
+/// The working-time family name.
+pub fn working_time_name(kind: WorkingTimeKind) -> &'static str {
+    match kind {
+        WorkingTimeKind::FullTime => "full_time",
+        WorkingTimeKind::PartTime => "part_time",
+        WorkingTimeKind::Unknown => "unknown",
+    }
+}
+
+/// Every working-time name.
+pub const WORKING_TIME_NAMES: &[&str] = &["full_time", "part_time", "unknown"];
+
+/// The experience requirement name (`unknown` when the source says nothing).
+pub fn experience_name(requirement: Option<ExperienceRequirement>) -> &'static str {
+    match requirement {
+        Some(ExperienceRequirement::BeginnerAccepted) => "beginner_accepted",
+        Some(ExperienceRequirement::Desired) => "desired",
+        Some(ExperienceRequirement::Required) => "required",
+        None => "unknown",
+    }
+}
+
+/// Every experience name.
+pub const EXPERIENCE_NAMES: &[&str] = &["beginner_accepted", "desired", "required", "unknown"];
+
+/// A stable 64-bit hash of an offer key (FNV-1a): the same on every replica and after restarts.
+pub fn tiebreak(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Where an offer is for radius searches: its own coordinates when its source gives valid ones,
+/// else its commune's point; none when it is known only by a département or région.
+pub fn offer_point(offer: &Offer) -> Option<Point> {
+    if let Some(c) = offer.location.coordinates
+        && let Ok(point) = Point::new(c.latitude, c.longitude)
+    {
+        return Some(point);
+    }
+    let geography = geography();
+    let id = geography.current_commune(offer.location.commune.as_ref()?.as_str())?;
+    geography.commune_point(id).0
 }
 
 /// What a feed shows of an offer: public fields only (no contact data).
@@ -76,8 +177,18 @@ pub struct IndexedOffer {
     pub commune: Option<String>,
     /// Département code.
     pub departement: Option<String>,
+    /// The source (`francetravail`, a partner board's id).
+    #[serde(default)]
+    pub source: String,
     /// Contract label as given, e.g. `CDD - 4 Mois`.
     pub contract: Option<String>,
+    /// Contract family: `permanent`, `fixed_term`, `temporary`, `seasonal`, `self_employed`,
+    /// `apprenticeship`, `other`.
+    #[serde(default)]
+    pub contract_kind: String,
+    /// `full_time`, `part_time` or `unknown`.
+    #[serde(default)]
+    pub working_time_kind: String,
     /// Working-time label.
     pub working_time: Option<String>,
     /// Salary label.
@@ -118,7 +229,10 @@ impl IndexedOffer {
             location: offer.location.label.clone(),
             commune: offer.location.commune.as_ref().map(|c| c.to_string()),
             departement: offer.location.departement.as_ref().map(|d| d.to_string()),
+            source: offer.key.source().to_string(),
             contract: offer.contract.label.clone(),
+            contract_kind: contract_name(offer.contract.kind).to_owned(),
+            working_time_kind: working_time_name(offer.working_time.kind).to_owned(),
             working_time: offer.working_time.label.clone(),
             salary: offer
                 .salary
@@ -140,7 +254,9 @@ pub(crate) fn document(
     also_published_on: &[AlsoPublishedOn],
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
-    doc.add_text(fields.key, offer.key.to_string());
+    let key = offer.key.to_string();
+    doc.add_u64(fields.tiebreak, tiebreak(&key));
+    doc.add_text(fields.key, key);
     if let Some(departement) = &offer.location.departement {
         doc.add_text(fields.departement, departement.as_str());
     }
@@ -159,9 +275,49 @@ pub(crate) fn document(
     };
     doc.add_text(fields.precision, precision);
     doc.add_text(fields.title, &offer.title);
-    doc.add_text(fields.description, &offer.description);
-    let created = offer.dates.created_at.unwrap_or(offer.first_seen_at);
-    doc.add_i64(fields.created, created.timestamp_millis());
+    doc.add_text(fields.text, &offer.title);
+    doc.add_text(fields.text, &offer.description);
+    for label in [
+        &offer.job.rome_label,
+        &offer.job.appellation_label,
+        &offer.employer.name,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        doc.add_text(fields.text, label);
+    }
+    if let Some(name) = &offer.employer.name {
+        doc.add_text(fields.employer, name);
+    }
+    doc.add_text(fields.contract, contract_name(offer.contract.kind));
+    doc.add_text(
+        fields.working_time,
+        working_time_name(offer.working_time.kind),
+    );
+    doc.add_text(
+        fields.experience,
+        experience_name(offer.experience.requirement),
+    );
+    if let Some(rome) = &offer.job.rome_code {
+        let code = rome.as_str();
+        for end in 1..=code.len() {
+            doc.add_text(fields.rome, &code[..end]);
+        }
+        doc.add_text(fields.rome_domain, &code[..1]);
+    }
+    doc.add_text(fields.source, offer.key.source().as_str());
+    if let Some(point) = offer_point(offer) {
+        doc.add_text(fields.cell, cell_term(&point));
+        doc.add_f64(fields.latitude, point.latitude);
+        doc.add_f64(fields.longitude, point.longitude);
+    }
+    // Undated offers never rank as newest: they sort after every dated one.
+    let created = offer
+        .dates
+        .created_at
+        .map_or(UNDATED, |created| created.timestamp_millis());
+    doc.add_i64(fields.created, created);
     doc.add_text(
         fields.summary,
         serde_json::to_string(&IndexedOffer {

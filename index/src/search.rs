@@ -3,13 +3,17 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use std::collections::BTreeMap;
+
 use relais_model::{Offer, OfferKey};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::IndexError;
+use crate::collect::{MAX_FACET_VALUES, PageCollector};
+use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder};
 use crate::schema::{AlsoPublishedOn, Fields, IndexedOffer, document, register_analysers, schema};
 
 const WRITER_HEAP_BYTES: usize = 100_000_000;
@@ -61,6 +65,31 @@ pub struct FeedPage {
     pub total: usize,
     /// This page.
     pub offers: Vec<IndexedOffer>,
+}
+
+/// An offer found by [`OfferIndex::search_offers`].
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// `source:id`.
+    pub key: String,
+    /// Distance from the point searched around, in km.
+    pub distance_km: Option<f64>,
+    /// The stored public summary (when asked for).
+    pub summary: Option<IndexedOffer>,
+}
+
+/// The result of a search.
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    /// Matching offers in all (the whole result set, not the page).
+    pub total: usize,
+    /// This page.
+    pub hits: Vec<SearchHit>,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<Cursor>,
+    /// Per facet asked for: values and counts over the whole result set, most frequent first
+    /// (ties by value), at most [`crate::MAX_FACET_VALUES`].
+    pub facets: BTreeMap<FacetName, Vec<(String, u64)>>,
 }
 
 impl OfferIndex {
@@ -168,25 +197,16 @@ impl OfferIndex {
         if let Some(places) = &query.places {
             clauses.push((Occur::Must, self.place_query(places)));
         }
-        if let Some(text) = query
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let mut parser = QueryParser::for_index(
-                &self.index,
-                vec![self.fields.title, self.fields.description],
-            );
-            parser.set_field_boost(self.fields.title, 3.0);
-            parser.set_conjunction_by_default();
-            let (parsed, _errors) = parser.parse_query_lenient(text);
-            clauses.push((Occur::Must, parsed));
-        }
-        let combined: Box<dyn Query> = match clauses.len() {
-            0 => Box::new(AllQuery),
-            _ => Box::new(BooleanQuery::new(clauses)),
-        };
+        let (text_query, _) = query::build(
+            &self.fields,
+            &SearchRequest {
+                text: query.text.clone(),
+                ..SearchRequest::default()
+            },
+            &|places| self.place_query(places),
+        );
+        clauses.push((Occur::Must, text_query));
+        let combined: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
         let limit = query.limit.clamp(1, 1_000);
         let top = TopDocs::with_limit(limit)
             .and_offset(query.offset)
@@ -194,16 +214,96 @@ impl OfferIndex {
         let (hits, total) = searcher.search(&combined, &(top, Count))?;
         let offers = hits
             .into_iter()
-            .map(|(_, address)| {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                let summary = doc
-                    .get_first(self.fields.summary)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                serde_json::from_str(summary).map_err(|e| IndexError::CorruptSummary(e.to_string()))
-            })
+            .map(|(_, address)| self.summary_of(&searcher.doc(address)?))
             .collect::<Result<Vec<_>, IndexError>>()?;
         Ok(FeedPage { total, offers })
+    }
+
+    /// A page of a search: filters, radius, sort, facets and cursor; the summaries are read
+    /// from the document store only when `with_summaries` (the benchmark reads ids alone).
+    pub fn search_offers(
+        &self,
+        request: &SearchRequest,
+        with_summaries: bool,
+    ) -> Result<SearchResult, IndexError> {
+        let searcher = self.reader.searcher();
+        let (query, scored) =
+            query::build(&self.fields, request, &|places| self.place_query(places));
+        let sort = match request.sort {
+            SortOrder::Relevance if !scored => SortOrder::Date,
+            other => other,
+        };
+        let limit = request.limit.clamp(1, 1_000);
+        let collector = PageCollector {
+            sort,
+            scored,
+            limit,
+            after: request.after,
+            radius: request.radius,
+            point: None,
+            facets: request.facets.clone(),
+            now_ms: request.now_ms,
+        };
+        let collected = searcher.search(&query, &collector)?;
+        let next_cursor = (collected.after_cursor > collected.hits.len())
+            .then(|| collected.hits.last())
+            .flatten()
+            .map(|last| Cursor {
+                primary: last.primary,
+                tiebreak: last.tiebreak,
+            });
+        let mut hits = Vec::with_capacity(collected.hits.len());
+        for hit in collected.hits {
+            let summary = if with_summaries {
+                let doc: TantivyDocument = searcher.doc(hit.address)?;
+                Some(self.summary_of(&doc)?)
+            } else {
+                None
+            };
+            hits.push(SearchHit {
+                key: hit.key,
+                distance_km: hit.distance_km,
+                summary,
+            });
+        }
+        let facets = collected
+            .facets
+            .into_iter()
+            .map(|(facet, counts)| {
+                let mut values: Vec<(String, u64)> = counts.into_iter().collect();
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                values.truncate(MAX_FACET_VALUES);
+                (facet, values)
+            })
+            .collect();
+        Ok(SearchResult {
+            total: collected.total,
+            hits,
+            next_cursor,
+            facets,
+        })
+    }
+
+    fn summary_of(&self, doc: &TantivyDocument) -> Result<IndexedOffer, IndexError> {
+        let summary = doc
+            .get_first(self.fields.summary)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        serde_json::from_str(summary).map_err(|e| IndexError::CorruptSummary(e.to_string()))
+    }
+
+    /// The published summary of an offer, if the index holds it.
+    pub fn summary(&self, key: &str) -> Result<Option<IndexedOffer>, IndexError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.key, key),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, address)) => Ok(Some(self.summary_of(&searcher.doc(*address)?)?)),
+            None => Ok(None),
+        }
     }
 
     /// Offers in one of the communes, or known only at the level of a département or région covered whole.

@@ -1,7 +1,7 @@
 //! The territory error type.
 
 /// A territory expression that cannot be compiled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TerritoryError {
     /// The expression does not follow the grammar.
@@ -20,7 +20,30 @@ pub enum TerritoryError {
         /// The code.
         code: String,
     },
-    /// A radius needs commune centroids, which the shipped data does not carry yet.
-    #[error("radius expressions (`{0}`) need commune centroids, which relais does not ship yet")]
-    RadiusUnavailable(String),
+    /// The commune of a radius has no known point.
+    #[error("commune `{0}` has no known point: a radius cannot be drawn around it")]
+    NoPoint(String),
+    /// Coordinates out of range (latitude −90..90, longitude −180..180) or not numbers.
+    #[error(
+        "coordinates ({latitude}, {longitude}) are out of range: latitude −90 to 90, longitude −180 to 180"
+    )]
+    InvalidCoordinates {
+        /// Latitude given.
+        latitude: f64,
+        /// Longitude given.
+        longitude: f64,
+    },
+    /// Coordinates in the sea or abroad: no commune point is near enough.
+    #[error("({latitude}, {longitude}) is not in a French commune{}", match nearest {
+        Some((code, km)) => format!(" (the nearest commune point, {code}, is {km:.0} km away)"),
+        None => " (no French commune within 300 km)".to_owned(),
+    })]
+    OutsideFrance {
+        /// Latitude given.
+        latitude: f64,
+        /// Longitude given.
+        longitude: f64,
+        /// The nearest commune within 300 km and its distance in km.
+        nearest: Option<(String, f64)>,
+    },
 }

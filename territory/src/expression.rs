@@ -3,7 +3,8 @@
 //! ```text
 //! expression := term (OP term)*          OP: `|` (union) or `-` (exclusion), left to right, space-separated
 //! term       := commune:CODE              a commune (an arrondissement, delegated or former code names its commune)
-//!             | commune:CODE+NNkm         a radius around a commune (needs centroids: not yet available)
+//!             | commune:CODE+NNkm         the communes whose point is within NN km (up to 1000, decimals allowed)
+//!                                         of the commune's point (GeoNames points, see data/SOURCE.md)
 //!             | epci:SIREN | ept:SIREN    an EPCI or an EPT of the Grand Paris
 //!             | dep:CODE                  a département, or 69D (Rhône without the Métropole de Lyon),
 //!                                         69M (Métropole de Lyon), 6AE (Alsace: 67 and 68), 20R (Corse: 2A and 2B)
@@ -195,7 +196,34 @@ fn term(
     };
     match kind {
         "commune" if value.contains('+') => {
-            return Err(TerritoryError::RadiusUnavailable(text.to_owned()));
+            let (code, radius) = value.split_once('+').unwrap_or_default();
+            let radius_km = radius
+                .strip_suffix("km")
+                .and_then(|r| r.parse::<f64>().ok())
+                .filter(|r| (0.0..=1000.0).contains(r))
+                .ok_or_else(|| {
+                    syntax(&format!(
+                        "`{text}`: a radius is written commune:CODE+NNkm, NN from 0 to 1000"
+                    ))
+                })?;
+            let id = geography
+                .current_commune_of(code)
+                .ok_or_else(|| TerritoryError::Unknown {
+                    kind: "commune",
+                    code: code.to_owned(),
+                })?;
+            let center = geography
+                .commune_point(id)
+                .0
+                .ok_or_else(|| TerritoryError::NoPoint(code.to_owned()))?;
+            let within: Vec<u32> = geography
+                .communes_within(&center, radius_km)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            // The commune itself belongs, whatever the radius.
+            territory.insert_all(&[id]);
+            territory.insert_all(&within);
         }
         "commune" => territory.insert_all(&[geography
             .current_commune_of(value)
@@ -348,8 +376,42 @@ mod tests {
             Err(TerritoryError::Syntax { .. })
         ));
         assert!(matches!(
-            parse_territory("commune:46042+20km"),
-            Err(TerritoryError::RadiusUnavailable(_))
+            parse_territory("commune:46042+20"),
+            Err(TerritoryError::Syntax { .. })
         ));
+        assert!(matches!(
+            parse_territory("commune:46042+-3km"),
+            Err(TerritoryError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_territory("commune:99999+3km"),
+            Err(TerritoryError::Unknown { .. })
+        ));
+    }
+
+    #[test]
+    fn radius_around_a_commune() {
+        let geography = geography();
+        let cahors = parse_territory("commune:46042+20km").unwrap();
+        let center = geography
+            .commune_point(geography.current_commune("46042").unwrap())
+            .0
+            .unwrap();
+        for id in 0..geography.commune_count() as u32 {
+            let inside = geography
+                .commune_point(id)
+                .0
+                .is_some_and(|p| p.distance_km(&center) <= 20.0);
+            assert_eq!(
+                cahors.contains(id),
+                inside,
+                "{}",
+                geography.commune(id).code
+            );
+        }
+        assert!(cahors.len() > 30);
+        assert_eq!(count("commune:46042+0km"), 1);
+        assert!(count("commune:46042+7.5km") < cahors.len());
+        assert!(count("commune:46042+20km - commune:46042") == cahors.len() - 1);
     }
 }

@@ -9,12 +9,14 @@
 
 mod error;
 mod expression;
+mod geo;
 mod geography;
 mod names;
 mod resolve;
 
 pub use error::TerritoryError;
 pub use expression::{Territory, parse_territory};
+pub use geo::{Point, PointMethod, commune_at};
 pub use geography::{Commune, CommuneKind, Geography, geography};
 pub use names::normalise_place_name;
 pub use resolve::{LocationQuery, Resolution, ResolutionMethod, resolve_location};

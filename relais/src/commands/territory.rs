@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use relais_territory::{LocationQuery, geography, parse_territory, resolve_location};
+use relais_territory::{
+    LocationQuery, Point, commune_at, geography, parse_territory, resolve_location,
+};
 use serde_json::json;
 
 /// Territory commands.
@@ -19,21 +21,23 @@ pub enum TerritoryCommand {
     },
     /// Where a location is: the commune found and how.
     Resolve {
-        /// The location as a source writes it.
-        text: String,
+        /// The location as a source writes it (not needed with `--lat` and `--lon`).
+        #[arg(required_unless_present = "lat")]
+        text: Option<String>,
         /// A postal code given apart.
         #[arg(long)]
         postal_code: Option<String>,
         /// An INSEE code given apart.
         #[arg(long)]
         insee: Option<String>,
-        /// Latitude (not used yet: no centroids are shipped).
+        /// Latitude: the commune whose point is nearest (within 15 km; 90 km in Guyane).
         #[arg(long, requires = "lon", allow_hyphen_values = true)]
         lat: Option<f64>,
         /// Longitude.
         #[arg(long, requires = "lat", allow_hyphen_values = true)]
         lon: Option<f64>,
-        /// Prints JSON: `{"commune", "departement", "region", "method"}`.
+        /// Prints JSON: `{"commune", "departement", "region", "method"}` (with coordinates, also
+        /// `"distance_km"` to the commune's point).
         #[arg(long)]
         json: bool,
     },
@@ -68,15 +72,37 @@ pub fn run(command: TerritoryCommand) -> anyhow::Result<ExitCode> {
             }
         }
         TerritoryCommand::Resolve {
+            lat: Some(lat),
+            lon: Some(lon),
+            json,
+            ..
+        } => {
+            let point = Point::new(lat, lon)?;
+            let (code, distance_km) = commune_at(&point)?;
+            let geography = geography();
+            let commune = geography.commune(geography.current_commune(code).expect("current"));
+            if json {
+                println!(
+                    "{}",
+                    json!({"commune": code, "departement": commune.departement, "region": commune.region,
+                        "method": "coordinates", "distance_km": (distance_km * 100.0).round() / 100.0})
+                );
+            } else {
+                println!(
+                    "commune {code} ({}), département {}, région {}, nearest commune point at {distance_km:.1} km",
+                    commune.name, commune.departement, commune.region
+                );
+            }
+        }
+        TerritoryCommand::Resolve {
             text,
             postal_code,
             insee,
-            lat: _,
-            lon: _,
             json,
+            ..
         } => {
             let found = resolve_location(LocationQuery {
-                text: Some(&text),
+                text: text.as_deref(),
                 postal_code: postal_code.as_deref(),
                 insee: insee.as_deref(),
             });

@@ -1,0 +1,285 @@
+//! One pass over the matching offers: the radius refined by distance, the exact total, the
+//! facets, and the best page after the cursor, all from fast fields (the document store is not
+//! read here).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use relais_territory::Point;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+use crate::query::{Cursor, FacetName, Radius, SortOrder};
+use crate::schema::UNDATED;
+
+/// Most values listed per facet (the most frequent; a national search has thousands of communes).
+pub const MAX_FACET_VALUES: usize = 100;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// An offer of the page.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub primary: f64,
+    pub tiebreak: u64,
+    pub address: DocAddress,
+    pub key: String,
+    pub distance_km: Option<f64>,
+}
+
+impl Hit {
+    /// `Less` when `self` comes first in the results.
+    fn order(&self, other: &Hit) -> Ordering {
+        other
+            .primary
+            .total_cmp(&self.primary)
+            .then(self.tiebreak.cmp(&other.tiebreak))
+    }
+}
+
+struct Ranked(Hit);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    /// The heap's top is the hit that comes last.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.order(&other.0)
+    }
+}
+
+/// What the pass found.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub total: usize,
+    /// Matching offers after the cursor.
+    pub after_cursor: usize,
+    pub hits: Vec<Hit>,
+    pub facets: BTreeMap<FacetName, HashMap<String, u64>>,
+}
+
+pub(crate) struct PageCollector {
+    pub sort: SortOrder,
+    pub scored: bool,
+    pub limit: usize,
+    pub after: Option<Cursor>,
+    pub radius: Option<Radius>,
+    /// Whether the distance is computed without a radius (sort by distance, `distance_km`).
+    pub point: Option<Point>,
+    pub facets: Vec<FacetName>,
+    pub now_ms: i64,
+}
+
+pub(crate) struct PageSegment {
+    segment: SegmentOrdinal,
+    sort: SortOrder,
+    scored: bool,
+    limit: usize,
+    after: Option<Cursor>,
+    radius_km: Option<f64>,
+    point: Option<Point>,
+    now_ms: i64,
+    created: Column<i64>,
+    tiebreak: Column<u64>,
+    latitude: Column<f64>,
+    longitude: Column<f64>,
+    keys: Option<StrColumn>,
+    facets: Vec<(FacetName, Option<StrColumn>, Vec<u64>)>,
+    published: Option<[u64; 5]>,
+    total: usize,
+    after_cursor: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+impl Collector for PageCollector {
+    type Fruit = Collected;
+    type Child = PageSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PageSegment> {
+        let fast = reader.fast_fields();
+        let mut facets = Vec::new();
+        let mut published = None;
+        for facet in &self.facets {
+            match facet.field() {
+                Some(field) => {
+                    let column = fast.str(field)?;
+                    let size = column.as_ref().map_or(0, |c| c.num_terms());
+                    facets.push((*facet, column, vec![0; size]));
+                }
+                None => published = Some([0; 5]),
+            }
+        }
+        Ok(PageSegment {
+            segment,
+            sort: self.sort,
+            scored: self.scored,
+            limit: self.limit,
+            after: self.after,
+            radius_km: self.radius.map(|r| r.km),
+            point: self.radius.map(|r| r.center).or(self.point),
+            now_ms: self.now_ms,
+            created: fast.i64("created")?,
+            tiebreak: fast.u64("tiebreak")?,
+            latitude: fast.f64("latitude")?,
+            longitude: fast.f64("longitude")?,
+            keys: fast.str("key")?,
+            facets,
+            published,
+            total: 0,
+            after_cursor: 0,
+            heap: BinaryHeap::with_capacity(self.limit + 1),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scored && self.sort == SortOrder::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
+        let mut merged = Collected::default();
+        for fruit in fruits {
+            merged.total += fruit.total;
+            merged.after_cursor += fruit.after_cursor;
+            merged.hits.extend(fruit.hits);
+            for (facet, counts) in fruit.facets {
+                let into = merged.facets.entry(facet).or_default();
+                for (value, count) in counts {
+                    *into.entry(value).or_default() += count;
+                }
+            }
+        }
+        merged.hits.sort_by(Hit::order);
+        merged.hits.truncate(self.limit);
+        Ok(merged)
+    }
+}
+
+impl PageSegment {
+    fn distance(&self, doc: DocId) -> Option<f64> {
+        let center = self.point?;
+        let latitude = self.latitude.first(doc)?;
+        let longitude = self.longitude.first(doc)?;
+        Some(center.distance_km(&Point {
+            latitude,
+            longitude,
+        }))
+    }
+}
+
+impl SegmentCollector for PageSegment {
+    type Fruit = Collected;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let distance_km = self.distance(doc);
+        if let Some(radius) = self.radius_km
+            && distance_km.is_none_or(|d| d > radius)
+        {
+            return;
+        }
+        // A sort by distance leaves out offers with no point, as a radius does.
+        if self.sort == SortOrder::Distance && distance_km.is_none() {
+            return;
+        }
+        self.total += 1;
+        let created = self.created.first(doc).unwrap_or(UNDATED);
+        for (_, column, counts) in &mut self.facets {
+            if let Some(ord) = column.as_ref().and_then(|c| c.ords().first(doc)) {
+                counts[ord as usize] += 1;
+            }
+        }
+        if let Some(published) = &mut self.published {
+            let age = self.now_ms - created;
+            let bucket = match created {
+                UNDATED => 4,
+                _ if age < DAY_MS => 0,
+                _ if age < 7 * DAY_MS => 1,
+                _ if age < 30 * DAY_MS => 2,
+                _ => 3,
+            };
+            published[bucket] += 1;
+        }
+        let primary = match self.sort {
+            SortOrder::Relevance if self.scored => f64::from(score),
+            SortOrder::Relevance | SortOrder::Date => created as f64,
+            SortOrder::Distance => -distance_km.unwrap_or(f64::INFINITY),
+        };
+        let tiebreak = self.tiebreak.first(doc).unwrap_or(0);
+        if let Some(after) = self.after
+            && !(primary < after.primary || (primary == after.primary && tiebreak > after.tiebreak))
+        {
+            return;
+        }
+        self.after_cursor += 1;
+        let hit = Hit {
+            primary,
+            tiebreak,
+            address: DocAddress::new(self.segment, doc),
+            key: String::new(),
+            distance_km,
+        };
+        if self.heap.len() < self.limit {
+            self.heap.push(Ranked(hit));
+        } else if let Some(last) = self.heap.peek()
+            && hit.order(&last.0) == Ordering::Less
+        {
+            self.heap.pop();
+            self.heap.push(Ranked(hit));
+        }
+    }
+
+    fn harvest(self) -> Collected {
+        let mut hits: Vec<Hit> = self.heap.into_iter().map(|r| r.0).collect();
+        if let Some(keys) = &self.keys {
+            for hit in &mut hits {
+                if let Some(ord) = keys.ords().first(hit.address.doc_id) {
+                    let _ = keys.ord_to_str(ord, &mut hit.key);
+                }
+            }
+        }
+        let mut facets = BTreeMap::new();
+        for (facet, column, counts) in self.facets {
+            let mut values = HashMap::new();
+            if let Some(column) = column {
+                for (ord, &count) in counts.iter().enumerate() {
+                    let mut value = String::new();
+                    if count > 0 && column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
+                        values.insert(value, count);
+                    }
+                }
+            }
+            facets.insert(facet, values);
+        }
+        if let Some(published) = self.published {
+            let names = ["today", "this_week", "this_month", "older", "undated"];
+            facets.insert(
+                FacetName::Published,
+                names
+                    .iter()
+                    .zip(published)
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(name, count)| (name.to_string(), count))
+                    .collect(),
+            );
+        }
+        Collected {
+            total: self.total,
+            after_cursor: self.after_cursor,
+            hits,
+            facets,
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Search requests and how they become tantivy queries.
+//!
+//! Users type plain words, never the index's query language: `"a phrase"` and `-word` are the
+//! only operators; everything else (`title:x`, `*`, `AND`) is text. Contract words (`CDI`,
+//! `CDD`, `intérim`...) typed on their own act on the contract instead of the text.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use relais_territory::Point;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::analysis::{self, terms};
+use crate::geo::disc_cells;
+use crate::schema::Fields;
+use crate::search::PlaceFilter;
+
+/// Weight of a word found in the title, against 1 in the catch-all text.
+const TITLE_BOOST: f32 = 2.0;
+
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Best text match first (newest first without words to match).
+    #[default]
+    Relevance,
+    /// Newest first; undated offers last.
+    Date,
+    /// Nearest first (needs a point).
+    Distance,
+}
+
+impl SortOrder {
+    /// The API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortOrder::Relevance => "relevance",
+            SortOrder::Date => "date",
+            SortOrder::Distance => "distance",
+        }
+    }
+}
+
+/// A disc around a point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Radius {
+    /// Centre.
+    pub center: Point,
+    /// Radius in km.
+    pub km: f64,
+}
+
+/// A facet: counts of the values of one field over the whole result set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FacetName {
+    /// Contract family.
+    Contract,
+    /// Working time.
+    WorkingTime,
+    /// ROME domain letter.
+    RomeDomain,
+    /// Département code.
+    Departement,
+    /// Commune INSEE code.
+    Commune,
+    /// Source id.
+    Source,
+    /// Age: `today`, `this_week`, `this_month`, `older`, `undated`.
+    Published,
+}
+
+impl FacetName {
+    /// Every facet, in the API's order.
+    pub const ALL: [FacetName; 7] = [
+        FacetName::Contract,
+        FacetName::WorkingTime,
+        FacetName::RomeDomain,
+        FacetName::Departement,
+        FacetName::Commune,
+        FacetName::Source,
+        FacetName::Published,
+    ];
+
+    /// The API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacetName::Contract => "contract",
+            FacetName::WorkingTime => "working_time",
+            FacetName::RomeDomain => "rome_domain",
+            FacetName::Departement => "departement",
+            FacetName::Commune => "commune",
+            FacetName::Source => "source",
+            FacetName::Published => "published",
+        }
+    }
+
+    /// The facet with this API name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The fast field counted (none for `published`, computed from the date).
+    pub(crate) fn field(self) -> Option<&'static str> {
+        match self {
+            FacetName::Contract => Some("contract"),
+            FacetName::WorkingTime => Some("working_time"),
+            FacetName::RomeDomain => Some("rome_domain"),
+            FacetName::Departement => Some("departement"),
+            FacetName::Commune => Some("commune"),
+            FacetName::Source => Some("source"),
+            FacetName::Published => None,
+        }
+    }
+}
+
+/// Where a page starts: after the last offer of the previous page, on the sort key and then the
+/// tie-breaker (a stable hash of the key), never an offset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    /// The sort key of the last offer seen (score, creation time or minus the distance).
+    pub primary: f64,
+    /// Its tie-breaker.
+    pub tiebreak: u64,
+}
+
+impl Cursor {
+    fn tag(sort: SortOrder) -> &'static str {
+        match sort {
+            SortOrder::Relevance => "r",
+            SortOrder::Date => "t",
+            SortOrder::Distance => "g",
+        }
+    }
+
+    /// The opaque token of this cursor for a sort order.
+    pub fn token(&self, sort: SortOrder) -> String {
+        format!(
+            "{}{:016x}{:016x}",
+            Self::tag(sort),
+            self.primary.to_bits(),
+            self.tiebreak
+        )
+    }
+
+    /// The cursor a token stands for, if it was made for this sort order.
+    pub fn parse(token: &str, sort: SortOrder) -> Option<Self> {
+        let rest = token.strip_prefix(Self::tag(sort))?;
+        if rest.len() != 32 || !rest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let primary = f64::from_bits(u64::from_str_radix(&rest[..16], 16).ok()?);
+        let tiebreak = u64::from_str_radix(&rest[16..], 16).ok()?;
+        (!primary.is_nan()).then_some(Self { primary, tiebreak })
+    }
+}
+
+/// A search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// What the user typed.
+    pub text: Option<String>,
+    /// Places (a territory, communes, départements, régions): an offer in any of them matches.
+    pub places: Vec<Arc<PlaceFilter>>,
+    /// Only offers whose point is within this disc.
+    pub radius: Option<Radius>,
+    /// Contract families (any of).
+    pub contracts: Vec<String>,
+    /// Working times (any of).
+    pub working_times: Vec<String>,
+    /// ROME codes or prefixes (any of).
+    pub rome: Vec<String>,
+    /// Experience requirements (any of).
+    pub experience: Vec<String>,
+    /// Only offers created at or after this time (Unix ms).
+    pub created_since_ms: Option<i64>,
+    /// Sources (any of).
+    pub sources: Vec<String>,
+    /// Employer name: every word must be in it.
+    pub employer: Option<String>,
+    /// Order.
+    pub sort: SortOrder,
+    /// Facets to count.
+    pub facets: Vec<FacetName>,
+    /// Offers per page.
+    pub limit: usize,
+    /// Start after this cursor.
+    pub after: Option<Cursor>,
+    /// "Now", for the `published` facet (Unix ms).
+    pub now_ms: i64,
+}
+
+/// Contract words that act on the contract when typed alone, with their family.
+const CONTRACT_WORDS: &[(&str, &str)] = &[
+    ("cdi", "permanent"),
+    ("cdd", "fixed_term"),
+    ("interim", "temporary"),
+    ("interimaire", "temporary"),
+    ("saisonnier", "seasonal"),
+    ("saisonniere", "seasonal"),
+    ("apprentissage", "apprenticeship"),
+    ("alternance", "apprenticeship"),
+    ("apprenti", "apprenticeship"),
+    ("apprentie", "apprenticeship"),
+];
+
+/// Words too common to require (they are still part of phrases): articles, prepositions, the
+/// gender marks of titles (`H/F`).
+const STOP_WORDS: &[&str] = &[
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "f", "h", "l", "la", "le", "les", "ou",
+    "par", "pour", "sur", "un", "une", "x", "avec",
+];
+
+/// What the user typed, read as words, phrases, exclusions and contract words.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ParsedText {
+    /// Each group must match: one term, or a phrase of several.
+    pub required: Vec<Vec<String>>,
+    /// No group may match.
+    pub excluded: Vec<Vec<String>>,
+    /// Contract families asked for in the text.
+    pub contracts: Vec<&'static str>,
+    /// Contract families excluded in the text (`-cdd`).
+    pub excluded_contracts: Vec<&'static str>,
+}
+
+/// Splits the typed text into pieces, double quotes grouping a phrase; `-` before a piece
+/// excludes it.
+fn pieces(text: &str) -> Vec<(bool, bool, String)> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        let negated = rest.starts_with('-') && rest.len() > 1;
+        if negated {
+            rest = &rest[1..];
+        }
+        if let Some(inner) = rest.strip_prefix('"') {
+            let end = inner.find('"').unwrap_or(inner.len());
+            pieces.push((negated, true, inner[..end].to_owned()));
+            rest = inner.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            pieces.push((negated, false, rest[..end].to_owned()));
+            rest = &rest[end..];
+        }
+    }
+    pieces
+}
+
+impl ParsedText {
+    pub(crate) fn parse(text: &str, french: &mut TextAnalyzer, folded: &mut TextAnalyzer) -> Self {
+        let mut parsed = ParsedText::default();
+        for (negated, quoted, piece) in pieces(text) {
+            if !quoted
+                && let [word] = &terms(folded, &piece)[..]
+                && let Some((_, family)) = CONTRACT_WORDS.iter().find(|(w, _)| w == word)
+            {
+                let target = if negated {
+                    &mut parsed.excluded_contracts
+                } else {
+                    &mut parsed.contracts
+                };
+                if !target.contains(family) {
+                    target.push(family);
+                }
+                continue;
+            }
+            let mut group = terms(french, &piece);
+            let plain = terms(folded, &piece);
+            // Both analysers split alike: drop the stop words of a piece typed without quotes.
+            if !quoted && plain.len() == group.len() {
+                group = group
+                    .into_iter()
+                    .zip(&plain)
+                    .filter(|(_, word)| !STOP_WORDS.contains(&word.as_str()))
+                    .map(|(term, _)| term)
+                    .collect();
+            }
+            if group.is_empty() {
+                continue;
+            }
+            if negated {
+                parsed.excluded.push(group);
+            } else {
+                parsed.required.push(group);
+            }
+        }
+        parsed
+    }
+
+    /// Whether there are words to rank by.
+    pub(crate) fn has_words(&self) -> bool {
+        !self.required.is_empty()
+    }
+}
+
+fn term_query(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn group_query(field: Field, group: &[String]) -> Box<dyn Query> {
+    match group {
+        [one] => term_query(field, one),
+        many => Box::new(PhraseQuery::new(
+            many.iter()
+                .map(|t| Term::from_field_text(field, t))
+                .collect(),
+        )),
+    }
+}
+
+/// A filter that does not change the score.
+fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
+}
+
+fn any_of(field: Field, values: &[impl AsRef<str>]) -> Box<dyn Query> {
+    Box::new(TermSetQuery::new(
+        values
+            .iter()
+            .map(|v| Term::from_field_text(field, v.as_ref())),
+    ))
+}
+
+/// The tantivy query of a request, and whether it has words to score.
+pub(crate) fn build(
+    fields: &Fields,
+    request: &SearchRequest,
+    place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
+) -> (Box<dyn Query>, bool) {
+    let mut french = analysis::french();
+    let mut folded = analysis::folded();
+    let parsed = request
+        .text
+        .as_deref()
+        .map(|t| ParsedText::parse(t, &mut french, &mut folded))
+        .unwrap_or_default();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for group in &parsed.required {
+        // Each word must be in the text; found in the title, it weighs more.
+        clauses.push((
+            Occur::Must,
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, group_query(fields.text, group)),
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        group_query(fields.title, group),
+                        TITLE_BOOST,
+                    )),
+                ),
+            ])),
+        ));
+    }
+    for group in &parsed.excluded {
+        clauses.push((Occur::MustNot, group_query(fields.text, group)));
+    }
+    let mut contracts: Vec<&str> = request.contracts.iter().map(String::as_str).collect();
+    for family in &parsed.contracts {
+        if !contracts.contains(family) {
+            contracts.push(family);
+        }
+    }
+    if !contracts.is_empty() {
+        clauses.push(filter(any_of(fields.contract, &contracts)));
+    }
+    if !parsed.excluded_contracts.is_empty() {
+        clauses.push((
+            Occur::MustNot,
+            any_of(fields.contract, &parsed.excluded_contracts),
+        ));
+    }
+    if !request.places.is_empty() {
+        let places: Vec<(Occur, Box<dyn Query>)> = request
+            .places
+            .iter()
+            .map(|p| (Occur::Should, place_query(p)))
+            .collect();
+        clauses.push(filter(Box::new(BooleanQuery::new(places))));
+    }
+    if let Some(radius) = &request.radius {
+        clauses.push(filter(any_of(
+            fields.cell,
+            &disc_cells(&radius.center, radius.km),
+        )));
+    }
+    for (field, values) in [
+        (fields.working_time, &request.working_times),
+        (fields.rome, &request.rome),
+        (fields.experience, &request.experience),
+        (fields.source, &request.sources),
+    ] {
+        if !values.is_empty() {
+            clauses.push(filter(any_of(field, values)));
+        }
+    }
+    if let Some(since) = request.created_since_ms {
+        clauses.push(filter(Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(fields.created, since)),
+            Bound::Unbounded,
+        ))));
+    }
+    if let Some(employer) = &request.employer {
+        let words = terms(&mut folded, employer);
+        if !words.is_empty() {
+            clauses.push(filter(group_query(fields.employer, &words)));
+        }
+    }
+    let scored = parsed.has_words();
+    if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    (Box::new(BooleanQuery::new(clauses)), scored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ParsedText {
+        ParsedText::parse(text, &mut analysis::french(), &mut analysis::folded())
+    }
+
+    #[test]
+    fn plain_words_phrases_exclusions_and_contract_words() {
+        let parsed = parse(r#"Infirmière "de nuit" -EHPAD CDI -cdd"#);
+        assert_eq!(parsed.required.len(), 2);
+        assert_eq!(parsed.required[1].len(), 2, "a phrase keeps its words");
+        assert_eq!(parsed.excluded.len(), 1);
+        assert_eq!(parsed.contracts, vec!["permanent"]);
+        assert_eq!(parsed.excluded_contracts, vec!["fixed_term"]);
+    }
+
+    #[test]
+    fn query_syntax_is_text() {
+        let parsed = parse("title:boulanger * AND (x OR y)");
+        assert!(
+            parsed.required.iter().any(|g| g.len() == 2),
+            "title:boulanger is two words"
+        );
+        assert!(parse("* : ( ) -").required.is_empty());
+        assert!(parse("agent de la ville H/F").required.len() == 2);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = Cursor {
+            primary: -12.5,
+            tiebreak: 42,
+        };
+        let token = cursor.token(SortOrder::Distance);
+        assert_eq!(Cursor::parse(&token, SortOrder::Distance), Some(cursor));
+        assert_eq!(Cursor::parse(&token, SortOrder::Date), None);
+        assert_eq!(Cursor::parse("nope", SortOrder::Date), None);
+        assert_eq!(
+            Cursor::parse(&format!("d{}", "z".repeat(32)), SortOrder::Date),
+            None
+        );
+    }
+}
