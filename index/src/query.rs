@@ -169,6 +169,8 @@ pub struct SearchRequest {
     pub places: Vec<Arc<PlaceFilter>>,
     /// Only offers whose point is within this disc.
     pub radius: Option<Radius>,
+    /// Measure distances from here (the radius' centre when there is one).
+    pub point: Option<Point>,
     /// Contract families (any of).
     pub contracts: Vec<String>,
     /// Working times (any of).

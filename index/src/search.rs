@@ -240,7 +240,7 @@ impl OfferIndex {
             limit,
             after: request.after,
             radius: request.radius,
-            point: None,
+            point: request.point,
             facets: request.facets.clone(),
             now_ms: request.now_ms,
         };

@@ -78,12 +78,22 @@ pub struct FeedResponse {
 }
 
 /// Credit to the source, shown with every publication.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attribution {
     /// Source name.
     pub source: String,
     /// Source website.
     pub url: String,
+}
+
+impl Attribution {
+    /// France Travail's credit.
+    pub fn france_travail() -> Self {
+        Self {
+            source: "France Travail".into(),
+            url: "https://www.francetravail.fr".into(),
+        }
+    }
 }
 
 fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -127,10 +137,7 @@ pub(crate) async fn feed_offers(
         per_page,
         pages: result.total.div_ceil(per_page),
         offers: result.offers,
-        attribution: Attribution {
-            source: "France Travail".into(),
-            url: "https://www.francetravail.fr".into(),
-        },
+        attribution: Attribution::france_travail(),
     }))
 }
 

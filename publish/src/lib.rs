@@ -1,7 +1,8 @@
 //! Publication: the HTTP interface for consumers (collectivités' websites and apps).
 //!
 //! Today: `GET /v1/feeds/{feed}/offers` (the offers of a feed's territory as paginated JSON,
-//! newest first; the territory expression is compiled once, at start-up),
+//! newest first; the territory expression is compiled once, at start-up), the search API
+//! `GET /v1/offers` and `GET /v1/offers/{key}` (see `docs/api.md`),
 //! `/healthz` and `/readyz`. Errors use one body shape, `{"error": {"code", "message"}}`,
 //! with a stable machine code ([`ApiError`]).
 //!
@@ -10,6 +11,7 @@
 
 mod error;
 mod feeds;
+mod search;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,10 +19,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use relais_index::OfferIndex;
+use relais_storage::Store;
 
 pub use error::ApiError;
-pub use feeds::{FeedDefinition, FeedResponse};
+pub use feeds::{Attribution, FeedDefinition, FeedResponse};
 pub use relais_territory::TerritoryError;
+pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};
+pub use search::{FacetCount, OfferSummary, SearchResponse};
 
 use feeds::CompiledFeed;
 
@@ -34,6 +39,8 @@ pub struct AppState {
 struct Inner {
     index: OfferIndex,
     feeds: BTreeMap<String, CompiledFeed>,
+    /// Where `GET /v1/offers/{key}` reads the whole offer.
+    store: Option<Store>,
 }
 
 impl AppState {
@@ -47,7 +54,27 @@ impl AppState {
             .map(|definition| Ok((definition.name.clone(), CompiledFeed::compile(definition)?)))
             .collect::<Result<_, TerritoryError>>()?;
         Ok(Self {
-            inner: Arc::new(Inner { index, feeds }),
+            inner: Arc::new(Inner {
+                index,
+                feeds,
+                store: None,
+            }),
+        })
+    }
+
+    /// State over an index, the feeds and the store `GET /v1/offers/{key}` reads whole offers from.
+    pub fn with_store(
+        index: OfferIndex,
+        feeds: impl IntoIterator<Item = FeedDefinition>,
+        store: Store,
+    ) -> Result<Self, TerritoryError> {
+        let state = Self::new(index, feeds)?;
+        let inner = Arc::into_inner(state.inner).expect("the state was just built, not shared");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store: Some(store),
+                ..inner
+            }),
         })
     }
 }
@@ -56,8 +83,11 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
+        .route("/v1/offers", get(search::search))
+        .route("/v1/offers/{key}", get(search::offer))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(feeds::ready))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }

@@ -156,12 +156,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "other feeds: {base}/v1/feeds/grand-cahors/offers {base}/v1/feeds/occitanie/offers {base}/v1/feeds/paris/offers?q=infirmier"
     );
+    println!(
+        "search: {base}/v1/offers?q=infirmier&around=31555&radius_km=30&sort=distance&facets=contract,departement"
+    );
     println!("health: {base}/healthz");
     println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");
     let cancel = CancellationToken::new();
     let schedulers = start_schedules(&config, &store, &index, &cancel)?;
-    serve_until_interrupted(listener, &config, index, cancel.clone()).await?;
+    serve_until_interrupted(listener, &config, index, store.clone(), cancel.clone()).await?;
     cancel.cancel();
     for task in schedulers {
         let _ = task.await;

@@ -1,4 +1,4 @@
-//! `relais serve`: the feeds, and the scheduled runs of the sources.
+//! `relais serve`: the feeds, the search API, and the scheduled runs of the sources.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,7 +32,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut schedulers = start_schedules(&config, &store, &index, &cancel)?;
     schedulers.extend(start_feed_schedules(&config, &store, &index, &cancel)?);
     println!("serving on http://{}", listener.local_addr()?);
-    serve_until_interrupted(listener, &config, index, cancel.clone()).await?;
+    serve_until_interrupted(listener, &config, index, store.clone(), cancel.clone()).await?;
     cancel.cancel();
     for task in schedulers {
         let _ = task.await;
@@ -45,10 +45,11 @@ pub async fn serve_until_interrupted(
     listener: tokio::net::TcpListener,
     config: &Config,
     index: OfferIndex,
+    store: Store,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    let state =
-        AppState::new(index, config.feeds.clone()).context("invalid feed in the configuration")?;
+    let state = AppState::with_store(index, config.feeds.clone(), store)
+        .context("invalid feed in the configuration")?;
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -1,0 +1,204 @@
+//! The search API for mobile apps and websites: `GET /v1/offers` and `GET /v1/offers/{key}`.
+
+pub(crate) mod params;
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use chrono::{DateTime, Utc};
+use relais_index::{AlsoPublishedOn, IndexedOffer, SearchHit};
+use relais_model::OfferKey;
+use serde::{Deserialize, Serialize};
+
+use crate::feeds::Attribution;
+use crate::{ApiError, AppState};
+
+/// An offer in a list of results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfferSummary {
+    /// `source:id`: the key of `GET /v1/offers/{key}`.
+    pub key: String,
+    /// Title as published.
+    pub title: String,
+    /// Employer, when public.
+    pub employer: Option<String>,
+    /// INSEE code of the commune, or null when only the département or région is known.
+    pub commune: Option<String>,
+    /// Location label as the source gives it.
+    pub location: Option<String>,
+    /// Département code.
+    pub departement: Option<String>,
+    /// Contract family: `permanent`, `fixed_term`, `temporary`, `seasonal`, `self_employed`,
+    /// `apprenticeship`, `other`.
+    pub contract: String,
+    /// Contract label as the source gives it (`CDD - 6 Mois`).
+    pub contract_label: Option<String>,
+    /// `full_time`, `part_time` or `unknown`.
+    pub working_time: String,
+    /// Salary label, as given.
+    pub salary: Option<String>,
+    /// ROME code.
+    pub rome: Option<String>,
+    /// Creation at the source; null when the source gives no date.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Last update at the source.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The offer's page at its source.
+    pub url: Option<String>,
+    /// The source (`francetravail` or a partner board's id).
+    pub source: String,
+    /// Distance in km from the point searched around (its own coordinates, else its commune's point).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
+    /// The same job on other sources.
+    pub also_published_on: Vec<AlsoPublishedOn>,
+}
+
+impl OfferSummary {
+    fn of(hit: SearchHit) -> Option<Self> {
+        let IndexedOffer {
+            key,
+            title,
+            employer,
+            location,
+            commune,
+            departement,
+            source,
+            contract,
+            contract_kind,
+            working_time_kind,
+            salary,
+            rome_code,
+            created_at,
+            updated_at,
+            url,
+            also_published_on,
+            ..
+        } = hit.summary?;
+        Some(Self {
+            key,
+            title,
+            employer,
+            commune,
+            location,
+            departement,
+            contract: contract_kind,
+            contract_label: contract,
+            working_time: working_time_kind,
+            salary,
+            rome: rome_code,
+            published_at: created_at,
+            updated_at,
+            url,
+            source,
+            distance_km: hit.distance_km.map(|d| (d * 100.0).round() / 100.0),
+            also_published_on,
+        })
+    }
+}
+
+/// A count of one facet value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FacetCount {
+    /// The value (`permanent`, `46`, `46042`, `M`, `this_week`...).
+    pub value: String,
+    /// Matching offers with it.
+    pub count: u64,
+}
+
+/// The answer of `GET /v1/offers`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// This page.
+    pub offers: Vec<OfferSummary>,
+    /// Matching offers in all, exact.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// The facets asked for, with counts over the whole result set.
+    pub facets: BTreeMap<String, Vec<FacetCount>>,
+    /// Credit to the sources.
+    pub attribution: Attribution,
+}
+
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let request = params::parse(query.as_deref())?;
+    let sort = request.sort;
+    let index = state.inner.index.clone();
+    let result = tokio::task::spawn_blocking(move || index.search_offers(&request, true))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(SearchResponse {
+        offers: result
+            .hits
+            .into_iter()
+            .filter_map(OfferSummary::of)
+            .collect(),
+        total: result.total,
+        next_cursor: result.next_cursor.map(|c| c.token(sort)),
+        facets: result
+            .facets
+            .into_iter()
+            .map(|(facet, values)| {
+                let counts = values
+                    .into_iter()
+                    .map(|(value, count)| FacetCount { value, count })
+                    .collect();
+                (facet.name().to_owned(), counts)
+            })
+            .collect(),
+        attribution: Attribution::france_travail(),
+    }))
+}
+
+/// `GET /v1/offers/{key}`: the whole offer as its source gave it, with the attribution; the
+/// other copies of the job when the index publishes it.
+pub(crate) async fn offer(
+    State(state): State<AppState>,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(key) = key.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
+    let parsed = OfferKey::parse(&key).map_err(|_| ApiError::OfferNotFound(key.clone()))?;
+    let Some(store) = &state.inner.store else {
+        return Err(ApiError::Internal("no store behind the API".into()));
+    };
+    let offer = store
+        .offer(&parsed)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or_else(|| ApiError::OfferNotFound(key.clone()))?;
+    if !offer.status.is_active() {
+        // Licence art. 7: nothing of a withdrawn offer is published.
+        return Err(ApiError::OfferWithdrawn(key));
+    }
+    let index = state.inner.index.clone();
+    let published = tokio::task::spawn_blocking(move || index.summary(&key))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut body = serde_json::to_value(&offer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(object) = body.as_object_mut() {
+        // Internal bookkeeping, not content of the offer.
+        object.remove("warnings");
+        object.insert(
+            "key".into(),
+            serde_json::Value::String(offer.key.to_string()),
+        );
+        object.insert(
+            "also_published_on".into(),
+            serde_json::to_value(published.map(|p| p.also_published_on).unwrap_or_default())
+                .unwrap_or_default(),
+        );
+        object.insert(
+            "attribution".into(),
+            serde_json::to_value(Attribution::france_travail()).unwrap_or_default(),
+        );
+    }
+    Ok(Json(body))
+}
