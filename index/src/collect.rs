@@ -202,7 +202,7 @@ impl SegmentCollector for PageSegment {
             }
         }
         if let Some(published) = &mut self.published {
-            let age = self.now_ms - created;
+            let age = self.now_ms.saturating_sub(created);
             let bucket = match created {
                 UNDATED => 4,
                 _ if age < DAY_MS => 0,

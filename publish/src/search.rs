@@ -202,3 +202,6 @@ pub(crate) async fn offer(
     }
     Ok(Json(body))
 }
+
+#[cfg(test)]
+mod tests;
