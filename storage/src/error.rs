@@ -18,6 +18,14 @@ pub enum StorageError {
         /// The parser's complaint.
         source: serde_json::Error,
     },
+    /// A stored value that relais cannot have written.
+    #[error("corrupt value in {what}: `{value}`")]
+    CorruptValue {
+        /// Which column.
+        what: String,
+        /// The value.
+        value: String,
+    },
     /// The database directory could not be created.
     #[error("cannot create `{path}`: {source}")]
     Io {

@@ -9,6 +9,7 @@
 //! `sqlx::query` calls written in SQL that PostgreSQL also accepts; timestamps are integer
 //! milliseconds so that they compare identically on both dialects.
 
+mod changes;
 mod error;
 mod offers;
 mod runs;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use changes::{ChangeKind, OfferChange};
 pub use error::StorageError;
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
 pub use runs::{RunKind, RunOutcome, RunRecord};

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use crate::changes::{ChangeKind, record_changes};
 use crate::{StorageError, Store, from_millis, millis};
 
 /// A normalised offer with the payload it was made from.
@@ -122,6 +123,8 @@ struct Classified {
     unchanged: Vec<usize>,
     /// New or changed records: upserted whole.
     upserted: Vec<usize>,
+    /// What the change log records, per record index.
+    changes: Vec<(usize, ChangeKind)>,
 }
 
 /// Classifies `records` in order against `known` (a record repeated in the batch is compared
@@ -135,6 +138,7 @@ fn classify(
         outcome: BatchOutcome::default(),
         unchanged: Vec::new(),
         upserted: Vec::new(),
+        changes: Vec::new(),
     };
     let outcome = &mut classified.outcome;
     for (i, record) in records.iter().enumerate() {
@@ -142,10 +146,12 @@ fn classify(
             None => {
                 outcome.new += 1;
                 classified.upserted.push(i);
+                classified.changes.push((i, ChangeKind::Created));
             }
             Some((old_hash, active)) => {
                 if !active {
                     outcome.reactivated += 1;
+                    classified.changes.push((i, ChangeKind::Reactivated));
                 }
                 if old_hash == hashes[i] {
                     outcome.unchanged += 1;
@@ -153,6 +159,9 @@ fn classify(
                 } else {
                     outcome.changed += 1;
                     classified.upserted.push(i);
+                    if active {
+                        classified.changes.push((i, ChangeKind::Changed));
+                    }
                 }
             }
         }
@@ -220,6 +229,7 @@ impl Store {
             outcome,
             unchanged,
             upserted,
+            changes,
         } = classify(known, records, &hashes);
         for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
             let documents: Vec<String> = chunk
@@ -293,6 +303,14 @@ impl Store {
             );
             insert.build().execute(&mut *tx).await?;
         }
+        let logged: Vec<(&str, &str, ChangeKind)> = changes
+            .iter()
+            .map(|&(i, kind)| {
+                let key = &records[i].offer.key;
+                (key.source().as_str(), key.source_offer_id(), kind)
+            })
+            .collect();
+        record_changes(&mut tx, &logged, seen_at).await?;
         sqlx::query("UPDATE runs SET cursor = $1, heartbeat_at = $2 WHERE id = $3")
             .bind(cursor.to_string())
             .bind(seen)
@@ -312,6 +330,7 @@ impl Store {
         snapshot_at: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StorageError> {
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'missing_from_complete_sweep', withdrawn_at = $1
              WHERE source = $2 AND status = 'active' AND (last_seen_run IS NULL OR last_seen_run <> $3) AND last_seen_at < $4
@@ -321,11 +340,19 @@ impl Store {
         .bind(source.as_str())
         .bind(run_id)
         .bind(millis(snapshot_at))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
+        let ids: Vec<String> = rows
+            .iter()
             .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        let logged: Vec<(&str, &str, ChangeKind)> = ids
+            .iter()
+            .map(|id| (source.as_str(), id.as_str(), ChangeKind::Withdrawn))
+            .collect();
+        record_changes(&mut tx, &logged, at).await?;
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// What committing `records` would change, without writing anything (dry runs).
@@ -395,6 +422,7 @@ impl Store {
         key: &OfferKey,
         at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'gone_at_source', withdrawn_at = $1
              WHERE source = $2 AND source_offer_id = $3 AND status = 'active'",
@@ -402,9 +430,23 @@ impl Store {
         .bind(millis(at))
         .bind(key.source().as_str())
         .bind(key.source_offer_id())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        let withdrawn = result.rows_affected() == 1;
+        if withdrawn {
+            record_changes(
+                &mut tx,
+                &[(
+                    key.source().as_str(),
+                    key.source_offer_id(),
+                    ChangeKind::Withdrawn,
+                )],
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(withdrawn)
     }
 
     /// Active and withdrawn counts of a source.

@@ -225,3 +225,94 @@ async fn a_large_batch_with_repeats_and_two_sources_is_counted_in_order() {
         450
     );
 }
+
+#[tokio::test]
+async fn every_change_is_logged_in_commit_order_and_pruning_keeps_the_sequence() {
+    use crate::ChangeKind::{self, *};
+    let (_dir, store) = store().await;
+    assert_eq!(store.last_change_seq().await.unwrap(), 0);
+    let t0 = Utc::now() - Duration::hours(2);
+    let run = store
+        .start_run(&source(), RunKind::Full, t0, t0)
+        .await
+        .unwrap();
+    let commit = |records: Vec<IncomingRecord>, at| {
+        let store = store.clone();
+        async move {
+            store
+                .commit_batch(run, &records, &serde_json::json!({}), at)
+                .await
+                .unwrap()
+        }
+    };
+    commit(vec![record("1", "46", "a"), record("2", "46", "b")], t0).await;
+    // Unchanged: nothing logged; changed: logged.
+    commit(vec![record("1", "46", "a"), record("2", "46", "b2")], t0).await;
+    let t1 = t0 + Duration::hours(1);
+    let sweep = store
+        .start_run(&source(), RunKind::Full, t1, t1)
+        .await
+        .unwrap();
+    store
+        .commit_batch(
+            sweep,
+            &[record("2", "46", "b2")],
+            &serde_json::json!({}),
+            t1,
+        )
+        .await
+        .unwrap();
+    store
+        .withdraw_offers_missing_from_complete_sweep(&source(), sweep, t1, t1)
+        .await
+        .unwrap();
+    commit(vec![record("1", "46", "a")], t1 + Duration::seconds(1)).await;
+    let gone = OfferKey::new(source(), "2").unwrap();
+    assert!(
+        store
+            .withdraw_offer_gone_at_source(&gone, t1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .withdraw_offer_gone_at_source(&gone, t1)
+            .await
+            .unwrap(),
+        "already withdrawn: not logged again"
+    );
+
+    let log = store.changes_after(0, 100).await.unwrap();
+    let seen: Vec<(&str, ChangeKind)> = log
+        .iter()
+        .map(|c| (c.key.source_offer_id(), c.kind))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("1", Created),
+            ("2", Created),
+            ("2", Changed),
+            ("1", Withdrawn),
+            ("1", Reactivated),
+            ("2", Withdrawn)
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(store.changes_after(log[3].seq, 100).await.unwrap().len(), 2);
+    assert_eq!(store.changes_after(0, 2).await.unwrap().len(), 2);
+
+    let last = store.last_change_seq().await.unwrap();
+    assert_eq!(last, log[5].seq);
+    assert_eq!(store.prune_changes_before(log[4].seq).await.unwrap(), 4);
+    assert_eq!(store.oldest_change_seq().await.unwrap(), Some(log[4].seq));
+    store.prune_changes_before(last + 1).await.unwrap();
+    assert_eq!(store.oldest_change_seq().await.unwrap(), None);
+    assert_eq!(
+        store.last_change_seq().await.unwrap(),
+        last,
+        "numbers are never reused"
+    );
+    commit(vec![record("3", "46", "c")], t1).await;
+    assert!(store.changes_after(last, 10).await.unwrap()[0].seq > last);
+}

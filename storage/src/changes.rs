@@ -1,0 +1,154 @@
+//! The change log (`offer_changes`): every creation, change, withdrawal and reactivation of an
+//! offer, with a monotonic sequence number, written in the same transaction as the change.
+//!
+//! Readers keep the last sequence they applied and ask for what follows ([`Store::changes_after`]);
+//! old entries are pruned ([`Store::prune_changes_before`]), and a reader whose position is older
+//! than the oldest entry kept ([`Store::oldest_change_seq`]) has missed changes and must rebuild
+//! from the offers (`relais reindex`).
+//!
+//! With SQLite, one writer at a time commits, so sequence numbers become visible in order. With
+//! PostgreSQL (a later issue) the single ingest worker holds an advisory lock for the same reason.
+
+use chrono::{DateTime, Utc};
+use relais_model::{OfferKey, SourceId};
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::{StorageError, Store, from_millis, millis};
+
+/// What happened to an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// First received.
+    Created,
+    /// Its content changed.
+    Changed,
+    /// Withdrawn (missing from a complete sweep, or gone at its source).
+    Withdrawn,
+    /// Active again after a withdrawal.
+    Reactivated,
+}
+
+impl ChangeKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Withdrawn => "withdrawn",
+            ChangeKind::Reactivated => "reactivated",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            ChangeKind::Created,
+            ChangeKind::Changed,
+            ChangeKind::Withdrawn,
+            ChangeKind::Reactivated,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfferChange {
+    /// Sequence number: increasing in commit order, never reused.
+    pub seq: i64,
+    /// The offer.
+    pub key: OfferKey,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Appends changes to the log inside the caller's transaction.
+pub(crate) async fn record_changes(
+    tx: &mut sqlx::SqliteConnection,
+    changes: &[(&str, &str, ChangeKind)],
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    for chunk in changes.chunks(200) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO offer_changes (source, source_offer_id, change, changed_at) ",
+        );
+        insert.push_values(chunk, |mut row, (source, id, kind)| {
+            row.push_bind(*source)
+                .push_bind(*id)
+                .push_bind(kind.as_str())
+                .push_bind(millis(at));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The changes after sequence `after`, in order, at most `limit`.
+    pub async fn changes_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<OfferChange>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT seq, source, source_offer_id, change, changed_at FROM offer_changes
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let source: String = row.try_get("source")?;
+                let id: String = row.try_get("source_offer_id")?;
+                let change: String = row.try_get("change")?;
+                let corrupt = |what: &str| StorageError::CorruptValue {
+                    what: format!("offer_changes.{what}"),
+                    value: format!("{source}:{id} {change}"),
+                };
+                let key = SourceId::parse(&source)
+                    .ok()
+                    .and_then(|s| OfferKey::new(s, &id).ok())
+                    .ok_or_else(|| corrupt("key"))?;
+                Ok(OfferChange {
+                    seq: row.try_get("seq")?,
+                    key,
+                    kind: ChangeKind::parse(&change).ok_or_else(|| corrupt("change"))?,
+                    at: from_millis(row.try_get("changed_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// The last sequence number written (0 when the log is empty and was never written).
+    pub async fn last_change_seq(&self) -> Result<i64, StorageError> {
+        // sqlite_sequence keeps the highest number ever given, even once those rows are pruned.
+        let row = sqlx::query(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'offer_changes'), 0) AS seq",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    /// The oldest sequence number still in the log, if any: a reader behind it must rebuild.
+    pub async fn oldest_change_seq(&self) -> Result<Option<i64>, StorageError> {
+        let row = sqlx::query("SELECT MIN(seq) AS seq FROM offer_changes")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    /// Deletes the entries before `seq` (every reader is past them); returns how many.
+    pub async fn prune_changes_before(&self, seq: i64) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM offer_changes WHERE seq < $1")
+            .bind(seq)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
