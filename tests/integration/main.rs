@@ -6,4 +6,5 @@ mod dedup;
 mod harvest;
 mod partner_feeds;
 mod real_locations;
+mod search;
 mod simulator;
