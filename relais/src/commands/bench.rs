@@ -1,6 +1,7 @@
 //! `relais bench ...`: benchmark commands whose figures go in `docs/benchmarks.md`.
 
 mod dedup;
+mod search;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ pub enum Bench {
     /// Deduplication of a generated benchmark (two cores), then single new offers placed one at a
     /// time; peak memory of the whole process.
     Dedup(dedup::DedupArgs),
+    /// The search index: N generated offers indexed, then a fixed mix of 2 000 queries in process.
+    Search(search::SearchArgs),
 }
 
 /// Arguments of `relais bench feed`.
@@ -87,6 +90,9 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
             .join()
             .expect("benchmark thread"),
         Bench::Feed(args) => feed(args).await,
+        Bench::Search(args) => std::thread::spawn(move || search::run(&args))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the search benchmark panicked"))?,
         Bench::Dedup(args) => std::thread::spawn(move || dedup::run(&args))
             .join()
             .expect("benchmark thread"),

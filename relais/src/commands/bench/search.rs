@@ -1,0 +1,248 @@
+//! `relais bench search`: N generated offers over the real geography (the deduplication
+//! benchmark's generator: French job vocabulary, places weighted towards big towns) indexed by
+//! the real indexing code, then a fixed mix of 2 000 queries in process.
+//!
+//! Not yet measured by this command (printed `-`): `--http` (load over loopback), `--peers`
+//! (PostgreSQL full-text search, SQLite FTS5), ingest → searchable latency, serving memory.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use relais_fixtures::DedupBenchmark;
+use relais_index::{
+    CONTRACT_NAMES, OfferIndex, PlaceFilter, Radius, SearchRequest, SortOrder, offer_point,
+};
+use relais_model::Offer;
+
+use crate::commands::dedup::OffreSet;
+
+/// Arguments of `relais bench search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Offers indexed.
+    #[arg(long, default_value_t = 1_000_000)]
+    offers: usize,
+    /// Generator seed (corpus and queries).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Also load `relais serve` over HTTP (not implemented yet: refused).
+    #[arg(long)]
+    http: bool,
+    /// Also run PostgreSQL full-text search and SQLite FTS5 (not implemented yet: refused).
+    #[arg(long)]
+    peers: bool,
+}
+
+const QUERIES: usize = 2_000;
+
+fn generate(count: usize, seed: u64) -> Vec<Offer> {
+    let bench = DedupBenchmark::new(seed);
+    let mut offers = Vec::with_capacity(count);
+    let mut unit = 0;
+    while offers.len() < count {
+        let units: Vec<u64> = (unit..unit + 10_000).collect();
+        unit += 10_000;
+        let offres: Vec<serde_json::Value> = units
+            .into_par_iter()
+            .flat_map_iter(|u| bench.unit(u).into_iter().map(|r| r.offre))
+            .collect();
+        let sets: Vec<OffreSet> = offres
+            .par_chunks(1_000)
+            .map(|part| OffreSet::normalise(part, DedupBenchmark::anchor()).0)
+            .collect();
+        for set in sets {
+            offers.extend(set.offers);
+        }
+    }
+    offers.truncate(count);
+    offers
+}
+
+fn word_of(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphabetic())
+        .find(|w| w.chars().count() >= 5)
+        .unwrap_or("agent")
+        .to_lowercase()
+}
+
+/// The fixed mix: 20 % keyword, 15 % keyword and département, 25 % keyword and radius, 15 %
+/// keyword, contract and radius, 5 % ROME and radius by date, 15 % département feed (50 newest),
+/// 5 % feed of 25 communes.
+fn query_mix(offers: &[Offer], seed: u64) -> Vec<SearchRequest> {
+    let mut random = ChaCha8Rng::seed_from_u64(seed ^ 0x5ea7c4);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let base = SearchRequest {
+        limit: 20,
+        now_ms,
+        ..SearchRequest::default()
+    };
+    let located: Vec<&Offer> = offers
+        .iter()
+        .filter(|o| o.location.commune.is_some())
+        .collect();
+    let departement = |o: &Offer| {
+        let code = o.location.departement.as_ref().map_or("75", |d| d.as_str());
+        let territory = relais_territory::parse_territory(&format!("dep:{code}")).ok();
+        Arc::new(territory.map_or_else(PlaceFilter::default, |t| {
+            PlaceFilter {
+                communes: t.codes().iter().map(|c| c.to_string()).collect(),
+                whole_departements: t
+                    .whole_departements()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+                whole_regions: Vec::new(),
+            }
+        }))
+    };
+    (0..QUERIES)
+        .map(|i| {
+            let offer = located[random.random_range(0..located.len())];
+            let word = Some(word_of(&offer.title));
+            let radius = offer_point(offer).map(|center| Radius {
+                center,
+                km: [5.0, 10.0, 20.0, 30.0, 50.0][random.random_range(0..5)],
+            });
+            match i % 20 {
+                0..4 => SearchRequest {
+                    text: word,
+                    ..base.clone()
+                },
+                4..7 => SearchRequest {
+                    text: word,
+                    places: vec![departement(offer)],
+                    ..base.clone()
+                },
+                7..12 => SearchRequest {
+                    text: word,
+                    radius,
+                    ..base.clone()
+                },
+                12..15 => SearchRequest {
+                    text: word,
+                    radius,
+                    contracts: vec![CONTRACT_NAMES[random.random_range(0..3)].to_owned()],
+                    ..base.clone()
+                },
+                15 => SearchRequest {
+                    rome: offer
+                        .job
+                        .rome_code
+                        .iter()
+                        .map(|r| r.as_str()[..3].to_owned())
+                        .collect(),
+                    radius,
+                    sort: SortOrder::Date,
+                    ..base.clone()
+                },
+                16..19 => SearchRequest {
+                    places: vec![departement(offer)],
+                    sort: SortOrder::Date,
+                    limit: 50,
+                    ..base.clone()
+                },
+                _ => {
+                    let communes = (0..25)
+                        .filter_map(|_| {
+                            located[random.random_range(0..located.len())]
+                                .location
+                                .commune
+                                .as_ref()
+                        })
+                        .map(|c| c.to_string())
+                        .collect();
+                    SearchRequest {
+                        places: vec![Arc::new(PlaceFilter {
+                            communes,
+                            ..PlaceFilter::default()
+                        })],
+                        sort: SortOrder::Date,
+                        limit: 50,
+                        ..base.clone()
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn directory_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the benchmark.
+pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
+    if args.http || args.peers {
+        anyhow::bail!("--http and --peers are not implemented yet (see docs/benchmarks.md)");
+    }
+    let started = Instant::now();
+    let offers = generate(args.offers, args.seed);
+    let json_bytes: usize = offers
+        .par_iter()
+        .map(|o| serde_json::to_string(o).map_or(0, |s| s.len()))
+        .sum();
+    eprintln!(
+        "generated {} offers ({:.0} MB of JSON) in {:.1} s",
+        offers.len(),
+        json_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    let queries = query_mix(&offers, args.seed);
+    let dir = tempfile::tempdir()?;
+    let index = OfferIndex::open_or_create(dir.path())?;
+    let count = offers.len();
+    let building = Instant::now();
+    index.rebuild(offers)?;
+    let build_seconds = building.elapsed().as_secs_f64();
+    let index_bytes = directory_bytes(dir.path());
+    eprintln!(
+        "indexed in {build_seconds:.1} s; index {:.0} MB = {:.3} × the JSON",
+        index_bytes as f64 / 1e6,
+        index_bytes as f64 / json_bytes as f64
+    );
+
+    // One warm-up pass, then the measured pass, one query at a time on one thread.
+    let mut hits = 0usize;
+    for query in &queries {
+        hits += index.search_offers(query, false)?.total;
+    }
+    let mut latencies = Vec::with_capacity(queries.len());
+    let measuring = Instant::now();
+    for query in &queries {
+        let start = Instant::now();
+        let result = index.search_offers(query, false)?;
+        latencies.push(start.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(result);
+    }
+    let seconds = measuring.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    eprintln!(
+        "{} queries, {hits} hits in all (exact totals)",
+        queries.len()
+    );
+    println!(
+        "search offers={count} build_offers_per_second={:.0} index_bytes_per_offer={:.0} p50_ms={:.3} p99_ms={:.3} qps={:.0} http_p99_ms_at_200qps=- http_qps=- ingest_to_searchable_p99_ms=- serve_rss_mb=-",
+        count as f64 / build_seconds,
+        index_bytes as f64 / count as f64,
+        percentile(0.50),
+        percentile(0.99),
+        queries.len() as f64 / seconds,
+    );
+    Ok(ExitCode::SUCCESS)
+}
