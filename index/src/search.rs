@@ -93,8 +93,24 @@ pub struct SearchResult {
 }
 
 impl OfferIndex {
-    /// Opens the index in `dir`, creating it if needed.
+    /// Opens the index in `dir`, creating it if needed. An index written by an older version
+    /// (another schema) is derived data: it is emptied and created again, and the caller's
+    /// reindex fills it.
     pub fn open_or_create(dir: &Path) -> Result<Self, IndexError> {
+        match Self::open_dir(dir) {
+            Err(IndexError::Tantivy(tantivy::TantivyError::SchemaError(message))) => {
+                tracing::warn!(path = %dir.display(), %message, "index of another schema: recreated");
+                std::fs::remove_dir_all(dir).map_err(|e| IndexError::Open {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                Self::open_dir(dir)
+            }
+            other => other,
+        }
+    }
+
+    fn open_dir(dir: &Path) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir).map_err(|e| IndexError::Open {
             path: dir.display().to_string(),
             message: e.to_string(),

@@ -170,3 +170,17 @@ fn concurrent_writers_take_turns_instead_of_failing() {
     }
     assert_eq!(index.len(), 1);
 }
+
+#[test]
+fn an_index_of_an_older_schema_is_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = tantivy::schema::Schema::builder();
+    builder.add_text_field("old", tantivy::schema::STRING);
+    tantivy::Index::create_in_dir(dir.path(), builder.build()).unwrap();
+    let index = OfferIndex::open_or_create(dir.path()).unwrap();
+    assert!(index.is_empty());
+    index
+        .rebuild([offer("1", "Boulanger", "Pain", "46", 1)])
+        .unwrap();
+    assert_eq!(OfferIndex::open_or_create(dir.path()).unwrap().len(), 1);
+}
