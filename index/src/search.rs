@@ -45,6 +45,17 @@ pub struct PlaceFilter {
     pub whole_regions: Vec<String>,
 }
 
+impl From<&relais_territory::Territory> for PlaceFilter {
+    fn from(territory: &relais_territory::Territory) -> Self {
+        let owned = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect();
+        Self {
+            communes: owned(&territory.codes()),
+            whole_departements: owned(territory.whole_departements()),
+            whole_regions: owned(territory.whole_regions()),
+        }
+    }
+}
+
 /// Which offers a feed page shows.
 #[derive(Debug, Clone, Default)]
 pub struct FeedQuery {

@@ -36,12 +36,7 @@ pub(crate) struct CompiledFeed {
 impl CompiledFeed {
     pub(crate) fn compile(definition: FeedDefinition) -> Result<Self, TerritoryError> {
         let territory = parse_territory(&definition.territory)?;
-        let owned = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect();
-        let places = PlaceFilter {
-            communes: owned(&territory.codes()),
-            whole_departements: owned(territory.whole_departements()),
-            whole_regions: owned(territory.whole_regions()),
-        };
+        let places = PlaceFilter::from(&territory);
         Ok(Self {
             definition,
             places: Arc::new(places),

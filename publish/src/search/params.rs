@@ -225,12 +225,7 @@ pub fn parse(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     for expression in expressions {
         let territory =
             parse_territory(&expression).map_err(|e| invalid(format!("`territory`: {e}")))?;
-        let owned = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect();
-        places.push(Arc::new(PlaceFilter {
-            communes: owned(&territory.codes()),
-            whole_departements: owned(territory.whole_departements()),
-            whole_regions: owned(territory.whole_regions()),
-        }));
+        places.push(Arc::new(PlaceFilter::from(&territory)));
     }
 
     let now = Utc::now();

@@ -31,7 +31,7 @@ pub struct DedupArgs {
 const UNITS_PER_CHUNK: u64 = 20_000;
 
 /// Generates and normalises the offers of units `range` in parallel (not timed as deduplication).
-fn chunk(bench: &DedupBenchmark, units: std::ops::Range<u64>) -> (Vec<Offer>, Vec<i32>) {
+pub(super) fn chunk(bench: &DedupBenchmark, units: std::ops::Range<u64>) -> (Vec<Offer>, Vec<i32>) {
     let offres: Vec<serde_json::Value> = units
         .into_par_iter()
         .flat_map_iter(|unit| bench.unit(unit).into_iter().map(|r| r.offre))

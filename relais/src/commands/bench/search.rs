@@ -19,8 +19,6 @@ use relais_index::{
 };
 use relais_model::Offer;
 
-use crate::commands::dedup::OffreSet;
-
 /// Arguments of `relais bench search`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -45,19 +43,8 @@ fn generate(count: usize, seed: u64) -> Vec<Offer> {
     let mut offers = Vec::with_capacity(count);
     let mut unit = 0;
     while offers.len() < count {
-        let units: Vec<u64> = (unit..unit + 10_000).collect();
+        offers.extend(super::dedup::chunk(&bench, unit..unit + 10_000).0);
         unit += 10_000;
-        let offres: Vec<serde_json::Value> = units
-            .into_par_iter()
-            .flat_map_iter(|u| bench.unit(u).into_iter().map(|r| r.offre))
-            .collect();
-        let sets: Vec<OffreSet> = offres
-            .par_chunks(1_000)
-            .map(|part| OffreSet::normalise(part, DedupBenchmark::anchor()).0)
-            .collect();
-        for set in sets {
-            offers.extend(set.offers);
-        }
     }
     offers.truncate(count);
     offers
@@ -89,17 +76,11 @@ fn query_mix(offers: &[Offer], seed: u64) -> Vec<SearchRequest> {
     let departement = |o: &Offer| {
         let code = o.location.departement.as_ref().map_or("75", |d| d.as_str());
         let territory = relais_territory::parse_territory(&format!("dep:{code}")).ok();
-        Arc::new(territory.map_or_else(PlaceFilter::default, |t| {
-            PlaceFilter {
-                communes: t.codes().iter().map(|c| c.to_string()).collect(),
-                whole_departements: t
-                    .whole_departements()
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect(),
-                whole_regions: Vec::new(),
-            }
-        }))
+        Arc::new(
+            territory
+                .as_ref()
+                .map_or_else(PlaceFilter::default, PlaceFilter::from),
+        )
     };
     (0..QUERIES)
         .map(|i| {
