@@ -18,6 +18,11 @@ pub enum IndexError {
     /// A free-text query could not be parsed.
     #[error("invalid search text: {0}")]
     InvalidQuery(String),
+    /// Another process writes the index (one writer at a time).
+    #[error(
+        "the index is being written by another process (a running `relais serve`?): stop it first"
+    )]
+    Locked,
     /// A stored summary could not be read back.
     #[error("stored summary is not valid: {0}")]
     CorruptSummary(String),

@@ -16,6 +16,7 @@ mod geo;
 mod query;
 mod schema;
 mod search;
+mod write;
 
 pub use collect::MAX_FACET_VALUES;
 pub use error::IndexError;

@@ -48,6 +48,9 @@ pub(crate) struct Fields {
     pub latitude: Field,
     pub longitude: Field,
     pub created: Field,
+    /// Keys of the other copies of the job ("also published on"): which published offer a
+    /// change to a copy can affect (the live index re-indexes it).
+    pub members: Field,
     pub summary: Field,
 }
 
@@ -83,6 +86,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         latitude: builder.add_f64_field("latitude", FAST),
         longitude: builder.add_f64_field("longitude", FAST),
         created: builder.add_i64_field("created", INDEXED | FAST),
+        members: builder.add_text_field("members", STRING),
         summary: builder.add_text_field("summary", STORED),
     };
     (builder.build(), fields)
@@ -163,7 +167,7 @@ pub fn offer_point(offer: &Offer) -> Option<Point> {
 }
 
 /// What a feed shows of an offer: public fields only (no contact data).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IndexedOffer {
     /// `source:id`.
     pub key: String,
@@ -209,7 +213,7 @@ pub struct IndexedOffer {
 }
 
 /// Another copy of the same job, on another source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlsoPublishedOn {
     /// The copy's key (`source:id`).
     pub key: String,
@@ -318,6 +322,9 @@ pub(crate) fn document(
         .created_at
         .map_or(UNDATED, |created| created.timestamp_millis());
     doc.add_i64(fields.created, created);
+    for member in also_published_on {
+        doc.add_text(fields.members, &member.key);
+    }
     doc.add_text(
         fields.summary,
         serde_json::to_string(&IndexedOffer {

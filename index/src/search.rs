@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use std::collections::BTreeMap;
 
-use relais_model::{Offer, OfferKey};
+use relais_model::OfferKey;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Value};
@@ -14,18 +14,17 @@ use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocum
 use crate::IndexError;
 use crate::collect::{MAX_FACET_VALUES, PageCollector};
 use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder};
-use crate::schema::{AlsoPublishedOn, Fields, IndexedOffer, document, register_analysers, schema};
-
-const WRITER_HEAP_BYTES: usize = 100_000_000;
+use crate::schema::{Fields, IndexedOffer, register_analysers, schema};
 
 /// The offer index.
 #[derive(Clone)]
 pub struct OfferIndex {
-    index: Index,
-    reader: IndexReader,
-    fields: Fields,
-    /// tantivy allows one writer per index: writes from several tasks take turns.
-    writing: Arc<Mutex<()>>,
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
+    pub(crate) fields: Fields,
+    /// tantivy allows one writer per index: it is created at the first write and kept (its
+    /// merges go on between commits), and writes from several tasks take turns.
+    pub(crate) writer: Arc<Mutex<Option<IndexWriter>>>,
 }
 
 impl std::fmt::Debug for OfferIndex {
@@ -152,59 +151,8 @@ impl OfferIndex {
             index,
             reader,
             fields,
-            writing: Arc::default(),
+            writer: Arc::default(),
         })
-    }
-
-    /// Replaces the whole content of the index with `offers`; returns how many were indexed.
-    pub fn rebuild(&self, offers: impl IntoIterator<Item = Offer>) -> Result<u64, IndexError> {
-        self.rebuild_published(offers.into_iter().map(|offer| (offer, Vec::new())))
-    }
-
-    /// Replaces the whole content of the index with the offers to publish, each with the other
-    /// copies of its job; returns how many were indexed.
-    pub fn rebuild_published(
-        &self,
-        offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
-    ) -> Result<u64, IndexError> {
-        let _turn = self
-            .writing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
-        writer.delete_all_documents()?;
-        let mut count = 0;
-        for (offer, also_published_on) in offers {
-            writer.add_document(document(&self.fields, &offer, &also_published_on))?;
-            count += 1;
-        }
-        writer.commit()?;
-        self.reader.reload()?;
-        Ok(count)
-    }
-
-    /// Adds or replaces offers and removes withdrawn ones, in one commit.
-    pub fn apply(&self, upserts: &[Offer], removals: &[OfferKey]) -> Result<(), IndexError> {
-        let _turn = self
-            .writing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut writer: IndexWriter = self.index.writer(WRITER_HEAP_BYTES)?;
-        for offer in upserts {
-            writer.delete_term(Term::from_field_text(
-                self.fields.key,
-                &offer.key.to_string(),
-            ));
-            if offer.status.is_active() {
-                writer.add_document(document(&self.fields, offer, &[]))?;
-            }
-        }
-        for key in removals {
-            writer.delete_term(Term::from_field_text(self.fields.key, &key.to_string()));
-        }
-        writer.commit()?;
-        self.reader.reload()?;
-        Ok(())
     }
 
     /// Offers in the index.
@@ -311,7 +259,7 @@ impl OfferIndex {
         })
     }
 
-    fn summary_of(&self, doc: &TantivyDocument) -> Result<IndexedOffer, IndexError> {
+    pub(crate) fn summary_of(&self, doc: &TantivyDocument) -> Result<IndexedOffer, IndexError> {
         let summary = doc
             .get_first(self.fields.summary)
             .and_then(|v| v.as_str())

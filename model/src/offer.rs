@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::{DepartementCode, InseeCode, OfferKey, RomeCode, Siret};
 
 /// One job offer, normalised from any source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Offer {
-    /// Source and the source's id.
+    /// Source and the source's id (the API publishes it as `source:id`).
+    #[schema(value_type = String)]
     pub key: OfferKey,
     /// Title as published (`intitule`).
     pub title: String,
@@ -68,12 +69,14 @@ pub struct Offer {
     pub last_seen_at: DateTime<Utc>,
     /// Whether the offer may be published.
     pub status: OfferStatus,
-    /// Problems found while normalising; they never prevent storing the offer.
+    /// Problems found while normalising; they never prevent storing the offer. Internal: the
+    /// API does not publish them.
+    #[schema(ignore)]
     pub warnings: Vec<OfferWarning>,
 }
 
 /// The employer as the source describes it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Employer {
     /// Company name; absent when the employer is anonymous.
     pub name: Option<String>,
@@ -92,7 +95,7 @@ pub struct Employer {
 }
 
 /// Where the job is, with how the commune was determined.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Location {
     /// Label as given, e.g. `59 - MARCQ EN BAROEUL` or `38 - Isère`.
     pub label: Option<String>,
@@ -111,7 +114,7 @@ pub struct Location {
 }
 
 /// WGS84 coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Coordinates {
     /// Latitude in degrees.
     pub latitude: f64,
@@ -120,7 +123,7 @@ pub struct Coordinates {
 }
 
 /// How the location of an offer was resolved (see `relais-territory`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationResolution {
     /// The INSEE code of a current commune.
@@ -150,7 +153,7 @@ pub enum LocationResolution {
 }
 
 /// The job in France Travail's ROME referential.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     /// ROME code.
     pub rome_code: Option<RomeCode>,
@@ -161,7 +164,7 @@ pub struct Job {
 }
 
 /// The contract.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Contract {
     /// Contract family.
     pub kind: ContractKind,
@@ -178,7 +181,7 @@ pub struct Contract {
 }
 
 /// Contract families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContractKind {
     /// Contrat à durée indéterminée.
@@ -198,7 +201,7 @@ pub enum ContractKind {
 }
 
 /// A contract duration.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContractDuration {
     /// Number of units.
     pub value: f32,
@@ -207,7 +210,7 @@ pub struct ContractDuration {
 }
 
 /// Units of contract durations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DurationUnit {
     /// Days.
@@ -221,7 +224,7 @@ pub enum DurationUnit {
 }
 
 /// Working time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkingTime {
     /// Full time, part time or unknown.
     pub kind: WorkingTimeKind,
@@ -232,7 +235,7 @@ pub struct WorkingTime {
 }
 
 /// Working-time families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkingTimeKind {
     /// Temps plein.
@@ -244,7 +247,7 @@ pub enum WorkingTimeKind {
 }
 
 /// Pay as given, and what could be parsed from it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Salary {
     /// Label as given, e.g. `Mensuel de 2275.0 Euros à 3033.0 Euros sur 12.0 mois`.
     pub label: Option<String>,
@@ -263,7 +266,7 @@ pub struct Salary {
 }
 
 /// Salary periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SalaryPeriod {
     /// Per hour.
@@ -277,7 +280,7 @@ pub enum SalaryPeriod {
 }
 
 /// Experience asked for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Experience {
     /// Beginner accepted, desired, or required.
     pub requirement: Option<ExperienceRequirement>,
@@ -288,7 +291,7 @@ pub struct Experience {
 }
 
 /// Experience requirement levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExperienceRequirement {
     /// Débutant accepté.
@@ -300,7 +303,7 @@ pub enum ExperienceRequirement {
 }
 
 /// A listed requirement (skill, language, licence, training, quality) or a coded label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Requirement {
     /// What kind of requirement: `skill`, `language`, `licence`, `training`, `quality`, `qualification`, `sector`, `office_tool`.
     pub kind: String,
@@ -315,7 +318,7 @@ pub struct Requirement {
 }
 
 /// How candidates reach the recruiter. Personal data: never indexed, published only as the licence allows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Contact {
     /// Contact name.
     pub name: Option<String>,
@@ -332,7 +335,7 @@ pub struct Contact {
 }
 
 /// Dates given by the source.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceDates {
     /// Creation at the source.
     pub created_at: Option<DateTime<Utc>>,
@@ -344,7 +347,7 @@ pub struct SourceDates {
 }
 
 /// Whether an offer was authored by its source or relayed from a partner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OriginKind {
     /// Written at the source (France Travail `origine = 1`).
@@ -354,7 +357,7 @@ pub enum OriginKind {
 }
 
 /// A partner board listed as carrying the offer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PartnerOrigin {
     /// Partner name.
     pub name: Option<String>,
@@ -365,7 +368,7 @@ pub struct PartnerOrigin {
 }
 
 /// Whether an offer may be published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum OfferStatus {
     /// Available at its source.
@@ -387,7 +390,7 @@ impl OfferStatus {
 }
 
 /// Why an offer was withdrawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawalReason {
     /// A complete sweep of the source did not contain it.
@@ -407,7 +410,7 @@ impl WithdrawalReason {
 }
 
 /// A data-quality problem on one offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OfferWarning {
     /// What went wrong, as a stable code.
     pub kind: WarningKind,
@@ -418,7 +421,19 @@ pub struct OfferWarning {
 }
 
 /// Stable codes of data-quality problems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningKind {
     /// A required field is missing or empty.

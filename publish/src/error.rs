@@ -51,6 +51,9 @@ pub enum ApiError {
     /// Search text over the maximum length.
     #[error("`q` must be at most {0} characters")]
     QueryTooLong(usize),
+    /// The index is not loaded yet (first start): retry shortly.
+    #[error("the index is not ready yet: retry shortly")]
+    NotReady,
     /// Something failed inside; the message sent is generic.
     #[error("internal error")]
     Internal(String),
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::InvalidCoordinates(_) => ("invalid_coordinates", StatusCode::BAD_REQUEST),
             ApiError::InvalidCursor => ("invalid_cursor", StatusCode::BAD_REQUEST),
             ApiError::QueryTooLong(_) => ("query_too_long", StatusCode::BAD_REQUEST),
+            ApiError::NotReady => ("not_ready", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -90,6 +94,7 @@ impl ApiError {
         ("invalid_coordinates", 400),
         ("invalid_cursor", 400),
         ("query_too_long", 400),
+        ("not_ready", 503),
         ("internal", 500),
     ];
 }

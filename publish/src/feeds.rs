@@ -52,7 +52,7 @@ pub(crate) struct PageParams {
 }
 
 /// The JSON of a feed page.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedResponse {
     /// Feed name.
     pub feed: String,
@@ -73,7 +73,7 @@ pub struct FeedResponse {
 }
 
 /// Credit to the source, shown with every publication.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attribution {
     /// Source name.
     pub source: String,
@@ -101,6 +101,24 @@ fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<u
     }
 }
 
+/// A page of a configured feed: the offers of its territory, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/feeds/{feed}/offers",
+    tag = "feeds",
+    params(
+        ("feed" = String, Path, description = "The feed's name, as configured (`grand-cahors`)"),
+        ("page" = Option<u32>, Query, description = "Page, from 1", minimum = 1, maximum = 10000),
+        ("per_page" = Option<u32>, Query, description = "Offers per page (default 20)", minimum = 1, maximum = 100),
+        ("q" = Option<String>, Query, description = "Plain words, as in `GET /v1/offers`", max_length = 500),
+    ),
+    responses(
+        (status = 200, description = "A page of the feed", body = FeedResponse),
+        (status = 400, description = "`invalid_parameter`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`feed_not_found`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 pub(crate) async fn feed_offers(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -134,11 +152,6 @@ pub(crate) async fn feed_offers(
         offers: result.offers,
         attribution: Attribution::france_travail(),
     }))
-}
-
-pub(crate) async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    let _ = state.inner.index.len();
-    Ok("ready")
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 
 mod error;
 mod feeds;
+mod openapi;
 mod search;
+mod status;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,9 +25,11 @@ use relais_storage::Store;
 
 pub use error::ApiError;
 pub use feeds::{Attribution, FeedDefinition, FeedResponse};
+pub use openapi::document as openapi_document;
 pub use relais_territory::TerritoryError;
 pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};
-pub use search::{FacetCount, OfferSummary, SearchResponse};
+pub use search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
+pub use status::{IndexStatus, Readiness};
 
 use feeds::CompiledFeed;
 
@@ -41,6 +45,8 @@ struct Inner {
     feeds: BTreeMap<String, CompiledFeed>,
     /// Where `GET /v1/offers/{key}` reads the whole offer.
     store: Option<Store>,
+    /// What `/readyz` says.
+    status: Arc<IndexStatus>,
 }
 
 impl AppState {
@@ -58,25 +64,36 @@ impl AppState {
                 index,
                 feeds,
                 store: None,
+                status: Arc::new(ready_now()),
             }),
         })
     }
 
-    /// State over an index, the feeds and the store `GET /v1/offers/{key}` reads whole offers from.
+    /// State over an index, the feeds and the store `GET /v1/offers/{key}` reads whole offers
+    /// from; `/readyz` answers from `status`, which the index's follower updates.
     pub fn with_store(
         index: OfferIndex,
         feeds: impl IntoIterator<Item = FeedDefinition>,
         store: Store,
+        status: Arc<IndexStatus>,
     ) -> Result<Self, TerritoryError> {
         let state = Self::new(index, feeds)?;
         let inner = Arc::into_inner(state.inner).expect("the state was just built, not shared");
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Some(store),
+                status,
                 ..inner
             }),
         })
     }
+}
+
+/// The status of an index served as it is (no follower).
+fn ready_now() -> IndexStatus {
+    let status = IndexStatus::starting();
+    status.set_ready(0);
+    status
 }
 
 /// The consumer-facing router.
@@ -85,8 +102,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
         .route("/v1/offers", get(search::search))
         .route("/v1/offers/{key}", get(search::offer))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(feeds::ready))
+        .route("/healthz", get(openapi::healthz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/readyz", get(status::ready))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

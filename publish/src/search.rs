@@ -16,7 +16,7 @@ use crate::feeds::Attribution;
 use crate::{ApiError, AppState};
 
 /// An offer in a list of results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OfferSummary {
     /// `source:id`: the key of `GET /v1/offers/{key}`.
     pub key: String,
@@ -49,8 +49,10 @@ pub struct OfferSummary {
     pub url: Option<String>,
     /// The source (`francetravail` or a partner board's id).
     pub source: String,
-    /// Distance in km from the point searched around (its own coordinates, else its commune's point).
+    /// Distance in km from the point searched around (its own coordinates, else its commune's
+    /// point); present only when the search gives a point.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub distance_km: Option<f64>,
     /// The same job on other sources.
     pub also_published_on: Vec<AlsoPublishedOn>,
@@ -100,7 +102,7 @@ impl OfferSummary {
 }
 
 /// A count of one facet value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FacetCount {
     /// The value (`permanent`, `46`, `46042`, `M`, `this_week`...).
     pub value: String,
@@ -109,7 +111,7 @@ pub struct FacetCount {
 }
 
 /// The answer of `GET /v1/offers`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     /// This page.
     pub offers: Vec<OfferSummary>,
@@ -123,6 +125,39 @@ pub struct SearchResponse {
     pub attribution: Attribution,
 }
 
+/// Searches the offers: words, places, radius, filters, sort, facets and a cursor.
+#[utoipa::path(
+    get,
+    path = "/v1/offers",
+    tag = "search",
+    params(
+        ("q" = Option<String>, Query, description = "What the user typed: plain words, `\"a phrase\"`, `-word`; `CDI`, `CDD`, `intérim`... act on the contract. Never query syntax.", max_length = 500),
+        ("territory" = Option<String>, Query, description = "A territory expression (`epci:200023737`, `commune:46042+20km`, `dep:46 | dep:12`)"),
+        ("commune" = Option<Vec<String>>, Query, description = "INSEE codes (any of them matches)"),
+        ("departement" = Option<Vec<String>>, Query, description = "Département codes (`46`, `2A`, `974`)"),
+        ("region" = Option<Vec<String>>, Query, description = "Région codes (`76`)"),
+        ("lat" = Option<f64>, Query, description = "Latitude of the point, with `lon`", minimum = -90, maximum = 90),
+        ("lon" = Option<f64>, Query, description = "Longitude of the point, with `lat`", minimum = -180, maximum = 180),
+        ("around" = Option<String>, Query, description = "An INSEE code: the commune's point, instead of `lat`/`lon`"),
+        ("radius_km" = Option<f64>, Query, description = "Keep offers within this distance of the point (needs a point)", exclusive_minimum = 0, maximum = 200),
+        ("contract" = Option<Vec<relais_model::ContractKind>>, Query, description = "Contract families (any of them matches)"),
+        ("working_time" = Option<Vec<relais_model::WorkingTimeKind>>, Query, description = "Working-time families"),
+        ("rome" = Option<Vec<String>>, Query, description = "A ROME code (`M1805`), a prefix (`M18`) or a domain letter (`M`)"),
+        ("experience" = Option<Vec<crate::openapi::ExperienceParam>>, Query, description = "Experience asked for"),
+        ("published_since" = Option<u32>, Query, description = "Created at the source in the last N days", minimum = 0, maximum = 3650),
+        ("source" = Option<Vec<String>>, Query, description = "Source ids (`francetravail`, a partner board's id)"),
+        ("employer" = Option<String>, Query, description = "Words that must all be in the employer's name"),
+        ("sort" = Option<crate::openapi::SortParam>, Query, description = "`relevance` (default), `date` (newest first) or `distance` (needs a point)"),
+        ("facets" = Option<String>, Query, description = "Comma-separated facets: `contract`, `working_time`, `rome_domain`, `departement`, `commune`, `source`, `published`"),
+        ("limit" = Option<u32>, Query, description = "Offers per page (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of results", body = SearchResponse),
+        (status = 400, description = "`unknown_parameter`, `repeated_parameter`, `invalid_parameter`, `radius_too_large`, `invalid_coordinates`, `invalid_cursor` or `query_too_long`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -157,8 +192,33 @@ pub(crate) async fn search(
     }))
 }
 
+/// The answer of `GET /v1/offers/{key}`: the whole offer, the other copies of its job, and the
+/// credit to its source.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OfferDetail {
+    /// The offer as its source gave it, normalised.
+    #[serde(flatten)]
+    pub offer: relais_model::Offer,
+    /// The same job on other sources.
+    pub also_published_on: Vec<AlsoPublishedOn>,
+    /// Credit to the source.
+    pub attribution: Attribution,
+}
+
 /// `GET /v1/offers/{key}`: the whole offer as its source gave it, with the attribution; the
 /// other copies of the job when the index publishes it.
+#[utoipa::path(
+    get,
+    path = "/v1/offers/{key}",
+    tag = "search",
+    params(("key" = String, Path, description = "The offer's key, `source:id` (`francetravail:201ZXKD`)")),
+    responses(
+        (status = 200, description = "The whole offer", body = OfferDetail),
+        (status = 404, description = "`offer_not_found`", body = crate::openapi::ErrorBody),
+        (status = 410, description = "`offer_withdrawn`: nothing of it is published", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 pub(crate) async fn offer(
     State(state): State<AppState>,
     key: Result<Path<String>, PathRejection>,
@@ -182,23 +242,18 @@ pub(crate) async fn offer(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut body = serde_json::to_value(&offer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let key = offer.key.to_string();
+    let detail = OfferDetail {
+        offer,
+        also_published_on: published.map(|p| p.also_published_on).unwrap_or_default(),
+        attribution: Attribution::france_travail(),
+    };
+    let mut body = serde_json::to_value(&detail).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(object) = body.as_object_mut() {
         // Internal bookkeeping, not content of the offer.
         object.remove("warnings");
-        object.insert(
-            "key".into(),
-            serde_json::Value::String(offer.key.to_string()),
-        );
-        object.insert(
-            "also_published_on".into(),
-            serde_json::to_value(published.map(|p| p.also_published_on).unwrap_or_default())
-                .unwrap_or_default(),
-        );
-        object.insert(
-            "attribution".into(),
-            serde_json::to_value(Attribution::france_travail()).unwrap_or_default(),
-        );
+        // The key as consumers use it (`source:id`), not the store's pair.
+        object.insert("key".into(), serde_json::Value::String(key));
     }
     Ok(Json(body))
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod live;
 mod lock;
 mod pipeline;
 mod scheduler;

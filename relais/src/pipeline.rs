@@ -113,32 +113,31 @@ pub async fn reindex(
     store: &Store,
     index: &OfferIndex,
 ) -> anyhow::Result<Reindexed> {
+    Ok(rebuild(config, store, index).await?.0)
+}
+
+/// [`reindex`], also giving the deduplicator it built and the change-log sequence the new
+/// index reflects (recorded in its commit: the live index follows the log from there).
+pub async fn rebuild(
+    config: &Config,
+    store: &Store,
+    index: &OfferIndex,
+) -> anyhow::Result<(Reindexed, Deduplicator, i64)> {
+    // Read before the offers: a change committed meanwhile is applied again by the follower,
+    // which is harmless (applying a change re-reads the offer).
+    let change_seq = store.last_change_seq().await?;
     let dedup = deduplicate(config, store).await?;
     let (sender, receiver) = mpsc::sync_channel(1_024);
     let indexer = {
         let index = index.clone();
-        tokio::task::spawn_blocking(move || index.rebuild_published(receiver))
+        tokio::task::spawn_blocking(move || index.rebuild_published(receiver, Some(change_seq)))
     };
     let mut duplicates = 0;
     let streamed = store
         .for_each_active_offer(|offer| {
-            let key = offer.key.to_string();
-            let also_published_on = match dedup.cluster_of(&key) {
-                Some(cluster) if *cluster.canonical.key != *key => {
-                    duplicates += 1;
-                    return;
-                }
-                Some(cluster) => cluster
-                    .members
-                    .iter()
-                    .filter(|member| *member.key != *key)
-                    .map(|member| AlsoPublishedOn {
-                        key: member.key.to_string(),
-                        source: member.source.to_string(),
-                        url: member.offer_url.as_deref().map(str::to_owned),
-                    })
-                    .collect(),
-                None => Vec::new(),
+            let Some(also_published_on) = published_links(&dedup, &offer.key.to_string()) else {
+                duplicates += 1;
+                return;
             };
             // The indexing thread only stops early on error, which `indexer` then reports.
             let _ = sender.send((offer, also_published_on));
@@ -147,8 +146,33 @@ pub async fn reindex(
     drop(sender);
     let indexed = indexer.await.context("indexing thread")??;
     streamed?;
-    Ok(Reindexed {
-        indexed,
-        duplicates,
-    })
+    Ok((
+        Reindexed {
+            indexed,
+            duplicates,
+        },
+        dedup,
+        change_seq,
+    ))
+}
+
+/// The "also published on" links of offer `key` when it is the copy its job is published
+/// through; `None` when another copy is (or the deduplicator does not hold it).
+pub fn published_links(dedup: &Deduplicator, key: &str) -> Option<Vec<AlsoPublishedOn>> {
+    let cluster = dedup.cluster_of(key)?;
+    if *cluster.canonical.key != *key {
+        return None;
+    }
+    Some(
+        cluster
+            .members
+            .iter()
+            .filter(|member| *member.key != *key)
+            .map(|member| AlsoPublishedOn {
+                key: member.key.to_string(),
+                source: member.source.to_string(),
+                url: member.offer_url.as_deref().map(str::to_owned),
+            })
+            .collect(),
+    )
 }

@@ -480,6 +480,32 @@ impl Store {
         row.as_ref().map(offer_from_row).transpose()
     }
 
+    /// The offers of `keys` that the store holds, whatever their status (unknown keys are left
+    /// out), in no particular order.
+    pub async fn offers(&self, keys: &[OfferKey]) -> Result<Vec<Offer>, StorageError> {
+        let mut offers = Vec::with_capacity(keys.len());
+        // SQLite binds at most 32 766 parameters; two per key.
+        for chunk in keys.chunks(500) {
+            let mut select = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {OFFER_COLUMNS} FROM offers WHERE (source, source_offer_id) IN ("
+            ));
+            let mut separated = select.separated(", ");
+            for key in chunk {
+                separated
+                    .push("(")
+                    .push_bind_unseparated(key.source().as_str().to_owned())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(key.source_offer_id().to_owned())
+                    .push_unseparated(")");
+            }
+            select.push(")");
+            for row in select.build().fetch_all(&self.pool).await? {
+                offers.push(offer_from_row(&row)?);
+            }
+        }
+        Ok(offers)
+    }
+
     /// Calls `visit` on every active offer, streaming (memory stays flat whatever the stock).
     pub async fn for_each_active_offer(
         &self,

@@ -11,6 +11,14 @@ use serde_json::Value;
 /// A child process killed when dropped.
 pub(crate) struct Running(Child);
 
+impl Running {
+    /// Kills the process at once (SIGKILL: no shutdown code runs) and reaps it.
+    pub(crate) fn kill_now(&mut self) {
+        self.0.kill().expect("the process can be killed");
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -53,6 +61,47 @@ pub(crate) fn start_and_read(
         }
     }
     panic!("relais {args:?} did not print the expected line; got {lines:?}");
+}
+
+/// `relais serve` with `config`, once its index has applied every change of the store it saw
+/// at start (`/readyz`); returns it and its base URL.
+pub(crate) fn serve(config: &std::path::Path) -> (Running, String) {
+    let config_arg = config.display().to_string();
+    let (serve, lines) = start_and_read(&["--config", &config_arg, "serve"], &[], |l| {
+        l.starts_with("serving on ")
+    });
+    let base = lines
+        .last()
+        .unwrap()
+        .strip_prefix("serving on ")
+        .unwrap()
+        .to_owned();
+    wait_until_caught_up(&base, None);
+    (serve, base)
+}
+
+/// Waits until the server's index follows the change log with nothing left to apply (and, when
+/// given, has applied up to `change_seq`); returns the last `/readyz` body.
+pub(crate) fn wait_until_caught_up(base: &str, change_seq: Option<i64>) -> Value {
+    let http = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        if let Ok(response) = http.get(format!("{base}/readyz")).send()
+            && let Ok(body) = response.json::<Value>()
+        {
+            let caught_up = body["status"] == "ready"
+                && body["following"] == true
+                && body["lag"] == 0
+                && change_seq.is_none_or(|seq| body["index_change_seq"].as_i64() >= Some(seq));
+            if caught_up {
+                return body;
+            }
+            last = body;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the index did not catch up: {last}");
 }
 
 /// `relais simulate francetravail` on a free port; returns it and the environment pointing at it.

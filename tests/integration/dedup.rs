@@ -8,7 +8,7 @@ use std::process::Command;
 use relais_tests::{feed_fixture, relais_binary, relais_with_config};
 use serde_json::Value;
 
-use crate::cli::{run_json, start_and_read};
+use crate::cli::{run_json, serve};
 
 /// The first job of the HelloWork sample as another board republishes it: new id, title in
 /// capitals with a site suffix, description in HTML paragraphs.
@@ -134,16 +134,7 @@ trust_rank = 80
         "{stderr}"
     );
 
-    let config_arg = config.display().to_string();
-    let (_serve, lines) = start_and_read(&["--config", &config_arg, "serve"], &[], |l| {
-        l.starts_with("serving on ")
-    });
-    let base = lines
-        .last()
-        .unwrap()
-        .strip_prefix("serving on ")
-        .unwrap()
-        .to_owned();
+    let (_serve, base) = serve(&config);
     let body: Value = reqwest::blocking::get(format!("{base}/v1/feeds/val-de-marne/offers"))
         .unwrap()
         .error_for_status()

@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod dedup;
 mod harvest;
+mod live;
 mod partner_feeds;
 mod real_locations;
 mod search;

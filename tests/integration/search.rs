@@ -3,12 +3,27 @@
 use relais_tests::{feed_fixture, relais_with_config};
 use serde_json::Value;
 
-use crate::cli::start_and_read;
+use crate::cli::serve;
 
 fn get(url: &str) -> (u16, Value) {
     let response = reqwest::blocking::get(url).unwrap();
     let status = response.status().as_u16();
     (status, response.json().unwrap())
+}
+
+/// Checks a real answer against the schema `/openapi.json` gives for its route and status.
+fn conforms(document: &Value, route: &str, status: u16, body: &Value) {
+    let schema = &document["paths"][route]["get"]["responses"][status.to_string()]["content"]["application/json"]
+        ["schema"];
+    assert!(!schema.is_null(), "{route} {status} is not documented");
+    let root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [schema],
+        "components": document["components"],
+    });
+    if let Err(error) = jsonschema::validate(&root, body) {
+        panic!("{route} {status} does not match its schema: {error}\n{body}");
+    }
 }
 
 #[test]
@@ -49,19 +64,24 @@ format = {{ type = "xml", preset = "hellowork" }}
         relais_with_config(&config, &["sync", "hellowork", "--accept-shrink", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
 
-    let config_arg = config.display().to_string();
-    let (_serve, lines) = start_and_read(&["--config", &config_arg, "serve"], &[], |l| {
-        l.starts_with("serving on ")
-    });
-    let base = lines
-        .last()
-        .unwrap()
-        .strip_prefix("serving on ")
-        .unwrap()
-        .to_owned();
+    let (_serve, base) = serve(&config);
+
+    let (status, document) = get(&format!("{base}/openapi.json"));
+    assert_eq!(status, 200);
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{document}"
+    );
+    let (status, ready) = get(&format!("{base}/readyz"));
+    conforms(&document, "/readyz", status, &ready);
 
     let (status, body) = get(&format!("{base}/v1/offers?facets=source,contract&limit=2"));
     assert_eq!(status, 200, "{body}");
+    conforms(&document, "/v1/offers", status, &body);
+    let (status, around) = get(&format!(
+        "{base}/v1/offers?q=manager&lat=48.85&lon=2.35&radius_km=50&sort=distance&facets=published,departement,commune,rome_domain,working_time"
+    ));
+    conforms(&document, "/v1/offers", status, &around);
     assert_eq!(body["total"], 4, "{body}");
     assert_eq!(body["offers"].as_array().unwrap().len(), 2);
     assert_eq!(
@@ -93,6 +113,7 @@ format = {{ type = "xml", preset = "hellowork" }}
 
     let (status, offer) = get(&format!("{base}/v1/offers/{key}"));
     assert_eq!(status, 200, "{offer}");
+    conforms(&document, "/v1/offers/{key}", status, &offer);
     assert_eq!(offer["key"], key.as_str());
     assert!(offer["description"].as_str().is_some_and(|d| d.len() > 100));
     assert_eq!(offer["attribution"]["source"], "France Travail");
@@ -106,14 +127,19 @@ format = {{ type = "xml", preset = "hellowork" }}
         gone.get("title").is_none(),
         "nothing of a withdrawn offer: {gone}"
     );
+    conforms(&document, "/v1/offers/{key}", status, &gone);
     let (status, missing) = get(&format!("{base}/v1/offers/hellowork:nope"));
     assert_eq!(
         (status, missing["error"]["code"].as_str()),
         (404, Some("offer_not_found"))
     );
+    conforms(&document, "/v1/offers/{key}", status, &missing);
     let (status, typo) = get(&format!("{base}/v1/offers?qq=x"));
     assert_eq!(
         (status, typo["error"]["code"].as_str()),
         (400, Some("unknown_parameter"))
     );
+    conforms(&document, "/v1/offers", status, &typo);
+    let (status, missing_feed) = get(&format!("{base}/v1/feeds/nowhere/offers"));
+    conforms(&document, "/v1/feeds/{feed}/offers", status, &missing_feed);
 }

@@ -15,7 +15,7 @@ use relais_publish::FeedDefinition;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::serve::{serve_until_interrupted, start_schedules};
+use crate::commands::serve::{serve_until_interrupted, start_live_index, start_schedules};
 use crate::config::Config;
 use crate::pipeline::{self, FranceTravailRun};
 
@@ -163,9 +163,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");
     let cancel = CancellationToken::new();
-    let schedulers = start_schedules(&config, &store, &index, &cancel)?;
-    serve_until_interrupted(listener, &config, index, store.clone(), cancel.clone()).await?;
-    cancel.cancel();
+    let live = start_live_index(&config, &store, &index, &cancel);
+    let schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
+    serve_until_interrupted(
+        listener,
+        &config,
+        index,
+        store.clone(),
+        &live,
+        cancel.clone(),
+    )
+    .await?;
     for task in schedulers {
         let _ = task.await;
     }

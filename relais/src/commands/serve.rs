@@ -2,42 +2,74 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use relais_index::OfferIndex;
 use relais_ingest::feeds::FeedRunOptions;
-use relais_publish::{AppState, router};
+use relais_publish::{AppState, IndexStatus, router};
 use relais_storage::Store;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::live::Follower;
 use crate::pipeline::{self, FranceTravailRun};
 use crate::scheduler::{parse_schedule, run_on_schedule};
 
-/// Serves until interrupted.
+/// Serves until interrupted. The index is served as persisted and follows the store's change
+/// log from there (see `live`): a run of this process or another writes the store, and the
+/// follower brings the change into the index.
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, index) = pipeline::open(&config).await?;
-    let done = pipeline::reindex(&config, &store, &index).await?;
-    tracing::info!(
-        indexed = done.indexed,
-        duplicates = done.duplicates,
-        "index rebuilt from the store"
-    );
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
     let cancel = CancellationToken::new();
-    let mut schedulers = start_schedules(&config, &store, &index, &cancel)?;
-    schedulers.extend(start_feed_schedules(&config, &store, &index, &cancel)?);
+    let live = start_live_index(&config, &store, &index, &cancel);
+    let mut schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
+    schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
     println!("serving on http://{}", listener.local_addr()?);
-    serve_until_interrupted(listener, &config, index, store.clone(), cancel.clone()).await?;
+    serve_until_interrupted(
+        listener,
+        &config,
+        index,
+        store.clone(),
+        &live,
+        cancel.clone(),
+    )
+    .await?;
     cancel.cancel();
     for task in schedulers {
         let _ = task.await;
     }
+    let _ = live.task.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The live index's follower, running.
+pub struct LiveIndex {
+    /// What `/readyz` reports.
+    pub status: Arc<IndexStatus>,
+    /// Wakes the follower (a run of this process ended).
+    pub wake: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts following the change log into `index` until `cancel`.
+pub fn start_live_index(
+    config: &Config,
+    store: &Store,
+    index: &OfferIndex,
+    cancel: &CancellationToken,
+) -> LiveIndex {
+    let status = Arc::new(IndexStatus::starting());
+    let wake = Arc::new(Notify::new());
+    let follower = Follower::new(config.clone(), store.clone(), index.clone(), status.clone());
+    let task = tokio::spawn(follower.follow(wake.clone(), cancel.clone()));
+    LiveIndex { status, wake, task }
 }
 
 /// Serves the router on `listener` until Ctrl-C or `cancel`.
@@ -46,27 +78,32 @@ pub async fn serve_until_interrupted(
     config: &Config,
     index: OfferIndex,
     store: Store,
+    live: &LiveIndex,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    let state = AppState::with_store(index, config.feeds.clone(), store)
+    let state = AppState::with_store(index, config.feeds.clone(), store, live.status.clone())
         .context("invalid feed in the configuration")?;
     let app = router(state);
+    let shutdown = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                () = cancel.cancelled() => {}
+                () = shutdown.cancelled() => {}
             }
         })
         .await
-        .context("server stopped")
+        .context("server stopped")?;
+    // Ctrl-C stops the follower and the schedules too.
+    cancel.cancel();
+    Ok(())
 }
 
-/// Starts the scheduled France Travail runs, each followed by a reindex.
+/// Starts the scheduled France Travail runs; each wakes the live index when it ends.
 pub fn start_schedules(
     config: &Config,
     store: &Store,
-    index: &OfferIndex,
+    wake: &Arc<Notify>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let settings = &config.francetravail;
@@ -91,53 +128,22 @@ pub fn start_schedules(
         ),
     ] {
         let schedule = parse_schedule(expression)?;
-        let (config, store, index) = (config.clone(), store.clone(), index.clone());
+        let (config, store, wake) = (config.clone(), store.clone(), wake.clone());
         tasks.push(tokio::spawn(run_on_schedule(
             name.to_owned(),
             schedule,
             Duration::ZERO,
             cancel.clone(),
             move || {
-                let (config, store, index, run) =
-                    (config.clone(), store.clone(), index.clone(), run.clone());
-                async move { run_and_reindex(&config, &store, &index, run).await }
-            },
-        )));
-    }
-    Ok(tasks)
-}
-
-/// Starts the scheduled runs of the enabled partner sources, each followed by a reindex.
-fn start_feed_schedules(
-    config: &Config,
-    store: &Store,
-    index: &OfferIndex,
-    cancel: &CancellationToken,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut tasks = Vec::new();
-    for source in config.sources.iter().filter(|s| s.enabled) {
-        let schedule = parse_schedule(&source.schedule)?;
-        let (config, store, index, id) = (
-            config.clone(),
-            store.clone(),
-            index.clone(),
-            source.id.clone(),
-        );
-        tasks.push(tokio::spawn(run_on_schedule(
-            source.id.clone(),
-            schedule,
-            Duration::from_secs(source.jitter_seconds),
-            cancel.clone(),
-            move || {
-                let (config, store, index, id) = (config.clone(), store.clone(), index.clone(), id.clone());
+                let (config, store, wake, run) =
+                    (config.clone(), store.clone(), wake.clone(), run.clone());
                 async move {
-                    match pipeline::sync_feed(&config, &store, &id, FeedRunOptions::default()).await {
-                        Ok(Some(_)) => match pipeline::reindex(&config, &store, &index).await {
-                            Ok(done) => tracing::info!(indexed = done.indexed, duplicates = done.duplicates, "index rebuilt"),
-                            Err(error) => tracing::error!(error = %format!("{error:#}"), "reindex failed"),
-                        },
-                        Ok(None) => tracing::info!(source = %id, "another run holds the lock; tick skipped"),
-                        Err(error) => tracing::error!(source = %id, error = %format!("{error:#}"), "scheduled run failed"),
+                    match pipeline::sync_francetravail(&config, &store, run).await {
+                        Ok(Some(_)) => wake.notify_one(),
+                        Ok(None) => tracing::info!("another run holds the lock; tick skipped"),
+                        Err(error) => {
+                            tracing::error!(error = %format!("{error:#}"), "scheduled run failed")
+                        }
                     }
                 }
             },
@@ -146,22 +152,38 @@ fn start_feed_schedules(
     Ok(tasks)
 }
 
-async fn run_and_reindex(
+/// Starts the scheduled runs of the enabled partner sources; each wakes the live index when it ends.
+fn start_feed_schedules(
     config: &Config,
     store: &Store,
-    index: &OfferIndex,
-    run: FranceTravailRun,
-) {
-    match pipeline::sync_francetravail(config, store, run).await {
-        Ok(Some(_)) => match pipeline::reindex(config, store, index).await {
-            Ok(done) => tracing::info!(
-                indexed = done.indexed,
-                duplicates = done.duplicates,
-                "index rebuilt"
-            ),
-            Err(error) => tracing::error!(error = %format!("{error:#}"), "reindex failed"),
-        },
-        Ok(None) => tracing::info!("another run holds the lock; tick skipped"),
-        Err(error) => tracing::error!(error = %format!("{error:#}"), "scheduled run failed"),
+    wake: &Arc<Notify>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        let schedule = parse_schedule(&source.schedule)?;
+        let (config, store, wake, id) = (
+            config.clone(),
+            store.clone(),
+            wake.clone(),
+            source.id.clone(),
+        );
+        tasks.push(tokio::spawn(run_on_schedule(
+            source.id.clone(),
+            schedule,
+            Duration::from_secs(source.jitter_seconds),
+            cancel.clone(),
+            move || {
+                let (config, store, wake, id) = (config.clone(), store.clone(), wake.clone(), id.clone());
+                async move {
+                    match pipeline::sync_feed(&config, &store, &id, FeedRunOptions::default()).await {
+                        Ok(Some(_)) => wake.notify_one(),
+                        Ok(None) => tracing::info!(source = %id, "another run holds the lock; tick skipped"),
+                        Err(error) => tracing::error!(source = %id, error = %format!("{error:#}"), "scheduled run failed"),
+                    }
+                }
+            },
+        )));
     }
+    Ok(tasks)
 }

@@ -1,0 +1,176 @@
+//! Writing the index: full rebuilds and incremental changes, each commit carrying the last
+//! change-log sequence it reflects (the commit payload), so that a restarted follower knows
+//! where to resume.
+
+use relais_model::{Offer, OfferKey};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use crate::IndexError;
+use crate::schema::{AlsoPublishedOn, IndexedOffer, document};
+use crate::search::OfferIndex;
+
+const WRITER_HEAP_BYTES: usize = 100_000_000;
+
+/// What a commit records beside the documents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CommitPayload {
+    /// The last change-log sequence the index reflects.
+    change_seq: Option<i64>,
+}
+
+impl OfferIndex {
+    /// The last change-log sequence the index reflects, as its last commit recorded it (`None`
+    /// for a new index, or one written without a position: it must be rebuilt to be followed).
+    pub fn applied_change_seq(&self) -> Result<Option<i64>, IndexError> {
+        Ok(self.payload()?.change_seq)
+    }
+
+    fn payload(&self) -> Result<CommitPayload, IndexError> {
+        let metas = self.index.load_metas()?;
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default())
+    }
+
+    /// Replaces the whole content of the index with `offers`; returns how many were indexed.
+    pub fn rebuild(&self, offers: impl IntoIterator<Item = Offer>) -> Result<u64, IndexError> {
+        self.rebuild_published(offers.into_iter().map(|offer| (offer, Vec::new())), None)
+    }
+
+    /// Replaces the whole content of the index with the offers to publish, each with the other
+    /// copies of its job, as of change-log sequence `change_seq`; returns how many were indexed.
+    pub fn rebuild_published(
+        &self,
+        offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
+        change_seq: Option<i64>,
+    ) -> Result<u64, IndexError> {
+        self.write(change_seq, |writer, fields| {
+            writer.delete_all_documents()?;
+            let mut count = 0;
+            for (offer, also_published_on) in offers {
+                writer.add_document(document(fields, &offer, &also_published_on))?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    /// Adds or replaces offers and removes withdrawn ones, in one commit (no dedup links).
+    pub fn apply(&self, upserts: &[Offer], removals: &[OfferKey]) -> Result<(), IndexError> {
+        let upserts = upserts
+            .iter()
+            .map(|offer| (offer.clone(), Vec::new()))
+            .collect::<Vec<_>>();
+        let removals = removals.iter().map(ToString::to_string).collect::<Vec<_>>();
+        self.apply_published(&upserts, &removals, None)
+    }
+
+    /// Adds or replaces published offers (each with its "also published on" links) and removes
+    /// the offers of `removals` (withdrawn, or now shown through another copy), in one commit
+    /// that records `change_seq` when given. An inactive offer among the upserts is removed.
+    pub fn apply_published(
+        &self,
+        upserts: &[(Offer, Vec<AlsoPublishedOn>)],
+        removals: &[String],
+        change_seq: Option<i64>,
+    ) -> Result<(), IndexError> {
+        self.write(change_seq, |writer, fields| {
+            for key in removals {
+                writer.delete_term(Term::from_field_text(fields.key, key));
+            }
+            for (offer, also_published_on) in upserts {
+                writer.delete_term(Term::from_field_text(fields.key, &offer.key.to_string()));
+                if offer.status.is_active() {
+                    writer.add_document(document(fields, offer, also_published_on))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `edit` with the writer and commits, recording `change_seq` (or keeping the recorded
+    /// one); on error nothing of `edit` is committed.
+    fn write<T>(
+        &self,
+        change_seq: Option<i64>,
+        edit: impl FnOnce(&mut IndexWriter, &crate::schema::Fields) -> Result<T, IndexError>,
+    ) -> Result<T, IndexError> {
+        let mut slot = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(
+                self.index
+                    .writer(WRITER_HEAP_BYTES)
+                    .map_err(|error| match error {
+                        tantivy::TantivyError::LockFailure(..) => IndexError::Locked,
+                        other => IndexError::Tantivy(other),
+                    })?,
+            );
+        }
+        let writer = slot.as_mut().expect("writer just created");
+        let payload = CommitPayload {
+            change_seq: match change_seq {
+                Some(seq) => Some(seq),
+                None => self.payload()?.change_seq,
+            },
+        };
+        let result = edit(writer, &self.fields).and_then(|value| {
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+            commit.commit()?;
+            Ok(value)
+        });
+        match result {
+            Ok(value) => {
+                self.reader.reload()?;
+                Ok(value)
+            }
+            Err(error) => {
+                // Uncommitted documents must not ride along with the next commit.
+                writer.rollback()?;
+                Err(error)
+            }
+        }
+    }
+
+    /// The published offers whose job a change to offer `key` can affect: the offer itself and
+    /// the offers that list it as "also published on".
+    pub fn published_with(&self, key: &str) -> Result<Vec<IndexedOffer>, IndexError> {
+        let searcher = self.reader.searcher();
+        let term = |field| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, key),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let query = BooleanQuery::new(vec![
+            (Occur::Should, term(self.fields.key)),
+            (Occur::Should, term(self.fields.members)),
+        ]);
+        searcher
+            .search(&query, &TopDocs::with_limit(64).order_by_score())?
+            .into_iter()
+            .map(|(_, address)| self.summary_of(&searcher.doc::<TantivyDocument>(address)?))
+            .collect()
+    }
+
+    /// Every published offer's summary, by key (for comparing two indexes; reads them all).
+    pub fn published_summaries(&self) -> Result<Vec<IndexedOffer>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut summaries = searcher
+            .search(&AllQuery, &DocSetCollector)?
+            .into_iter()
+            .map(|address| self.summary_of(&searcher.doc::<TantivyDocument>(address)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        summaries.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(summaries)
+    }
+}

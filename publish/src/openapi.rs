@@ -1,0 +1,147 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of the consumer API, generated from the code
+//! (utoipa): the handlers' paths and parameters, the response types, every error code.
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::{ContactBuilder, InfoBuilder, LicenseBuilder};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::feeds::{Attribution, FeedResponse};
+use crate::search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
+use crate::status::Readiness;
+
+/// The error shape of every endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine code (see `docs/api.md`).
+    #[schema(value_type = ErrorCode)]
+    pub code: String,
+    /// For humans; may change.
+    pub message: String,
+}
+
+/// Every error code (kept equal to `ApiError::CODES` by a test).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum ErrorCode {
+    FeedNotFound,
+    OfferNotFound,
+    OfferWithdrawn,
+    NotFound,
+    MethodNotAllowed,
+    UnknownParameter,
+    RepeatedParameter,
+    InvalidParameter,
+    RadiusTooLarge,
+    InvalidCoordinates,
+    InvalidCursor,
+    QueryTooLong,
+    NotReady,
+    Internal,
+}
+
+/// The values of `experience`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum ExperienceParam {
+    BeginnerAccepted,
+    Desired,
+    Required,
+    Unknown,
+}
+
+/// The values of `sort`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum SortParam {
+    Relevance,
+    Date,
+    Distance,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        crate::search::search,
+        crate::search::offer,
+        crate::feeds::feed_offers,
+        healthz,
+        crate::status::ready,
+        openapi_json,
+    ),
+    components(schemas(
+        SearchResponse,
+        OfferSummary,
+        FacetCount,
+        OfferDetail,
+        FeedResponse,
+        Attribution,
+        Readiness,
+        ErrorBody,
+        ErrorDetail,
+        ErrorCode,
+    )),
+    tags(
+        (name = "search", description = "Search the offers (mobile apps, websites)"),
+        (name = "feeds", description = "The configured feeds of a collectivité"),
+        (name = "operations", description = "Health, readiness and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.info = InfoBuilder::new()
+        .title("relais")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Job offers of a territory, rediffused under France Travail's licence: search, \
+             offer details and feeds. Every error has the shape `{\"error\": {\"code\", \"message\"}}` \
+             with a stable code. The reference for app developers is docs/api.md.",
+        ))
+        .license(Some(
+            LicenseBuilder::new()
+                .name("MIT OR Apache-2.0")
+                .identifier(Some("MIT OR Apache-2.0"))
+                .build(),
+        ))
+        .contact(Some(ContactBuilder::new().name(Some("relais")).build()))
+        .build();
+    document
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+)]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests;

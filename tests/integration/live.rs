@@ -1,0 +1,148 @@
+//! The live index of `relais serve`: killed with SIGKILL while it applies a sync's changes, then
+//! restarted, it catches up from the change log; nothing is lost or doubled.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use relais_tests::relais_binary;
+use serde_json::Value;
+
+use crate::cli::{serve, wait_until_caught_up};
+
+const OFFERS: u64 = 5_000;
+
+fn readyz(base: &str) -> Option<Value> {
+    reqwest::blocking::Client::new()
+        .get(format!("{base}/readyz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .ok()?
+        .json()
+        .ok()
+}
+
+/// Every key a search walk publishes, each offer's own key and its "also published on" copies,
+/// with how many times each was seen.
+fn walk(base: &str) -> (u64, Vec<String>) {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/offers?limit=100&sort=date");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let body: Value = reqwest::blocking::get(&url).unwrap().json().unwrap();
+        let total = body["total"].as_u64().unwrap();
+        for offer in body["offers"].as_array().unwrap() {
+            seen.push(offer["key"].as_str().unwrap().to_owned());
+            for copy in offer["also_published_on"].as_array().into_iter().flatten() {
+                seen.push(copy["key"].as_str().unwrap().to_owned());
+            }
+        }
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (total, seen),
+        }
+    }
+}
+
+#[test]
+fn serve_killed_while_applying_changes_catches_up_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("board.xml");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&feed).unwrap());
+    relais_fixtures::partner_feed::write_hellowork_feed(
+        &mut out,
+        11,
+        chrono::Utc::now(),
+        OFFERS,
+        u64::MAX,
+    )
+    .unwrap();
+    std::io::Write::flush(&mut out).unwrap();
+    drop(out);
+    let config = dir.path().join("relais.toml");
+    let database = dir.path().join("data").join("relais.sqlite");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+data_dir = {data:?}
+
+[francetravail]
+enabled = false
+
+[server]
+listen = "127.0.0.1:0"
+
+[[sources]]
+id = "board"
+url = {feed:?}
+format = {{ type = "xml", preset = "hellowork" }}
+"#,
+            data = dir.path().join("data"),
+        ),
+    )
+    .unwrap();
+
+    let (mut first, base) = serve(&config);
+    let mut sync = Command::new(relais_binary())
+        .args(["--config", &config.display().to_string(), "sync", "board"])
+        .env("RELAIS_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill the server once it has applied part of the changes and more are coming or waiting.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_at = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the server never started applying the sync"
+        );
+        let running = sync.try_wait().unwrap().is_none();
+        if let Some(body) = readyz(&base) {
+            let applied = body["index_change_seq"].as_i64().unwrap_or(0);
+            if applied > 0 && (running || body["lag"].as_i64() > Some(0)) {
+                first.kill_now();
+                break body;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(sync.wait().unwrap().success(), "the sync failed");
+    let (last_seq, active) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = relais_storage::Store::open_sqlite(&database).await.unwrap();
+        let board = relais_model::SourceId::parse("board").unwrap();
+        let active: BTreeSet<String> = store
+            .active_offer_ids(&board)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|id| format!("board:{id}"))
+            .collect();
+        (store.last_change_seq().await.unwrap(), active)
+    });
+    assert!(
+        active.len() as u64 > OFFERS * 9 / 10,
+        "{} offers stored",
+        active.len()
+    );
+    assert!(
+        killed_at["index_change_seq"].as_i64().unwrap() < last_seq,
+        "killed after everything was applied: {killed_at}"
+    );
+
+    let (_second, base) = serve(&config);
+    let ready = wait_until_caught_up(&base, Some(last_seq));
+    assert_eq!(ready["index_change_seq"], last_seq, "{ready}");
+    let (total, seen) = walk(&base);
+    let distinct: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(distinct.len(), seen.len(), "an offer is published twice");
+    assert_eq!(
+        distinct, active,
+        "published (with their copies) is not what the store holds"
+    );
+    assert!(total as usize <= active.len());
+}
