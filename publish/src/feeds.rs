@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use relais_index::{FeedQuery, IndexedOffer, PlaceFilter};
 use relais_territory::{TerritoryError, parse_territory};
@@ -121,9 +122,12 @@ fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<u
 )]
 pub(crate) async fn feed_offers(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(params): Query<PageParams>,
+    name: Result<Path<String>, PathRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<FeedResponse>, ApiError> {
+    // The framework's rejections use the API's error shape too.
+    let Path(name) = name.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
+    let Query(params) = params.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
     let feed = state
         .inner
         .feeds

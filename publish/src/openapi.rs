@@ -90,6 +90,8 @@ pub enum SortParam {
         ErrorBody,
         ErrorDetail,
         ErrorCode,
+        ExperienceParam,
+        SortParam,
     )),
     tags(
         (name = "search", description = "Search the offers (mobile apps, websites)"),

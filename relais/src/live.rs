@@ -167,20 +167,6 @@ impl Follower {
             .map(|offer| (offer.key.to_string(), offer))
             .collect();
 
-        // What is published now that a change can affect: each changed offer's own entry and
-        // the entries that list it as another copy of their job.
-        let mut published: BTreeMap<String, IndexedOffer> = BTreeMap::new();
-        for key in &seen {
-            for summary in self.index.published_with(key)? {
-                published.insert(summary.key.clone(), summary);
-            }
-        }
-        let mut affected: BTreeSet<String> = seen.clone();
-        for summary in published.values() {
-            affected.insert(summary.key.clone());
-            affected.extend(summary.also_published_on.iter().map(|m| m.key.clone()));
-        }
-
         for key in &changed {
             let text = key.to_string();
             match offers.get(&text) {
@@ -193,18 +179,25 @@ impl Follower {
                 }
             }
         }
-        for key in &seen {
-            if let Some(cluster) = dedup.cluster_of(key) {
-                affected.extend(cluster.members.iter().map(|m| m.key.to_string()));
-            }
-        }
 
-        // Copies that joined a changed offer's job may be published on their own until now.
-        for key in &affected {
-            if !published.contains_key(key)
-                && let Some(summary) = self.index.summary(key)?
-            {
-                published.insert(key.clone(), summary);
+        // Every offer whose entry a change can affect: closed under the jobs as the index
+        // publishes them (an entry and its "also published on" copies) and as the deduplicator
+        // now sees them, so that a job that split, merged or moved is rewritten whole, even when
+        // the deduplicator was rebuilt after a restart and saw the history in another order.
+        let mut published: BTreeMap<String, IndexedOffer> = BTreeMap::new();
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        let mut pending: Vec<String> = seen.iter().cloned().collect();
+        while let Some(key) = pending.pop() {
+            if !affected.insert(key.clone()) {
+                continue;
+            }
+            for entry in self.index.published_with(&key)? {
+                pending.push(entry.key.clone());
+                pending.extend(entry.also_published_on.iter().map(|m| m.key.clone()));
+                published.insert(entry.key.clone(), entry);
+            }
+            if let Some(cluster) = dedup.cluster_of(&key) {
+                pending.extend(cluster.members.iter().map(|m| m.key.to_string()));
             }
         }
 

@@ -140,9 +140,11 @@ format = {{ type = "xml", preset = "hellowork" }}
     let (total, seen) = walk(&base);
     let distinct: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(distinct.len(), seen.len(), "an offer is published twice");
-    assert_eq!(
-        distinct, active,
-        "published (with their copies) is not what the store holds"
+    let lost: Vec<&String> = active.difference(&distinct).collect();
+    let extra: Vec<&String> = distinct.difference(&active).collect();
+    assert!(
+        lost.is_empty() && extra.is_empty(),
+        "published (with their copies) is not what the store holds: lost {lost:?}, not in the store {extra:?} (killed at {killed_at})"
     );
     assert!(total as usize <= active.len());
 }
