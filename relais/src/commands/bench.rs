@@ -1,6 +1,7 @@
 //! `relais bench ...`: benchmark commands whose figures go in `docs/benchmarks.md`.
 
 mod dedup;
+mod http;
 mod live;
 mod search;
 

@@ -21,12 +21,14 @@ use crate::config::Config;
 use crate::live::Follower;
 
 /// What the measurement saw.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IngestLatency {
     /// Commit → searchable, in ms, sorted.
     pub latencies_ms: Vec<f64>,
     /// Changes committed.
     pub changes: usize,
+    /// The data directory (store and index) left behind, for `--http` to serve.
+    pub data_dir: tempfile::TempDir,
 }
 
 /// A word no generated text holds: `zq` and the change's number in consonants (a word with no
@@ -187,8 +189,11 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
         }
     }
     latencies.sort_by(f64::total_cmp);
+    store.close().await;
+    drop(index);
     Ok(IngestLatency {
         latencies_ms: latencies,
         changes: changed,
+        data_dir: dir,
     })
 }

@@ -5,8 +5,10 @@
 //! Then (unless `--live-seconds 0`) the same offers go into a SQLite store followed by the live
 //! index, and changes committed at `--live-rate` per second are timed from commit to searchable.
 //!
-//! Not yet measured by this command (printed `-`): `--http` (load over loopback), `--peers`
-//! (PostgreSQL full-text search, SQLite FTS5), serving memory.
+//! With `--http`, the real `relais serve` serves that store and index and `wrk` loads it over
+//! loopback (see `http`).
+//!
+//! Not yet measured by this command: `--peers` (PostgreSQL full-text search, SQLite FTS5).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use relais_index::{
 };
 use relais_model::Offer;
 
-use super::live;
+use super::{http, live};
 
 /// Arguments of `relais bench search`.
 #[derive(Debug, Args)]
@@ -33,9 +35,13 @@ pub struct SearchArgs {
     /// Generator seed (corpus and queries).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Also load `relais serve` over HTTP (not implemented yet: refused).
+    /// Also serve the live measurement's store and index with `relais serve` and load it over
+    /// loopback with `wrk` (saturation, then about 200 queries/s); measures its memory too.
     #[arg(long)]
     http: bool,
+    /// Seconds of each `wrk` run.
+    #[arg(long, default_value_t = 20)]
+    http_seconds: u64,
     /// Also run PostgreSQL full-text search and SQLite FTS5 (not implemented yet: refused).
     #[arg(long)]
     peers: bool,
@@ -178,8 +184,11 @@ fn directory_bytes(dir: &std::path::Path) -> u64 {
 
 /// Runs the benchmark.
 pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
-    if args.http || args.peers {
-        anyhow::bail!("--http and --peers are not implemented yet (see docs/benchmarks.md)");
+    if args.peers {
+        anyhow::bail!("--peers is not implemented yet (see docs/benchmarks.md)");
+    }
+    if args.http && args.live_seconds == 0 {
+        anyhow::bail!("--http serves the store of the live measurement: give --live-seconds > 0");
     }
     let started = Instant::now();
     let offers = generate(args.offers, args.seed);
@@ -194,6 +203,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     let queries = query_mix(&offers, args.seed);
+    let urls: Vec<String> = queries.iter().map(http::url_of).collect();
     let dir = tempfile::tempdir()?;
     let index = OfferIndex::open_or_create(dir.path())?;
     let count = offers.len();
@@ -248,12 +258,35 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
                 at(0.99),
                 sorted.last().copied().unwrap_or(0.0)
             );
-            format!("{:.0}", at(0.99))
+            let http = if args.http {
+                let figures = http::measure(measured.data_dir.path(), &urls, args.http_seconds)?;
+                eprintln!(
+                    "http: saturation {:.0} queries/s; p99 {:.1} ms at {:.0} queries/s; relais serve resident {:.0} MB (peak {:.0} MB)",
+                    figures.saturation_qps,
+                    figures.p99_ms_at_rate,
+                    figures.rate_qps,
+                    figures.rss_mb,
+                    figures.peak_rss_mb
+                );
+                Some(figures)
+            } else {
+                None
+            };
+            (format!("{:.0}", at(0.99)), http)
         }
-        None => "-".to_owned(),
+        None => ("-".to_owned(), None),
+    };
+    let (ingest, http) = ingest;
+    let (http_p99, http_qps, serve_rss) = match http {
+        Some(f) => (
+            format!("{:.1}", f.p99_ms_at_rate),
+            format!("{:.0}", f.saturation_qps),
+            format!("{:.0}", f.rss_mb),
+        ),
+        None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
     };
     println!(
-        "search offers={count} build_offers_per_second={:.0} index_bytes_per_offer={:.0} p50_ms={p50:.3} p99_ms={p99:.3} qps={qps:.0} http_p99_ms_at_200qps=- http_qps=- ingest_to_searchable_p99_ms={ingest} serve_rss_mb=-",
+        "search offers={count} build_offers_per_second={:.0} index_bytes_per_offer={:.0} p50_ms={p50:.3} p99_ms={p99:.3} qps={qps:.0} http_p99_ms_at_200qps={http_p99} http_qps={http_qps} ingest_to_searchable_p99_ms={ingest} serve_rss_mb={serve_rss}",
         count as f64 / build_seconds,
         index_bytes as f64 / count as f64,
     );

@@ -1,0 +1,212 @@
+//! `relais bench search --http`: the real `relais serve` binary over the store and index the live
+//! measurement left, loaded on loopback by `wrk` (Debian package `wrk`) with the query mix as
+//! URLs: the saturation rate (16 connections, no pause), then the latency at about 200 queries/s
+//! (10 connections, each pausing 50 ms between requests), and the server's resident memory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use relais_index::{SearchRequest, SortOrder};
+
+/// What the HTTP load measured.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpFigures {
+    /// Queries per second at saturation.
+    pub saturation_qps: f64,
+    /// p99 latency at the moderate rate, in ms.
+    pub p99_ms_at_rate: f64,
+    /// The rate the moderate run reached.
+    pub rate_qps: f64,
+    /// Resident memory of `relais serve` after the load (VmRSS), in MB.
+    pub rss_mb: f64,
+    /// Its peak (VmHWM), in MB.
+    pub peak_rss_mb: f64,
+}
+
+/// The URL of a request of the mix, as an app would send it.
+pub fn url_of(request: &SearchRequest) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(text) = &request.text {
+        query.append_pair("q", text);
+    }
+    for place in &request.places {
+        if place.whole_departements.is_empty() {
+            for commune in &place.communes {
+                query.append_pair("commune", commune);
+            }
+        } else {
+            for departement in &place.whole_departements {
+                query.append_pair("departement", departement);
+            }
+        }
+    }
+    if let Some(radius) = &request.radius {
+        query.append_pair("lat", &format!("{:.5}", radius.center.latitude));
+        query.append_pair("lon", &format!("{:.5}", radius.center.longitude));
+        query.append_pair("radius_km", &radius.km.to_string());
+    }
+    for contract in &request.contracts {
+        query.append_pair("contract", contract);
+    }
+    for rome in &request.rome {
+        query.append_pair("rome", rome);
+    }
+    if request.sort == SortOrder::Date {
+        query.append_pair("sort", "date");
+    }
+    query.append_pair("limit", &request.limit.min(100).to_string());
+    format!("/v1/offers?{}", query.finish())
+}
+
+fn lua_string(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// Runs `relais serve` on `data_dir`, loads it with `urls`, and stops it.
+pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result<HttpFigures> {
+    let wrk = which("wrk").context(
+        "--http needs `wrk` on the PATH (Debian: `apt-get install wrk`), the load generator",
+    )?;
+    let config = data_dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n\n[francetravail]\nenabled = false\n\n[server]\nlisten = \"127.0.0.1:0\"\n",
+            data_dir.display().to_string()
+        ),
+    )?;
+    let mut server = Command::new(std::env::current_exe()?)
+        .args(["--config", &config.display().to_string(), "serve"])
+        .env("RELAIS_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start relais serve")?;
+    let result = load(&mut server, &wrk, data_dir, urls, seconds);
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+fn load(
+    server: &mut std::process::Child,
+    wrk: &Path,
+    data_dir: &Path,
+    urls: &[String],
+    seconds: u64,
+) -> anyhow::Result<HttpFigures> {
+    let stdout = server.stdout.take().context("server stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .context("relais serve stopped before listening")??;
+        if let Some(base) = line.strip_prefix("serving on ") {
+            break base.to_owned();
+        }
+    };
+    // Steady state: the index served and the deduplicator rebuilt.
+    let started = Instant::now();
+    loop {
+        let ready = reqwest::blocking::get(format!("{base}/readyz"))
+            .ok()
+            .and_then(|r| r.json::<serde_json::Value>().ok());
+        if ready.is_some_and(|r| r["following"] == true && r["lag"] == 0) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(3_600) {
+            bail!("relais serve did not become ready");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "http: relais serve ready in {:.1} s (pid {})",
+        started.elapsed().as_secs_f64(),
+        server.id()
+    );
+    let script = data_dir.join("mix.lua");
+    let paths: Vec<String> = urls.iter().map(|u| lua_string(u)).collect();
+    std::fs::write(
+        &script,
+        format!(
+            r#"local paths = {{ {} }}
+local i = 0
+local pause = tonumber(os.getenv("RELAIS_BENCH_PAUSE_MS") or "0")
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+if pause > 0 then
+  delay = function() return pause end
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+  io.write(string.format("wrk requests=%d duration_us=%d errors=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
+end
+"#,
+            paths.join(",\n")
+        ),
+    )?;
+    let run = |connections: u32, pause_ms: u32| -> anyhow::Result<(f64, f64)> {
+        let output = Command::new(wrk)
+            .args([
+                "-t1",
+                &format!("-c{connections}"),
+                &format!("-d{seconds}s"),
+                "--timeout",
+                "5s",
+                "-s",
+                &script.display().to_string(),
+                &base,
+            ])
+            .env("RELAIS_BENCH_PAUSE_MS", pause_ms.to_string())
+            .output()
+            .context("cannot run wrk")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("wrk requests="))
+            .with_context(|| format!("wrk printed no summary: {text}"))?;
+        let field = |name: &str| -> f64 {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let (requests, duration_us, errors) =
+            (field("requests"), field("duration_us"), field("errors"));
+        anyhow::ensure!(errors == 0.0, "wrk saw {errors} errors: {line}");
+        eprintln!("http: {connections} connections, {pause_ms} ms pause: {line}");
+        Ok((requests / (duration_us / 1e6), field("p99_us") / 1e3))
+    };
+    let (saturation_qps, _) = run(16, 0)?;
+    let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id()))?;
+    let kilobytes = |name: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Ok(HttpFigures {
+        saturation_qps,
+        p99_ms_at_rate,
+        rate_qps,
+        rss_mb: kilobytes("VmRSS:") / 1024.0,
+        peak_rss_mb: kilobytes("VmHWM:") / 1024.0,
+    })
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
