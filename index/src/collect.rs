@@ -195,12 +195,18 @@ impl SegmentCollector for PageSegment {
             return;
         }
         self.total += 1;
-        let created = self.created.first(doc).unwrap_or(UNDATED);
         for (_, column, counts) in &mut self.facets {
             if let Some(ord) = column.as_ref().and_then(|c| c.ords().first(doc)) {
                 counts[ord as usize] += 1;
             }
         }
+        let scored = self.sort == SortOrder::Relevance && self.scored;
+        // The creation date is read only when the sort or the `published` facet needs it.
+        let created = if !scored || self.published.is_some() {
+            self.created.first(doc).unwrap_or(UNDATED)
+        } else {
+            UNDATED
+        };
         if let Some(published) = &mut self.published {
             let age = self.now_ms.saturating_sub(created);
             let bucket = match created {
@@ -217,28 +223,38 @@ impl SegmentCollector for PageSegment {
             SortOrder::Relevance | SortOrder::Date => created as f64,
             SortOrder::Distance => -distance_km.unwrap_or(f64::INFINITY),
         };
-        let tiebreak = self.tiebreak.first(doc).unwrap_or(0);
+        // The tie-breaker is read only when the primary key does not decide.
+        let mut tiebreak = None;
+        let mut tiebreak_of =
+            |doc: DocId| *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
         if let Some(after) = self.after
-            && !(primary < after.primary || (primary == after.primary && tiebreak > after.tiebreak))
+            && (primary > after.primary
+                || (primary == after.primary && tiebreak_of(doc) <= after.tiebreak))
         {
             return;
         }
         self.after_cursor += 1;
+        if self.heap.len() >= self.limit
+            && let Some(last) = self.heap.peek()
+        {
+            let last = &last.0;
+            if primary < last.primary
+                || (primary == last.primary && tiebreak_of(doc) >= last.tiebreak)
+            {
+                return;
+            }
+        }
         let hit = Hit {
             primary,
-            tiebreak,
+            tiebreak: tiebreak_of(doc),
             address: DocAddress::new(self.segment, doc),
             key: String::new(),
             distance_km,
         };
-        if self.heap.len() < self.limit {
-            self.heap.push(Ranked(hit));
-        } else if let Some(last) = self.heap.peek()
-            && hit.order(&last.0) == Ordering::Less
-        {
+        if self.heap.len() >= self.limit {
             self.heap.pop();
-            self.heap.push(Ranked(hit));
         }
+        self.heap.push(Ranked(hit));
     }
 
     fn harvest(self) -> Collected {

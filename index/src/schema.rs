@@ -32,6 +32,9 @@ pub(crate) struct Fields {
     pub region: Field,
     /// `commune`, `departement`, `region` or `none`: the finest level the location is known at.
     pub precision: Field,
+    /// Place terms for territory filters: `c:<commune>`, `d:<département>`, `r:<région>`, each
+    /// level the offer is known at or lies in (see [`place_terms`]).
+    pub place: Field,
     pub title: Field,
     /// Catch-all text: title, description, job labels, employer.
     pub text: Field,
@@ -73,6 +76,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         commune: builder.add_text_field("commune", STRING | FAST),
         region: builder.add_text_field("region", STRING),
         precision: builder.add_text_field("precision", STRING),
+        place: builder.add_text_field("place", STRING),
         title: builder.add_text_field("title", french.clone()),
         text: builder.add_text_field("text", french),
         employer: builder.add_text_field("employer", folded),
@@ -164,6 +168,35 @@ pub fn offer_point(offer: &Offer) -> Option<Point> {
     let geography = geography();
     let id = geography.current_commune(offer.location.commune.as_ref()?.as_str())?;
     geography.commune_point(id).0
+}
+
+/// The place terms of an offer: its commune (`c:`), the département (`d:`) and région (`r:`) it
+/// lies in, from the official geography when the commune is known (else as the source gives
+/// them). A territory filter is then one set of terms: its communes outside the départements it
+/// covers whole, those départements, and the régions it covers whole.
+pub(crate) fn place_terms(offer: &Offer) -> Vec<String> {
+    let location = &offer.location;
+    let geography = geography();
+    let commune = location
+        .commune
+        .as_ref()
+        .and_then(|c| geography.current_commune(c.as_str()))
+        .map(|id| geography.commune(id));
+    let mut terms = Vec::with_capacity(3);
+    if let Some(code) = &location.commune {
+        terms.push(format!("c:{code}"));
+    }
+    match (commune, &location.departement) {
+        (Some(commune), _) => terms.push(format!("d:{}", commune.departement)),
+        (None, Some(departement)) => terms.push(format!("d:{departement}")),
+        (None, None) => {}
+    }
+    match (commune, &location.region) {
+        (Some(commune), _) => terms.push(format!("r:{}", commune.region)),
+        (None, Some(region)) => terms.push(format!("r:{region}")),
+        (None, None) => {}
+    }
+    terms
 }
 
 /// What a feed shows of an offer: public fields only (no contact data).
@@ -278,6 +311,9 @@ pub(crate) fn document(
         (None, None, None) => "none",
     };
     doc.add_text(fields.precision, precision);
+    for term in place_terms(offer) {
+        doc.add_text(fields.place, term);
+    }
     doc.add_text(fields.title, &offer.title);
     doc.add_text(fields.text, &offer.title);
     doc.add_text(fields.text, &offer.description);

@@ -36,21 +36,43 @@ impl std::fmt::Debug for OfferIndex {
 /// The places a feed covers, as the index filters them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlaceFilter {
-    /// INSEE codes of the current communes covered.
+    /// INSEE codes of the current communes covered (outside the départements and régions
+    /// covered whole, which their own terms match).
     pub communes: Vec<String>,
-    /// Départements covered whole: offers known only at département level there belong too.
+    /// Départements covered whole: every offer in them belongs, the ones known only at
+    /// département level too.
     pub whole_departements: Vec<String>,
-    /// Régions covered whole: offers known only at région level there belong too.
+    /// Régions covered whole: every offer in them belongs, the ones known only at région level
+    /// too.
     pub whole_regions: Vec<String>,
 }
 
 impl From<&relais_territory::Territory> for PlaceFilter {
+    /// The communes inside a département or région covered whole are left to that
+    /// département's or région's term: a filter on a département is one term, not hundreds.
     fn from(territory: &relais_territory::Territory) -> Self {
-        let owned = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect();
+        let geography = relais_territory::geography();
+        let regions = territory.whole_regions();
+        let departements: Vec<&str> = territory
+            .whole_departements()
+            .iter()
+            .copied()
+            .filter(|d| {
+                geography
+                    .departement(d)
+                    .is_none_or(|(_, region)| !regions.contains(&region))
+            })
+            .collect();
+        let communes = territory
+            .commune_ids()
+            .map(|id| geography.commune(id))
+            .filter(|c| !departements.contains(&c.departement) && !regions.contains(&c.region))
+            .map(|c| c.code.to_owned())
+            .collect();
         Self {
-            communes: owned(&territory.codes()),
-            whole_departements: owned(territory.whole_departements()),
-            whole_regions: owned(territory.whole_regions()),
+            communes,
+            whole_departements: departements.iter().map(|d| d.to_string()).collect(),
+            whole_regions: regions.iter().map(|r| r.to_string()).collect(),
         }
     }
 }
@@ -281,37 +303,17 @@ impl OfferIndex {
         }
     }
 
-    /// Offers in one of the communes, or known only at the level of a département or région covered whole.
+    /// Offers in one of the communes, or in a département or région covered whole (whatever
+    /// the level they are known at): one set of place terms.
     fn place_query(&self, places: &PlaceFilter) -> Box<dyn Query> {
-        let set = |field, values: &[String]| -> Box<dyn Query> {
-            Box::new(TermSetQuery::new(
-                values.iter().map(|v| Term::from_field_text(field, v)),
-            ))
-        };
-        let at_precision = |precision: &str, inner: Box<dyn Query>| -> Box<dyn Query> {
-            let term = Term::from_field_text(self.fields.precision, precision);
-            Box::new(BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-                ),
-                (Occur::Must, inner),
-            ]))
-        };
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Should, set(self.fields.commune, &places.communes)),
-            (
-                Occur::Should,
-                at_precision(
-                    "departement",
-                    set(self.fields.departement, &places.whole_departements),
-                ),
-            ),
-            (
-                Occur::Should,
-                at_precision("region", set(self.fields.region, &places.whole_regions)),
-            ),
-        ]))
+        let terms = places
+            .communes
+            .iter()
+            .map(|c| format!("c:{c}"))
+            .chain(places.whole_departements.iter().map(|d| format!("d:{d}")))
+            .chain(places.whole_regions.iter().map(|r| format!("r:{r}")))
+            .map(|term| Term::from_field_text(self.fields.place, &term));
+        Box::new(TermSetQuery::new(terms))
     }
 
     /// Whether an offer is in the index.

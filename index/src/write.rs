@@ -5,6 +5,7 @@
 use relais_model::{Offer, OfferKey};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{IndexWriter, TantivyDocument, Term};
@@ -50,7 +51,10 @@ impl OfferIndex {
         offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
         change_seq: Option<i64>,
     ) -> Result<u64, IndexError> {
+        // No merges while the new index is written: it is merged into one segment at the end
+        // (a search visits every segment; dozens of them cost more than the search itself).
         self.write(change_seq, |writer, fields| {
+            writer.set_merge_policy(Box::new(NoMergePolicy));
             writer.delete_all_documents()?;
             let mut count = 0;
             for (offer, also_published_on) in offers {
@@ -59,6 +63,35 @@ impl OfferIndex {
             }
             Ok(count)
         })
+        .and_then(|count| {
+            self.merge_all()?;
+            Ok(count)
+        })
+    }
+
+    /// Merges every segment into one, then lets the default policy merge the live index's small
+    /// commits again.
+    fn merge_all(&self) -> Result<(), IndexError> {
+        let mut slot = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = slot.as_mut().expect("the rebuild created the writer");
+        let segments = self.index.searchable_segment_ids()?;
+        let merged = if segments.len() > 1 {
+            writer.merge(&segments).wait().map(|_| ())
+        } else {
+            Ok(())
+        };
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        merged?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Segments of the index as searched now.
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Adds or replaces offers and removes withdrawn ones, in one commit (no dedup links).

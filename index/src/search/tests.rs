@@ -92,10 +92,24 @@ fn offers_known_only_by_their_departement_belong_to_feeds_covering_it_whole() {
         search(&index, places(&["46001"], &["46"])),
         ["francetravail:6d", "francetravail:2", "francetravail:1"]
     );
-    // Covering the Lot whole does not bring in commune-level offers of communes not listed.
+    // A département covered whole is one term: every offer of the Lot belongs, at whatever
+    // level it is known, beside the communes listed outside it.
     assert_eq!(
         search(&index, places(&["12001"], &["46"])),
-        ["francetravail:6d", "francetravail:4"]
+        [
+            "francetravail:6d",
+            "francetravail:2",
+            "francetravail:1",
+            "francetravail:4"
+        ]
+    );
+    let lot = relais_territory::parse_territory("dep:46").unwrap();
+    let filter = PlaceFilter::from(&lot);
+    assert!(filter.communes.is_empty(), "{filter:?}");
+    assert_eq!(filter.whole_departements, ["46"]);
+    assert_eq!(
+        search(&index, Some(std::sync::Arc::new(filter))),
+        ["francetravail:6d", "francetravail:2", "francetravail:1"]
     );
 }
 

@@ -3,6 +3,7 @@
 mod dedup;
 mod http;
 mod live;
+mod peers;
 mod search;
 
 use std::net::SocketAddr;

@@ -8,7 +8,8 @@
 //! With `--http`, the real `relais serve` serves that store and index and `wrk` loads it over
 //! loopback (see `http`).
 //!
-//! Not yet measured by this command: `--peers` (PostgreSQL full-text search, SQLite FTS5).
+//! With `--peers`, SQLite FTS5 and PostgreSQL full-text search run the same corpus and mix
+//! (see `peers`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use relais_index::{
 };
 use relais_model::Offer;
 
-use super::{http, live};
+use super::{http, live, peers};
 
 /// Arguments of `relais bench search`.
 #[derive(Debug, Args)]
@@ -42,7 +43,9 @@ pub struct SearchArgs {
     /// Seconds of each `wrk` run.
     #[arg(long, default_value_t = 20)]
     http_seconds: u64,
-    /// Also run PostgreSQL full-text search and SQLite FTS5 (not implemented yet: refused).
+    /// Also run the same corpus and mix on SQLite FTS5 and on PostgreSQL full-text search (a
+    /// throwaway cluster of the system's PostgreSQL) and report their figures and the hit-count
+    /// parity beside ours.
     #[arg(long)]
     peers: bool,
     /// Seconds of steady changes for the ingest → searchable latency (0: not measured).
@@ -184,9 +187,6 @@ fn directory_bytes(dir: &std::path::Path) -> u64 {
 
 /// Runs the benchmark.
 pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
-    if args.peers {
-        anyhow::bail!("--peers is not implemented yet (see docs/benchmarks.md)");
-    }
     if args.http && args.live_seconds == 0 {
         anyhow::bail!("--http serves the store of the live measurement: give --live-seconds > 0");
     }
@@ -207,13 +207,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let index = OfferIndex::open_or_create(dir.path())?;
     let count = offers.len();
-    let for_live = (args.live_seconds > 0).then(|| offers.clone());
     let building = Instant::now();
-    index.rebuild(offers)?;
+    index.rebuild(offers.iter().cloned())?;
     let build_seconds = building.elapsed().as_secs_f64();
     let index_bytes = directory_bytes(dir.path());
     eprintln!(
-        "indexed in {build_seconds:.1} s; index {:.0} MB = {:.3} × the JSON",
+        "indexed in {build_seconds:.1} s (merged into {} segment(s)); index {:.0} MB = {:.3} × the JSON",
+        index.segment_count(),
         index_bytes as f64 / 1e6,
         index_bytes as f64 / json_bytes as f64
     );
@@ -224,14 +224,47 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         hits += index.search_offers(query, false)?.total;
     }
     let mut latencies = Vec::with_capacity(queries.len());
+    let mut totals = Vec::with_capacity(queries.len());
     let measuring = Instant::now();
     for query in &queries {
         let start = Instant::now();
         let result = index.search_offers(query, false)?;
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
+        totals.push(result.total);
         std::hint::black_box(result);
     }
     let seconds = measuring.elapsed().as_secs_f64();
+    // Per kind of query (the mix cycles through them every 20 queries).
+    for (name, range) in [
+        ("keyword", 0..4),
+        ("keyword+departement", 4..7),
+        ("keyword+radius", 7..12),
+        ("keyword+contract+radius", 12..15),
+        ("rome+radius by date", 15..16),
+        ("departement feed", 16..19),
+        ("25-commune feed", 19..20),
+    ] {
+        let mut kind: Vec<f64> = latencies
+            .iter()
+            .zip(&totals)
+            .enumerate()
+            .filter(|(i, _)| range.contains(&(i % 20)))
+            .map(|(_, (l, _))| *l)
+            .collect();
+        let hits: usize = totals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| range.contains(&(i % 20)))
+            .map(|(_, t)| t)
+            .sum();
+        kind.sort_by(f64::total_cmp);
+        eprintln!(
+            "  {name}: p50 {:.3} ms, p99 {:.3} ms, {:.0} hits on average",
+            kind[kind.len() / 2],
+            kind[(kind.len() * 99 / 100).min(kind.len() - 1)],
+            hits as f64 / kind.len() as f64
+        );
+    }
     latencies.sort_by(f64::total_cmp);
     let percentile =
         |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
@@ -245,7 +278,34 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         queries.len() as f64 / seconds,
     );
     drop(index);
-    let ingest = match for_live {
+    if args.peers {
+        let ours_build = count as f64 / build_seconds;
+        let ours_bytes = index_bytes as f64 / count as f64;
+        for peer in [
+            peers::sqlite_fts5(dir.path(), &offers, &queries, &totals)?,
+            peers::postgres(&offers, &queries, &totals)?,
+        ] {
+            let at = |p: f64| {
+                peer.latencies_ms[((peer.latencies_ms.len() as f64 * p) as usize)
+                    .min(peer.latencies_ms.len() - 1)]
+            };
+            eprintln!(
+                "peer {}: load {:.0} offers/s (ours {:.2}× that), {:.0} bytes/offer (ours {:.2}× that), p50 {:.3} ms (ours {:.1}× faster), p99 {:.3} ms (ours {:.1}× faster), same total as ours on {}/{} queries",
+                peer.name,
+                peer.load_offers_per_second,
+                ours_build / peer.load_offers_per_second,
+                peer.bytes_per_offer,
+                ours_bytes / peer.bytes_per_offer,
+                at(0.5),
+                at(0.5) / p50,
+                at(0.99),
+                at(0.99) / p99,
+                peer.same_total,
+                peer.queries
+            );
+        }
+    }
+    let ingest = match (args.live_seconds > 0).then_some(offers) {
         Some(offers) => {
             let measured = live::measure(offers, args.live_rate, args.live_seconds)?;
             let sorted = &measured.latencies_ms;
