@@ -59,7 +59,10 @@ fn list(values: &[String]) -> String {
 fn where_clause(request: &SearchRequest, text: Option<String>) -> String {
     let mut conditions: Vec<String> = text.into_iter().collect();
     for place in &request.places {
-        if place.whole_departements.is_empty() {
+        if place.whole_departements.is_empty() && place.communes.is_empty() {
+            // A place that covers nothing matches nothing (as the index's empty term set).
+            conditions.push("1 = 0".to_owned());
+        } else if place.whole_departements.is_empty() {
             conditions.push(format!("o.commune IN ({})", list(&place.communes)));
         } else {
             conditions.push(format!(
