@@ -54,6 +54,11 @@ pub struct SearchArgs {
     /// Changes per second committed meanwhile.
     #[arg(long, default_value_t = 100)]
     live_rate: usize,
+    /// Keep the index in this directory and, when it already holds the offers of the same
+    /// `--offers` and `--seed`, query it without building it again (for profiling the queries;
+    /// the build figures are then `-`).
+    #[arg(long)]
+    index_dir: Option<std::path::PathBuf>,
 }
 
 const QUERIES: usize = 2_000;
@@ -204,13 +209,18 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     );
     let queries = query_mix(&offers, args.seed);
     let urls: Vec<String> = queries.iter().map(http::url_of).collect();
-    let dir = tempfile::tempdir()?;
-    let index = OfferIndex::open_or_create(dir.path())?;
+    let temporary = tempfile::tempdir()?;
+    let dir = args.index_dir.as_deref().unwrap_or(temporary.path());
+    let index = OfferIndex::open_or_create(dir)?;
     let count = offers.len();
-    let building = Instant::now();
-    index.rebuild(offers.iter().cloned())?;
-    let build_seconds = building.elapsed().as_secs_f64();
-    let index_bytes = directory_bytes(dir.path());
+    let reused = args.index_dir.is_some() && index.len() == count as u64;
+    let mut build_seconds = f64::NAN;
+    if !reused {
+        let building = Instant::now();
+        index.rebuild(offers.iter().cloned())?;
+        build_seconds = building.elapsed().as_secs_f64();
+    }
+    let index_bytes = directory_bytes(dir);
     eprintln!(
         "indexed in {build_seconds:.1} s (merged into {} segment(s)); index {:.0} MB = {:.3} × the JSON",
         index.segment_count(),
@@ -282,7 +292,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         let ours_build = count as f64 / build_seconds;
         let ours_bytes = index_bytes as f64 / count as f64;
         for peer in [
-            peers::sqlite_fts5(dir.path(), &offers, &queries, &totals)?,
+            peers::sqlite_fts5(dir, &offers, &queries, &totals)?,
             peers::postgres(&offers, &queries, &totals)?,
         ] {
             let at = |p: f64| {
@@ -345,9 +355,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         ),
         None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
     };
+    let build = if reused {
+        "-".to_owned()
+    } else {
+        format!("{:.0}", count as f64 / build_seconds)
+    };
     println!(
-        "search offers={count} build_offers_per_second={:.0} index_bytes_per_offer={:.0} p50_ms={p50:.3} p99_ms={p99:.3} qps={qps:.0} http_p99_ms_at_200qps={http_p99} http_qps={http_qps} ingest_to_searchable_p99_ms={ingest} serve_rss_mb={serve_rss}",
-        count as f64 / build_seconds,
+        "search offers={count} build_offers_per_second={build} index_bytes_per_offer={:.0} p50_ms={p50:.3} p99_ms={p99:.3} qps={qps:.0} http_p99_ms_at_200qps={http_p99} http_qps={http_qps} ingest_to_searchable_p99_ms={ingest} serve_rss_mb={serve_rss}",
         index_bytes as f64 / count as f64,
     );
     Ok(ExitCode::SUCCESS)
