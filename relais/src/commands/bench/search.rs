@@ -213,16 +213,26 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let dir = args.index_dir.as_deref().unwrap_or(temporary.path());
     let index = OfferIndex::open_or_create(dir)?;
     let count = offers.len();
-    let reused = args.index_dir.is_some() && index.len() == count as u64;
-    let mut build_seconds = f64::NAN;
-    if !reused {
+    // The corpus an index kept by `--index-dir` was built from: reused only for the same one.
+    let corpus = format!("offers={count} seed={}\n", args.seed);
+    let marker = dir.join("relais-bench-corpus");
+    let reused = args.index_dir.is_some()
+        && std::fs::read_to_string(&marker).is_ok_and(|kept| kept == corpus)
+        && index.len() == count as u64;
+    let build_seconds = if reused {
+        eprintln!("reused the index in {}", dir.display());
+        None
+    } else {
         let building = Instant::now();
         index.rebuild(offers.iter().cloned())?;
-        build_seconds = building.elapsed().as_secs_f64();
-    }
+        let seconds = building.elapsed().as_secs_f64();
+        std::fs::write(&marker, &corpus)?;
+        eprintln!("indexed in {seconds:.1} s");
+        Some(seconds)
+    };
     let index_bytes = directory_bytes(dir);
     eprintln!(
-        "indexed in {build_seconds:.1} s (merged into {} segment(s)); index {:.0} MB = {:.3} × the JSON",
+        "{} segment(s); index {:.0} MB = {:.3} × the JSON",
         index.segment_count(),
         index_bytes as f64 / 1e6,
         index_bytes as f64 / json_bytes as f64
@@ -289,10 +299,10 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     );
     drop(index);
     if args.peers {
-        let ours_build = count as f64 / build_seconds;
+        let ours_build = build_seconds.map(|seconds| count as f64 / seconds);
         let ours_bytes = index_bytes as f64 / count as f64;
         for peer in [
-            peers::sqlite_fts5(dir, &offers, &queries, &totals)?,
+            peers::sqlite_fts5(temporary.path(), &offers, &queries, &totals)?,
             peers::postgres(&offers, &queries, &totals)?,
         ] {
             let at = |p: f64| {
@@ -300,10 +310,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
                     .min(peer.latencies_ms.len() - 1)]
             };
             eprintln!(
-                "peer {}: load {:.0} offers/s (ours {:.2}× that), {:.0} bytes/offer (ours {:.2}× that), p50 {:.3} ms (ours {:.1}× faster), p99 {:.3} ms (ours {:.1}× faster), same total as ours on {}/{} queries",
+                "peer {}: load {:.0} offers/s (ours {} that), {:.0} bytes/offer (ours {:.2}× that), p50 {:.3} ms (ours {:.1}× faster), p99 {:.3} ms (ours {:.1}× faster), same total as ours on {}/{} queries",
                 peer.name,
                 peer.load_offers_per_second,
-                ours_build / peer.load_offers_per_second,
+                ours_build.map_or("-".to_owned(), |ours| format!(
+                    "{:.2}×",
+                    ours / peer.load_offers_per_second
+                )),
                 peer.bytes_per_offer,
                 ours_bytes / peer.bytes_per_offer,
                 at(0.5),
@@ -355,11 +368,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         ),
         None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
     };
-    let build = if reused {
-        "-".to_owned()
-    } else {
-        format!("{:.0}", count as f64 / build_seconds)
-    };
+    let build = build_seconds.map_or("-".to_owned(), |seconds| {
+        format!("{:.0}", count as f64 / seconds)
+    });
     println!(
         "search offers={count} build_offers_per_second={build} index_bytes_per_offer={:.0} p50_ms={p50:.3} p99_ms={p99:.3} qps={qps:.0} http_p99_ms_at_200qps={http_p99} http_qps={http_qps} ingest_to_searchable_p99_ms={ingest} serve_rss_mb={serve_rss}",
         index_bytes as f64 / count as f64,
