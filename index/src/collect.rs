@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use relais_territory::Point;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::query::Weight;
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use crate::query::{Cursor, FacetName, Radius, SortOrder};
 use crate::schema::UNDATED;
@@ -61,9 +62,8 @@ impl Ord for Ranked {
 /// What the pass found.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
+    /// Matching offers (not counted when [`PageCollector::counts_apart`]).
     pub total: usize,
-    /// Matching offers after the cursor.
-    pub after_cursor: usize,
     pub hits: Vec<Hit>,
     pub facets: BTreeMap<FacetName, HashMap<String, u64>>,
 }
@@ -71,6 +71,7 @@ pub(crate) struct Collected {
 pub(crate) struct PageCollector {
     pub sort: SortOrder,
     pub scored: bool,
+    /// Hits kept (the page, and one more to know whether another page follows).
     pub limit: usize,
     pub after: Option<Cursor>,
     pub radius: Option<Radius>,
@@ -78,6 +79,8 @@ pub(crate) struct PageCollector {
     pub point: Option<Point>,
     pub facets: Vec<FacetName>,
     pub now_ms: i64,
+    /// Whether the segments keep their offers newest first (the index's sort).
+    pub newest_first: bool,
 }
 
 pub(crate) struct PageSegment {
@@ -97,8 +100,25 @@ pub(crate) struct PageSegment {
     facets: Vec<(FacetName, Option<StrColumn>, Vec<u64>)>,
     published: Option<[u64; 5]>,
     total: usize,
-    after_cursor: usize,
     heap: BinaryHeap<Ranked>,
+}
+
+impl PageCollector {
+    /// Whether the page is found without visiting every match, and the total counted apart by
+    /// the unscored query: a ranked search prunes (block-max WAND skips the blocks of postings
+    /// that cannot reach the page), a search by date reads the first matches of segments kept
+    /// newest first. Neither may need facets or a distance check.
+    pub fn counts_apart(&self) -> bool {
+        self.facets.is_empty() && self.radius.is_none() && (self.prunes() || self.reads_newest())
+    }
+
+    fn prunes(&self) -> bool {
+        self.sort == SortOrder::Relevance && self.scored
+    }
+
+    fn reads_newest(&self) -> bool {
+        self.newest_first && self.sort == SortOrder::Date
+    }
 }
 
 impl Collector for PageCollector {
@@ -140,7 +160,6 @@ impl Collector for PageCollector {
             facets,
             published,
             total: 0,
-            after_cursor: 0,
             heap: BinaryHeap::with_capacity(self.limit + 1),
         })
     }
@@ -149,11 +168,46 @@ impl Collector for PageCollector {
         self.scored && self.sort == SortOrder::Relevance
     }
 
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Collected> {
+        let mut collector = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        if self.counts_apart() && self.reads_newest() {
+            collector.collect_newest(weight, reader)?;
+        } else if self.counts_apart() {
+            weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    let distance_km = collector.distance(doc);
+                    collector.rank(doc, f64::from(score), distance_km);
+                }
+                collector.threshold()
+            })?;
+        } else if self.requires_scoring() {
+            weight.for_each(reader, &mut |doc, score| {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    collector.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_no_score(reader, &mut |docs| match alive {
+                Some(alive) => docs
+                    .iter()
+                    .filter(|doc| alive.is_alive(**doc))
+                    .for_each(|doc| collector.collect(*doc, 0.0)),
+                None => collector.collect_block(docs),
+            })?;
+        }
+        Ok(collector.harvest())
+    }
+
     fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
         let mut merged = Collected::default();
         for fruit in fruits {
             merged.total += fruit.total;
-            merged.after_cursor += fruit.after_cursor;
             merged.hits.extend(fruit.hits);
             for (facet, counts) in fruit.facets {
                 let into = merged.facets.entry(facet).or_default();
@@ -169,6 +223,102 @@ impl Collector for PageCollector {
 }
 
 impl PageSegment {
+    /// The score a hit must pass to enter the page: any while it is not full, else above the
+    /// last one's (the float just below it, since a tie on the score is decided by the
+    /// tie-breaker and tantivy offers only the documents strictly above the threshold).
+    fn threshold(&self) -> Score {
+        match self.heap.peek() {
+            Some(last) if self.heap.len() >= self.limit => (last.0.primary as Score).next_down(),
+            _ => Score::MIN,
+        }
+    }
+
+    /// Offers the hit `doc` to the page (after the cursor, if it ranks high enough).
+    fn rank(&mut self, doc: DocId, primary: f64, distance_km: Option<f64>) {
+        // The tie-breaker is read only when the primary key does not decide.
+        let mut tiebreak = None;
+        let mut tiebreak_of =
+            |doc: DocId| *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
+        if let Some(after) = self.after
+            && (primary > after.primary
+                || (primary == after.primary && tiebreak_of(doc) <= after.tiebreak))
+        {
+            return;
+        }
+        if self.heap.len() >= self.limit
+            && let Some(last) = self.heap.peek()
+        {
+            let last = &last.0;
+            if primary < last.primary
+                || (primary == last.primary && tiebreak_of(doc) >= last.tiebreak)
+            {
+                return;
+            }
+        }
+        let hit = Hit {
+            primary,
+            tiebreak: tiebreak_of(doc),
+            address: DocAddress::new(self.segment, doc),
+            key: String::new(),
+            distance_km,
+        };
+        if self.heap.len() >= self.limit {
+            self.heap.pop();
+        }
+        self.heap.push(Ranked(hit));
+    }
+
+    /// The page from a segment kept newest first: its first matches after the cursor, then the
+    /// ones dated like the last of them (ties are ordered by the tie-breaker); the rest are older.
+    fn collect_newest(
+        &mut self,
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<()> {
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        if let Some(after) = self.after {
+            // The offers newer than the cursor come first: skip them at once.
+            let start = self.first_not_newer(reader.max_doc(), after.primary);
+            if doc < start {
+                doc = scorer.seek(start);
+            }
+        }
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                let created = self.created.first(doc).unwrap_or(UNDATED) as f64;
+                if self.heap.len() >= self.limit
+                    && self
+                        .heap
+                        .peek()
+                        .is_some_and(|last| created < last.0.primary)
+                {
+                    break;
+                }
+                let distance_km = self.distance(doc);
+                self.rank(doc, created, distance_km);
+            }
+            doc = scorer.advance();
+        }
+        Ok(())
+    }
+
+    /// The first document of a segment kept newest first that is not newer than `created`.
+    fn first_not_newer(&self, max_doc: DocId, created: f64) -> DocId {
+        let (mut low, mut high) = (0, max_doc);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let value = self.created.first(middle).unwrap_or(UNDATED) as f64;
+            if value > created {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+
     fn distance(&self, doc: DocId) -> Option<f64> {
         let center = self.point?;
         let latitude = self.latitude.first(doc)?;
@@ -223,38 +373,7 @@ impl SegmentCollector for PageSegment {
             SortOrder::Relevance | SortOrder::Date => created as f64,
             SortOrder::Distance => -distance_km.unwrap_or(f64::INFINITY),
         };
-        // The tie-breaker is read only when the primary key does not decide.
-        let mut tiebreak = None;
-        let mut tiebreak_of =
-            |doc: DocId| *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
-        if let Some(after) = self.after
-            && (primary > after.primary
-                || (primary == after.primary && tiebreak_of(doc) <= after.tiebreak))
-        {
-            return;
-        }
-        self.after_cursor += 1;
-        if self.heap.len() >= self.limit
-            && let Some(last) = self.heap.peek()
-        {
-            let last = &last.0;
-            if primary < last.primary
-                || (primary == last.primary && tiebreak_of(doc) >= last.tiebreak)
-            {
-                return;
-            }
-        }
-        let hit = Hit {
-            primary,
-            tiebreak: tiebreak_of(doc),
-            address: DocAddress::new(self.segment, doc),
-            key: String::new(),
-            distance_km,
-        };
-        if self.heap.len() >= self.limit {
-            self.heap.pop();
-        }
-        self.heap.push(Ranked(hit));
+        self.rank(doc, primary, distance_km);
     }
 
     fn harvest(self) -> Collected {
@@ -293,7 +412,6 @@ impl SegmentCollector for PageSegment {
         }
         Collected {
             total: self.total,
-            after_cursor: self.after_cursor,
             hits,
             facets,
         }

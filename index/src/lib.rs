@@ -10,6 +10,7 @@
 //! store; nothing is only in the index.
 
 mod analysis;
+mod any_term;
 mod collect;
 mod error;
 mod geo;

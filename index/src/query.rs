@@ -11,12 +11,13 @@ use relais_territory::Point;
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery, TermSetQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
 use crate::analysis::{self, terms};
+use crate::any_term::AnyTermQuery;
 use crate::geo::disc_cells;
 use crate::schema::Fields;
 use crate::search::PlaceFilter;
@@ -325,20 +326,79 @@ fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
     (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
 }
 
+/// Any of the values.
 fn any_of(field: Field, values: &[impl AsRef<str>]) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(
+    any_term(
+        field,
         values
             .iter()
-            .map(|v| Term::from_field_text(field, v.as_ref())),
-    ))
+            .map(|v| Term::from_field_text(field, v.as_ref()))
+            .collect(),
+    )
 }
 
-/// The tantivy query of a request, and whether it has words to score.
+/// Any of the terms of `field`. One term is a term query: its postings are read as they are
+/// needed, where several fill a bitset of the segment.
+pub(crate) fn any_term(field: Field, mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1
+        && let Some(term) = terms.pop()
+    {
+        return Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+    }
+    Box::new(AnyTermQuery::new(field, terms))
+}
+
+/// A request as tantivy queries.
+pub(crate) struct Built {
+    /// What is ranked: the filters and, when there are words, their scores.
+    pub query: Box<dyn Query>,
+    /// The same matches, not scored: a word is looked up in the catch-all text alone (the title
+    /// is part of it), so that the total of a plain word search is its document frequency.
+    pub count_query: Box<dyn Query>,
+    /// Whether there are words to score.
+    pub scored: bool,
+}
+
+/// A query of all the clauses (one `Must` clause stands alone: a word on its own stays a union
+/// of two term scorers, which tantivy ranks with block-max WAND).
+fn clauses_query(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    if clauses.len() == 1 && clauses[0].0 == Occur::Must {
+        return clauses
+            .pop()
+            .map(|(_, query)| query)
+            .unwrap_or(Box::new(AllQuery));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// The scored query of one group (a word or a phrase): in the text, weighing more when in the
+/// title (the title is part of the text).
+///
+/// Searched alone, the group is a union of its two term scorers, which tantivy ranks with
+/// block-max WAND, skipping the blocks that cannot reach the page. Beside other clauses it is
+/// the text required and the title optional: an intersection seeks its clauses, which a union
+/// of postings does poorly.
+fn word_query(fields: &Fields, group: &[String], alone: bool) -> Box<dyn Query> {
+    let title: Box<dyn Query> = Box::new(BoostQuery::new(
+        group_query(fields.title, group),
+        TITLE_BOOST,
+    ));
+    let text_occur = if alone { Occur::Should } else { Occur::Must };
+    Box::new(BooleanQuery::new(vec![
+        (text_occur, group_query(fields.text, group)),
+        (Occur::Should, title),
+    ]))
+}
+
+/// The tantivy queries of a request.
 pub(crate) fn build(
     fields: &Fields,
     request: &SearchRequest,
     place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
-) -> (Box<dyn Query>, bool) {
+) -> Built {
     let mut french = analysis::french();
     let mut folded = analysis::folded();
     let parsed = request
@@ -346,23 +406,35 @@ pub(crate) fn build(
         .as_deref()
         .map(|t| ParsedText::parse(t, &mut french, &mut folded))
         .unwrap_or_default();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let filters = filter_clauses(fields, request, &parsed, &mut folded, place_query);
+    let mut scored_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut count_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let alone = filters.is_empty() && parsed.required.len() == 1;
     for group in &parsed.required {
-        // Each word must be in the text; found in the title, it weighs more.
-        clauses.push((
-            Occur::Must,
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, group_query(fields.text, group)),
-                (
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        group_query(fields.title, group),
-                        TITLE_BOOST,
-                    )),
-                ),
-            ])),
-        ));
+        scored_clauses.push((Occur::Must, word_query(fields, group, alone)));
+        count_clauses.push((Occur::Must, group_query(fields.text, group)));
     }
+    for (occur, query) in filters {
+        count_clauses.push((occur, query.box_clone()));
+        scored_clauses.push((occur, query));
+    }
+    Built {
+        query: clauses_query(scored_clauses),
+        count_query: clauses_query(count_clauses),
+        scored: parsed.has_words(),
+    }
+}
+
+/// Everything but the words to score: exclusions, contracts, places, radius cells, the other
+/// fields, the date; none changes the score.
+fn filter_clauses(
+    fields: &Fields,
+    request: &SearchRequest,
+    parsed: &ParsedText,
+    folded: &mut TextAnalyzer,
+    place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
+) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for group in &parsed.excluded {
         clauses.push((Occur::MustNot, group_query(fields.text, group)));
     }
@@ -387,7 +459,7 @@ pub(crate) fn build(
             .iter()
             .map(|p| (Occur::Should, place_query(p)))
             .collect();
-        clauses.push(filter(Box::new(BooleanQuery::new(places))));
+        clauses.push(filter(clauses_query_any(places)));
     }
     if let Some(radius) = &request.radius {
         clauses.push(filter(any_of(
@@ -412,16 +484,23 @@ pub(crate) fn build(
         ))));
     }
     if let Some(employer) = &request.employer {
-        let words = terms(&mut folded, employer);
+        let words = terms(folded, employer);
         if !words.is_empty() {
             clauses.push(filter(group_query(fields.employer, &words)));
         }
     }
-    let scored = parsed.has_words();
-    if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
+    clauses
+}
+
+/// Any of several queries (one stands alone).
+fn clauses_query_any(mut queries: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if queries.len() == 1 {
+        return queries
+            .pop()
+            .map(|(_, query)| query)
+            .unwrap_or(Box::new(AllQuery));
     }
-    (Box::new(BooleanQuery::new(clauses)), scored)
+    Box::new(BooleanQuery::new(queries))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use tantivy::schema::{
 use tantivy::{Index, TantivyDocument};
 
 use crate::analysis;
-use crate::geo::cell_term;
+use crate::geo::cell_terms;
 
 /// Name of the French analyser.
 pub(crate) const FRENCH: &str = "fr_job";
@@ -46,7 +46,7 @@ pub(crate) struct Fields {
     pub rome_domain: Field,
     pub experience: Field,
     pub source: Field,
-    /// Grid cells of the offer's point (see `geo`), for radius searches.
+    /// Grid cells of the offer's point, one per size (see `geo`), for radius searches.
     pub cell: Field,
     pub latitude: Field,
     pub longitude: Field,
@@ -86,7 +86,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
         rome_domain: builder.add_text_field("rome_domain", STRING | FAST),
         experience: builder.add_text_field("experience", STRING | FAST),
         source: builder.add_text_field("source", STRING | FAST),
-        cell: builder.add_text_field("cell", STRING),
+        // Named for the cells' format: an index of another format is of another schema, so it
+        // is recreated rather than read with terms it does not hold.
+        cell: builder.add_text_field("cells_v2", STRING),
         latitude: builder.add_f64_field("latitude", FAST),
         longitude: builder.add_f64_field("longitude", FAST),
         created: builder.add_i64_field("created", INDEXED | FAST),
@@ -348,7 +350,9 @@ pub(crate) fn document(
     }
     doc.add_text(fields.source, offer.key.source().as_str());
     if let Some(point) = offer_point(offer) {
-        doc.add_text(fields.cell, cell_term(&point));
+        for term in cell_terms(&point) {
+            doc.add_text(fields.cell, term);
+        }
         doc.add_f64(fields.latitude, point.latitude);
         doc.add_f64(fields.longitude, point.longitude);
     }

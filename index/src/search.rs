@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 
 use relais_model::OfferKey;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
+    TantivyDocument, Term,
+};
 
 use crate::IndexError;
 use crate::collect::{MAX_FACET_VALUES, PageCollector};
@@ -124,6 +127,18 @@ pub struct SearchResult {
     pub facets: BTreeMap<FacetName, Vec<(String, u64)>>,
 }
 
+/// Every segment keeps its offers newest first (undated last): the newest offers matching a
+/// query are its first matches, found without reading the others' dates.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        sort_by_field: Some(IndexSortByField {
+            field: "created".to_owned(),
+            order: Order::Desc,
+        }),
+        ..IndexSettings::default()
+    }
+}
+
 impl OfferIndex {
     /// Opens the index in `dir`, creating it if needed. An index written by an older version
     /// (another schema) is derived data: it is emptied and created again, and the caller's
@@ -153,14 +168,27 @@ impl OfferIndex {
                 path: dir.display().to_string(),
                 message: e.to_string(),
             })?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .open_or_create(directory)?;
+        // tantivy checks the schema of an index it opens, not its settings.
+        if index.settings().sort_by_field != settings().sort_by_field {
+            return Err(IndexError::Tantivy(tantivy::TantivyError::SchemaError(
+                "the index is not sorted newest first".to_owned(),
+            )));
+        }
         Self::with_index(index, fields)
     }
 
     /// An index in memory, for tests.
     pub fn in_memory() -> Result<Self, IndexError> {
         let (schema, fields) = schema();
-        Self::with_index(Index::create_in_ram(schema), fields)
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .create_in_ram()?;
+        Self::with_index(index, fields)
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
@@ -194,7 +222,7 @@ impl OfferIndex {
         if let Some(places) = &query.places {
             clauses.push((Occur::Must, self.place_query(places)));
         }
-        let (text_query, _) = query::build(
+        let built = query::build(
             &self.fields,
             &SearchRequest {
                 text: query.text.clone(),
@@ -202,7 +230,7 @@ impl OfferIndex {
             },
             &|places| self.place_query(places),
         );
-        clauses.push((Occur::Must, text_query));
+        clauses.push((Occur::Must, built.query));
         let combined: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
         let limit = query.limit.clamp(1, 1_000);
         let top = TopDocs::with_limit(limit)
@@ -224,25 +252,31 @@ impl OfferIndex {
         with_summaries: bool,
     ) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
-        let (query, scored) =
-            query::build(&self.fields, request, &|places| self.place_query(places));
+        let built = query::build(&self.fields, request, &|places| self.place_query(places));
         let sort = match request.sort {
-            SortOrder::Relevance if !scored => SortOrder::Date,
+            SortOrder::Relevance if !built.scored => SortOrder::Date,
             other => other,
         };
         let limit = request.limit.clamp(1, 1_000);
         let collector = PageCollector {
             sort,
-            scored,
-            limit,
+            scored: built.scored,
+            // One more than the page: whether it is there says whether a next page follows.
+            limit: limit + 1,
             after: request.after,
             radius: request.radius,
             point: request.point,
             facets: request.facets.clone(),
             now_ms: request.now_ms,
+            newest_first: self.index.settings().sort_by_field.is_some(),
         };
-        let collected = searcher.search(&query, &collector)?;
-        let next_cursor = (collected.after_cursor > collected.hits.len())
+        let mut collected = searcher.search(&built.query, &collector)?;
+        if collector.counts_apart() {
+            collected.total = built.count_query.count(&searcher)?;
+        }
+        let more = collected.hits.len() > limit;
+        collected.hits.truncate(limit);
+        let next_cursor = more
             .then(|| collected.hits.last())
             .flatten()
             .map(|last| Cursor {
@@ -312,8 +346,9 @@ impl OfferIndex {
             .map(|c| format!("c:{c}"))
             .chain(places.whole_departements.iter().map(|d| format!("d:{d}")))
             .chain(places.whole_regions.iter().map(|r| format!("r:{r}")))
-            .map(|term| Term::from_field_text(self.fields.place, &term));
-        Box::new(TermSetQuery::new(terms))
+            .map(|term| Term::from_field_text(self.fields.place, &term))
+            .collect();
+        query::any_term(self.fields.place, terms)
     }
 
     /// Whether an offer is in the index.
