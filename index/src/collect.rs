@@ -3,7 +3,7 @@
 //! read here).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use relais_territory::Point;
 use tantivy::collector::{Collector, SegmentCollector};
@@ -23,6 +23,7 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Hit {
     pub primary: f64,
+    pub created: i64,
     pub tiebreak: u64,
     pub address: DocAddress,
     pub key: String,
@@ -30,11 +31,13 @@ pub(crate) struct Hit {
 }
 
 impl Hit {
-    /// `Less` when `self` comes first in the results.
+    /// `Less` when `self` comes first in the results: the sort key, then the newest, then the
+    /// tie-breaker.
     fn order(&self, other: &Hit) -> Ordering {
         other
             .primary
             .total_cmp(&self.primary)
+            .then(other.created.cmp(&self.created))
             .then(self.tiebreak.cmp(&other.tiebreak))
     }
 }
@@ -88,6 +91,7 @@ pub(crate) struct PageSegment {
     sort: SortOrder,
     scored: bool,
     limit: usize,
+    newest_first: bool,
     after: Option<Cursor>,
     radius_km: Option<f64>,
     point: Option<Point>,
@@ -148,6 +152,7 @@ impl Collector for PageCollector {
             sort: self.sort,
             scored: self.scored,
             limit: self.limit,
+            newest_first: self.newest_first,
             after: self.after,
             radius_km: self.radius.map(|r| r.km),
             point: self.radius.map(|r| r.center).or(self.point),
@@ -186,6 +191,9 @@ impl Collector for PageCollector {
                 }
                 collector.threshold()
             })?;
+            if self.newest_first {
+                collector.complete_ties(weight, reader)?;
+            }
         } else if self.requires_scoring() {
             weight.for_each(reader, &mut |doc, score| {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
@@ -223,41 +231,106 @@ impl Collector for PageCollector {
 }
 
 impl PageSegment {
-    /// The score a hit must pass to enter the page: any while it is not full, else above the
-    /// last one's (the float just below it, since a tie on the score is decided by the
-    /// tie-breaker and tantivy offers only the documents strictly above the threshold).
+    /// The score a hit must pass to enter the page (tantivy offers only the documents strictly
+    /// above it): any while the page is not full, else the last one's. A document scoring as
+    /// much comes later in the segment, so it is not newer, and ranks after the last one unless
+    /// it was created at the same time: [`Self::complete_ties`] looks at those. Without the
+    /// segment's order, the float just below, so that every tie is offered.
     fn threshold(&self) -> Score {
         match self.heap.peek() {
-            Some(last) if self.heap.len() >= self.limit => (last.0.primary as Score).next_down(),
+            Some(last) if self.heap.len() >= self.limit => {
+                let score = last.0.primary as Score;
+                if self.newest_first {
+                    score
+                } else {
+                    score.next_down()
+                }
+            }
             _ => Score::MIN,
         }
     }
 
+    /// After a pruned pass: the matches skipped for scoring only as much as the last hit can
+    /// still rank before it when created at the same time as the last hit (see
+    /// [`Self::threshold`]). Those lie in one run of the segment, offered here.
+    fn complete_ties(
+        &mut self,
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<()> {
+        let Some(last) = self.heap.peek().filter(|_| self.heap.len() >= self.limit) else {
+            return Ok(());
+        };
+        let created = last.0.created;
+        let start = self.first_not_newer(reader.max_doc(), created as f64);
+        let end = self.first_older(reader.max_doc(), created);
+        let ranked: HashSet<DocId> = self
+            .heap
+            .iter()
+            .map(|hit| hit.0.address.doc_id)
+            .filter(|doc| (start..end).contains(doc))
+            .collect();
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        if doc < start {
+            doc = scorer.seek(start);
+        }
+        while doc < end {
+            if alive.is_none_or(|a| a.is_alive(doc)) && !ranked.contains(&doc) {
+                let distance_km = self.distance(doc);
+                self.rank(doc, f64::from(scorer.score()), distance_km);
+            }
+            doc = scorer.advance();
+        }
+        Ok(())
+    }
+
+    /// Where `doc` comes against a sort key: `Less` when it comes first. Its creation time and
+    /// tie-breaker are read only when the keys before them tie.
+    fn compare(
+        &self,
+        doc: DocId,
+        primary: f64,
+        created: &mut Option<i64>,
+        tiebreak: &mut Option<u64>,
+        key: (f64, i64, u64),
+    ) -> Ordering {
+        key.0
+            .total_cmp(&primary)
+            .then_with(|| {
+                let created =
+                    *created.get_or_insert_with(|| self.created.first(doc).unwrap_or(UNDATED));
+                key.1.cmp(&created)
+            })
+            .then_with(|| {
+                let tiebreak =
+                    *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
+                tiebreak.cmp(&key.2)
+            })
+    }
+
     /// Offers the hit `doc` to the page (after the cursor, if it ranks high enough).
     fn rank(&mut self, doc: DocId, primary: f64, distance_km: Option<f64>) {
-        // The tie-breaker is read only when the primary key does not decide.
-        let mut tiebreak = None;
-        let mut tiebreak_of =
-            |doc: DocId| *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
-        if let Some(after) = self.after
-            && (primary > after.primary
-                || (primary == after.primary && tiebreak_of(doc) <= after.tiebreak))
-        {
-            return;
+        let (mut created, mut tiebreak) = (None, None);
+        if let Some(after) = self.after {
+            let key = (after.primary, after.created, after.tiebreak);
+            if self.compare(doc, primary, &mut created, &mut tiebreak, key) != Ordering::Greater {
+                return;
+            }
         }
         if self.heap.len() >= self.limit
             && let Some(last) = self.heap.peek()
         {
-            let last = &last.0;
-            if primary < last.primary
-                || (primary == last.primary && tiebreak_of(doc) >= last.tiebreak)
-            {
+            let key = (last.0.primary, last.0.created, last.0.tiebreak);
+            if self.compare(doc, primary, &mut created, &mut tiebreak, key) != Ordering::Less {
                 return;
             }
         }
         let hit = Hit {
             primary,
-            tiebreak: tiebreak_of(doc),
+            created: created.unwrap_or_else(|| self.created.first(doc).unwrap_or(UNDATED)),
+            tiebreak: tiebreak.unwrap_or_else(|| self.tiebreak.first(doc).unwrap_or(0)),
             address: DocAddress::new(self.segment, doc),
             key: String::new(),
             distance_km,
@@ -302,6 +375,20 @@ impl PageSegment {
             doc = scorer.advance();
         }
         Ok(())
+    }
+
+    /// The first document of a segment kept newest first that is older than `created`.
+    fn first_older(&self, max_doc: DocId, created: i64) -> DocId {
+        let (mut low, mut high) = (0, max_doc);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.created.first(middle).unwrap_or(UNDATED) >= created {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
     }
 
     /// The first document of a segment kept newest first that is not newer than `created`.

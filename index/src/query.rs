@@ -120,12 +120,15 @@ impl FacetName {
     }
 }
 
-/// Where a page starts: after the last offer of the previous page, on the sort key and then the
-/// tie-breaker (a stable hash of the key), never an offset.
+/// Where a page starts: after the last offer of the previous page, on the sort key, then the
+/// creation time (newest first), then the tie-breaker (a stable hash of the key), never an
+/// offset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cursor {
     /// The sort key of the last offer seen (score, creation time or minus the distance).
     pub primary: f64,
+    /// Its creation time (Unix ms; `i64::MIN` when undated).
+    pub created: i64,
     /// Its tie-breaker.
     pub tiebreak: u64,
 }
@@ -142,9 +145,10 @@ impl Cursor {
     /// The opaque token of this cursor for a sort order.
     pub fn token(&self, sort: SortOrder) -> String {
         format!(
-            "{}{:016x}{:016x}",
+            "{}{:016x}{:016x}{:016x}",
             Self::tag(sort),
             self.primary.to_bits(),
+            self.created as u64,
             self.tiebreak
         )
     }
@@ -152,12 +156,17 @@ impl Cursor {
     /// The cursor a token stands for, if it was made for this sort order.
     pub fn parse(token: &str, sort: SortOrder) -> Option<Self> {
         let rest = token.strip_prefix(Self::tag(sort))?;
-        if rest.len() != 32 || !rest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if rest.len() != 48 || !rest.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let primary = f64::from_bits(u64::from_str_radix(&rest[..16], 16).ok()?);
-        let tiebreak = u64::from_str_radix(&rest[16..], 16).ok()?;
-        (!primary.is_nan()).then_some(Self { primary, tiebreak })
+        let created = u64::from_str_radix(&rest[16..32], 16).ok()? as i64;
+        let tiebreak = u64::from_str_radix(&rest[32..], 16).ok()?;
+        (!primary.is_nan()).then_some(Self {
+            primary,
+            created,
+            tiebreak,
+        })
     }
 }
 
@@ -536,6 +545,7 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let cursor = Cursor {
             primary: -12.5,
+            created: i64::MIN,
             tiebreak: 42,
         };
         let token = cursor.token(SortOrder::Distance);
@@ -543,7 +553,7 @@ mod tests {
         assert_eq!(Cursor::parse(&token, SortOrder::Date), None);
         assert_eq!(Cursor::parse("nope", SortOrder::Date), None);
         assert_eq!(
-            Cursor::parse(&format!("d{}", "z".repeat(32)), SortOrder::Date),
+            Cursor::parse(&format!("t{}", "z".repeat(48)), SortOrder::Date),
             None
         );
     }

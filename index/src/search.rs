@@ -281,6 +281,7 @@ impl OfferIndex {
             .flatten()
             .map(|last| Cursor {
                 primary: last.primary,
+                created: last.created,
                 tiebreak: last.tiebreak,
             });
         let mut hits = Vec::with_capacity(collected.hits.len());
@@ -339,7 +340,7 @@ impl OfferIndex {
 
     /// Offers in one of the communes, or in a département or région covered whole (whatever
     /// the level they are known at): one set of place terms.
-    fn place_query(&self, places: &PlaceFilter) -> Box<dyn Query> {
+    pub(crate) fn place_query(&self, places: &PlaceFilter) -> Box<dyn Query> {
         let terms = places
             .communes
             .iter()

@@ -402,3 +402,78 @@ async fn paging_while_the_index_changes_neither_skips_nor_repeats() {
         &missed[..missed.len().min(5)]
     );
 }
+
+/// Walks every page of `query` with `limit` offers a page, and returns the ids in order.
+async fn walk(app: &axum::Router, query: &str, limit: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/v1/offers?{query}&limit={limit}&cursor={c}"),
+            None => format!("/v1/offers?{query}&limit={limit}"),
+        };
+        let (status, body) = get(app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        found.extend(ids(&body));
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return found,
+        }
+    }
+}
+
+#[tokio::test]
+async fn pruned_top_k_pages_exactly_as_the_exhaustive_collection() {
+    // Several segments, scores spread by repeated words and title hits, creation dates with ties.
+    let now = Utc::now();
+    let words = ["cuisinier", "plongeur", "serveur", "commis", "chef"];
+    let mut corpus: Vec<Offer> = (0..3_000usize)
+        .map(|i| {
+            let title = format!("{} {}", words[i % 5], words[(i / 5) % 5]);
+            let mut o = offer(&format!("{i}"), &title, "46042", ContractKind::Permanent, 0);
+            o.description = format!("{} {}", "cuisinier ".repeat(i % 7), words[i % 3]);
+            o.dates.created_at = Some(now - Duration::seconds((i / 3) as i64));
+            o
+        })
+        .collect();
+    // Identical offers of the same instant: their order is the tie-breaker's alone, and the
+    // pruned pass must still find the ones it puts first wherever they are in the segment.
+    corpus.extend((3_000..3_600).map(|i| {
+        let mut o = offer(
+            &format!("{i}"),
+            "Pâtissier",
+            "46042",
+            ContractKind::Permanent,
+            0,
+        );
+        o.description = "Pâtissier en boutique.".into();
+        o.dates.created_at = Some(now - Duration::days(3));
+        o
+    }));
+    let index = OfferIndex::in_memory().unwrap();
+    for chunk in corpus.chunks(700) {
+        index.apply(chunk, &[]).unwrap();
+    }
+    let app = router(AppState::new(index, []).unwrap());
+    for query in [
+        "q=patissier",
+        "q=cuisinier",
+        "q=cuisinier%20chef",
+        "q=cuisinier&departement=46",
+        "sort=date",
+        "sort=date&departement=46",
+        "sort=date&q=serveur",
+    ] {
+        // Facets force the exhaustive collection; without them the top-k is pruned.
+        let exhaustive = walk(&app, &format!("{query}&facets=source"), 100).await;
+        assert!(exhaustive.len() >= 600, "{query}: {}", exhaustive.len());
+        assert_eq!(walk(&app, query, 100).await, exhaustive, "{query}");
+        assert_eq!(
+            walk(&app, query, 7).await[..600],
+            exhaustive[..600],
+            "{query}"
+        );
+        let (_, first) = get(&app, &format!("/v1/offers?{query}&limit=1")).await;
+        assert_eq!(first["total"], exhaustive.len(), "{query}");
+    }
+}
