@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
-use relais_territory::Point;
+use relais_territory::{Disc, Point};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::Weight;
@@ -94,6 +94,7 @@ pub(crate) struct PageSegment {
     newest_first: bool,
     after: Option<Cursor>,
     radius_km: Option<f64>,
+    disc: Option<Disc>,
     point: Option<Point>,
     now_ms: i64,
     created: Column<i64>,
@@ -155,6 +156,7 @@ impl Collector for PageCollector {
             newest_first: self.newest_first,
             after: self.after,
             radius_km: self.radius.map(|r| r.km),
+            disc: self.radius.map(|r| Disc::new(r.center, r.km)),
             point: self.radius.map(|r| r.center).or(self.point),
             now_ms: self.now_ms,
             created: fast.i64("created")?,
@@ -186,8 +188,7 @@ impl Collector for PageCollector {
         } else if self.counts_apart() {
             weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
-                    let distance_km = collector.distance(doc);
-                    collector.rank(doc, f64::from(score), distance_km);
+                    collector.rank(doc, f64::from(score), None);
                 }
                 collector.threshold()
             })?;
@@ -195,11 +196,19 @@ impl Collector for PageCollector {
                 collector.complete_ties(weight, reader)?;
             }
         } else if self.requires_scoring() {
-            weight.for_each(reader, &mut |doc, score| {
-                if alive.is_none_or(|a| a.is_alive(doc)) {
-                    collector.collect(doc, score);
+            // The radius is checked before the score is computed: the offers of the grid cells
+            // outside the disc are never scored.
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            let mut doc = scorer.doc();
+            while doc != TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc))
+                    && let Some(distance_km) = collector.placed(doc)
+                {
+                    let score = scorer.score();
+                    collector.count_and_rank(doc, score, distance_km);
                 }
-            })?;
+                doc = scorer.advance();
+            }
         } else {
             weight.for_each_no_score(reader, &mut |docs| match alive {
                 Some(alive) => docs
@@ -278,8 +287,7 @@ impl PageSegment {
         }
         while doc < end {
             if alive.is_none_or(|a| a.is_alive(doc)) && !ranked.contains(&doc) {
-                let distance_km = self.distance(doc);
-                self.rank(doc, f64::from(scorer.score()), distance_km);
+                self.rank(doc, f64::from(scorer.score()), None);
             }
             doc = scorer.advance();
         }
@@ -369,8 +377,7 @@ impl PageSegment {
                 {
                     break;
                 }
-                let distance_km = self.distance(doc);
-                self.rank(doc, created, distance_km);
+                self.rank(doc, created, None);
             }
             doc = scorer.advance();
         }
@@ -406,6 +413,27 @@ impl PageSegment {
         low
     }
 
+    /// Whether `doc` passes the radius (and a sort by distance, which leaves out offers with no
+    /// point), with its distance when the sort is by distance: the other sorts measure only
+    /// the hits of the page, in `harvest`.
+    fn placed(&self, doc: DocId) -> Option<Option<f64>> {
+        if self.sort == SortOrder::Distance {
+            let distance = self.distance(doc)?;
+            return self
+                .radius_km
+                .is_none_or(|radius| distance <= radius)
+                .then_some(Some(distance));
+        }
+        match &self.disc {
+            None => Some(None),
+            Some(disc) => {
+                let latitude = self.latitude.first(doc)?;
+                let longitude = self.longitude.first(doc)?;
+                disc.contains(latitude, longitude).then_some(None)
+            }
+        }
+    }
+
     fn distance(&self, doc: DocId) -> Option<f64> {
         let center = self.point?;
         let latitude = self.latitude.first(doc)?;
@@ -421,16 +449,19 @@ impl SegmentCollector for PageSegment {
     type Fruit = Collected;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let distance_km = self.distance(doc);
-        if let Some(radius) = self.radius_km
-            && distance_km.is_none_or(|d| d > radius)
-        {
-            return;
+        if let Some(distance_km) = self.placed(doc) {
+            self.count_and_rank(doc, score, distance_km);
         }
-        // A sort by distance leaves out offers with no point, as a radius does.
-        if self.sort == SortOrder::Distance && distance_km.is_none() {
-            return;
-        }
+    }
+
+    fn harvest(self) -> Collected {
+        self.into_collected()
+    }
+}
+
+impl PageSegment {
+    /// Counts a match that passed [`Self::placed`] (total, facets) and offers it to the page.
+    fn count_and_rank(&mut self, doc: DocId, score: Score, distance_km: Option<f64>) {
         self.total += 1;
         for (_, column, counts) in &mut self.facets {
             if let Some(ord) = column.as_ref().and_then(|c| c.ords().first(doc)) {
@@ -463,8 +494,13 @@ impl SegmentCollector for PageSegment {
         self.rank(doc, primary, distance_km);
     }
 
-    fn harvest(self) -> Collected {
-        let mut hits: Vec<Hit> = self.heap.into_iter().map(|r| r.0).collect();
+    fn into_collected(self) -> Collected {
+        let mut hits: Vec<Hit> = self.heap.iter().map(|r| r.0.clone()).collect();
+        for hit in &mut hits {
+            if hit.distance_km.is_none() {
+                hit.distance_km = self.distance(hit.address.doc_id);
+            }
+        }
         if let Some(keys) = &self.keys {
             for hit in &mut hits {
                 if let Some(ord) = keys.ords().first(hit.address.doc_id) {

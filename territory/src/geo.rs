@@ -54,6 +54,72 @@ impl Point {
     }
 }
 
+/// A disc on the globe, for testing many points against one radius: most points are decided by
+/// a flat bound without trigonometry, the ones near the edge by the exact distance.
+#[derive(Debug, Clone, Copy)]
+pub struct Disc {
+    center: Point,
+    km: f64,
+    /// The cosine of the latitude over the disc's band of latitudes: the scale of a degree of
+    /// longitude lies between these (times the km of a degree).
+    cos_low: f64,
+    cos_high: f64,
+}
+
+/// km per degree of latitude (and of longitude at the equator).
+const KM_PER_DEGREE: f64 = EARTH_RADIUS_KM * std::f64::consts::PI / 180.0;
+
+/// How far the flat bounds may stray from the great-circle distance within the disc (the
+/// second-order term is below 0.1 % under 500 km).
+const FLAT_MARGIN: f64 = 0.005;
+
+impl Disc {
+    /// The points within `km` of `center`.
+    pub fn new(center: Point, km: f64) -> Self {
+        let band = km / KM_PER_DEGREE;
+        let nearest = if center.latitude.abs() <= band {
+            0.0
+        } else {
+            center.latitude.abs() - band
+        };
+        let farthest = (center.latitude.abs() + band).min(90.0);
+        Self {
+            center,
+            km,
+            cos_low: farthest.to_radians().cos(),
+            cos_high: nearest.to_radians().cos(),
+        }
+    }
+
+    /// Whether the point at `latitude`, `longitude` is within the disc (as
+    /// [`Point::distance_km`] measures).
+    pub fn contains(&self, latitude: f64, longitude: f64) -> bool {
+        let north = (latitude - self.center.latitude).abs() * KM_PER_DEGREE;
+        // The great-circle distance is at least the difference of latitude.
+        if north > self.km {
+            return false;
+        }
+        if self.km <= 500.0 {
+            let degrees = (longitude - self.center.longitude).abs();
+            let east = degrees.min(360.0 - degrees) * KM_PER_DEGREE;
+            let (east_low, east_high) = (east * self.cos_low, east * self.cos_high);
+            let near = north * north + east_high * east_high;
+            let far = north * north + east_low * east_low;
+            let limit = self.km * self.km;
+            if near <= limit * (1.0 - FLAT_MARGIN) {
+                return true;
+            }
+            if far >= limit * (1.0 + FLAT_MARGIN) {
+                return false;
+            }
+        }
+        self.center.distance_km(&Point {
+            latitude,
+            longitude,
+        }) <= self.km
+    }
+}
+
 /// How a commune's point was found (see `scripts/derive-commune-points.py`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,6 +227,52 @@ pub fn commune_at(point: &Point) -> Result<(&'static str, f64), TerritoryError> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_disc_contains_exactly_the_points_within_its_distance() {
+        use super::{Disc, Point};
+        let mut seed = 42u64;
+        let mut random = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 1_000_000) as f64 / 1_000_000.0
+        };
+        for (latitude, longitude) in [
+            (44.45, 1.44),
+            (48.86, 2.35),
+            (-21.1, 55.5),
+            (89.5, 179.9),
+            (0.0, -179.95),
+        ] {
+            let center = Point::new(latitude, longitude).unwrap();
+            for km in [1.0, 5.0, 20.0, 50.0, 200.0, 1_000.0] {
+                let disc = Disc::new(center, km);
+                let reach = 2.0 * km / 111.0;
+                for _ in 0..2_000 {
+                    let point = Point {
+                        latitude: (latitude + (random() - 0.5) * reach).clamp(-90.0, 90.0),
+                        longitude: {
+                            let l = longitude + (random() - 0.5) * reach * 4.0;
+                            if l > 180.0 {
+                                l - 360.0
+                            } else if l < -180.0 {
+                                l + 360.0
+                            } else {
+                                l
+                            }
+                        },
+                    };
+                    assert_eq!(
+                        disc.contains(point.latitude, point.longitude),
+                        center.distance_km(&point) <= km,
+                        "{center:?} {km} km {point:?}: {}",
+                        center.distance_km(&point)
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn point_of(code: &str) -> Point {

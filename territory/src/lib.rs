@@ -16,7 +16,7 @@ mod resolve;
 
 pub use error::TerritoryError;
 pub use expression::{Territory, parse_territory};
-pub use geo::{Point, PointMethod, commune_at};
+pub use geo::{Disc, Point, PointMethod, commune_at};
 pub use geography::{Commune, CommuneKind, Geography, geography};
 pub use names::normalise_place_name;
 pub use resolve::{LocationQuery, Resolution, ResolutionMethod, resolve_location};
