@@ -6,7 +6,7 @@ use relais_model::{ContractKind, ExperienceRequirement, WorkingTimeKind};
 use relais_territory::{Point, geography};
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, NumericOptions, STORED, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, TantivyDocument};
 
@@ -69,30 +69,38 @@ pub(crate) fn schema() -> (Schema, Fields) {
             .set_tokenizer(FOLDED)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
+    // Filter terms are matched, never ranked by a field's length: no field norms (a byte per
+    // offer and field).
+    let keyword = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
     let fields = Fields {
-        key: builder.add_text_field("key", STRING | STORED | FAST),
+        key: builder.add_text_field("key", keyword.clone() | FAST),
         tiebreak: builder.add_u64_field("tiebreak", FAST),
-        departement: builder.add_text_field("departement", STRING | FAST),
-        commune: builder.add_text_field("commune", STRING | FAST),
-        region: builder.add_text_field("region", STRING),
-        precision: builder.add_text_field("precision", STRING),
-        place: builder.add_text_field("place", STRING),
+        departement: builder.add_text_field("departement", keyword.clone() | FAST),
+        commune: builder.add_text_field("commune", keyword.clone() | FAST),
+        region: builder.add_text_field("region", keyword.clone()),
+        precision: builder.add_text_field("precision", keyword.clone()),
+        place: builder.add_text_field("place", keyword.clone()),
         title: builder.add_text_field("title", french.clone()),
         text: builder.add_text_field("text", french),
         employer: builder.add_text_field("employer", folded),
-        contract: builder.add_text_field("contract", STRING | FAST),
-        working_time: builder.add_text_field("working_time", STRING | FAST),
-        rome: builder.add_text_field("rome", STRING),
-        rome_domain: builder.add_text_field("rome_domain", STRING | FAST),
-        experience: builder.add_text_field("experience", STRING | FAST),
-        source: builder.add_text_field("source", STRING | FAST),
+        contract: builder.add_text_field("contract", keyword.clone() | FAST),
+        working_time: builder.add_text_field("working_time", keyword.clone() | FAST),
+        rome: builder.add_text_field("rome", keyword.clone()),
+        rome_domain: builder.add_text_field("rome_domain", keyword.clone() | FAST),
+        experience: builder.add_text_field("experience", keyword.clone() | FAST),
+        source: builder.add_text_field("source", keyword.clone() | FAST),
         // Named for the cells' format: an index of another format is of another schema, so it
         // is recreated rather than read with terms it does not hold.
-        cell: builder.add_text_field("cells_v2", STRING),
+        cell: builder.add_text_field("cells_v2", keyword.clone()),
         latitude: builder.add_f64_field("latitude", FAST),
         longitude: builder.add_f64_field("longitude", FAST),
-        created: builder.add_i64_field("created", INDEXED | FAST),
-        members: builder.add_text_field("members", STRING),
+        created: builder.add_i64_field("created", NumericOptions::default().set_indexed().set_fast()),
+        members: builder.add_text_field("members", keyword.clone()),
         summary: builder.add_text_field("summary", STORED),
     };
     (builder.build(), fields)
@@ -201,7 +209,8 @@ pub(crate) fn place_terms(offer: &Offer) -> Vec<String> {
     terms
 }
 
-/// What a feed shows of an offer: public fields only (no contact data).
+/// What a list shows of an offer: public fields only (no contact data), and not the description,
+/// which is most of an offer's bytes: whoever shows it reads it from the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IndexedOffer {
     /// `source:id`.
@@ -240,8 +249,6 @@ pub struct IndexedOffer {
     pub updated_at: Option<DateTime<Utc>>,
     /// The offer's page at the source.
     pub url: Option<String>,
-    /// Full description as published.
-    pub description: String,
     /// The same job published by other sources (deduplication): shown as "also published on".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_published_on: Vec<AlsoPublishedOn>,
@@ -281,7 +288,6 @@ impl IndexedOffer {
             created_at: offer.dates.created_at,
             updated_at: offer.dates.updated_at,
             url: offer.offer_url.clone(),
-            description: offer.description.clone(),
             also_published_on: Vec::new(),
         }
     }

@@ -1,11 +1,13 @@
 //! Feeds: the offers of a collectivité's territory, as paginated JSON.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use relais_index::{FeedQuery, IndexedOffer, PlaceFilter};
+use relais_model::OfferKey;
 use relais_territory::{TerritoryError, parse_territory};
 use serde::{Deserialize, Serialize};
 
@@ -68,9 +70,20 @@ pub struct FeedResponse {
     /// Pages in all.
     pub pages: usize,
     /// The offers, newest first.
-    pub offers: Vec<IndexedOffer>,
+    pub offers: Vec<FeedOffer>,
     /// Where the offers come from.
     pub attribution: Attribution,
+}
+
+/// An offer of a feed page: its summary from the index and its description from the store.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedOffer {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: IndexedOffer,
+    /// Full description as published (plain text); absent only from a server without a store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// Credit to the source, shown with every publication.
@@ -146,6 +159,7 @@ pub(crate) async fn feed_offers(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let offers = with_descriptions(&state, result.offers).await?;
     Ok(Json(FeedResponse {
         feed: feed.definition.name.clone(),
         title: feed.definition.title.clone(),
@@ -153,9 +167,40 @@ pub(crate) async fn feed_offers(
         page,
         per_page,
         pages: result.total.div_ceil(per_page),
-        offers: result.offers,
+        offers,
         attribution: Attribution::france_travail(),
     }))
+}
+
+/// The page's offers with their descriptions, read from the store in one query (the index does
+/// not keep them).
+async fn with_descriptions(
+    state: &AppState,
+    summaries: Vec<IndexedOffer>,
+) -> Result<Vec<FeedOffer>, ApiError> {
+    let mut descriptions: HashMap<String, String> = HashMap::new();
+    if let Some(store) = &state.inner.store {
+        let keys: Vec<OfferKey> = summaries
+            .iter()
+            .filter_map(|s| OfferKey::parse(&s.key).ok())
+            .collect();
+        let offers = store
+            .offers(&keys)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        descriptions.extend(
+            offers
+                .into_iter()
+                .map(|offer| (offer.key.to_string(), offer.description)),
+        );
+    }
+    Ok(summaries
+        .into_iter()
+        .map(|summary| FeedOffer {
+            description: descriptions.remove(&summary.key),
+            summary,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use relais_index::OfferIndex;
 use relais_storage::Store;
 
 pub use error::ApiError;
-pub use feeds::{Attribution, FeedDefinition, FeedResponse};
+pub use feeds::{Attribution, FeedDefinition, FeedOffer, FeedResponse};
 pub use openapi::document as openapi_document;
 pub use relais_territory::TerritoryError;
 pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};

@@ -147,6 +147,13 @@ trust_rank = 80
         offers[0]["key"], "mirror:M-1",
         "the trusted board's copy is shown"
     );
+    // The index keeps no description: the feed reads it from the store.
+    assert!(
+        offers[0]["description"]
+            .as_str()
+            .is_some_and(|d| d.len() > 100),
+        "{body}"
+    );
     assert_eq!(
         offers[0]["also_published_on"],
         serde_json::json!([{"key": "hellowork:68087320", "source": "hellowork", "url": offers[0]["also_published_on"][0]["url"]}])
