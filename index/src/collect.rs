@@ -74,6 +74,8 @@ pub(crate) struct Collected {
 pub(crate) struct PageCollector {
     pub sort: SortOrder,
     pub scored: bool,
+    /// Whether a ranked search is pruned (see `Built::prunable`).
+    pub prunable: bool,
     /// Hits kept (the page, and one more to know whether another page follows).
     pub limit: usize,
     pub after: Option<Cursor>,
@@ -110,15 +112,15 @@ pub(crate) struct PageSegment {
 
 impl PageCollector {
     /// Whether the page is found without visiting every match, and the total counted apart by
-    /// the unscored query: a ranked search prunes (block-max WAND skips the blocks of postings
-    /// that cannot reach the page), a search by date reads the first matches of segments kept
+    /// the unscored query: a ranked search of one word prunes (block-max WAND skips the blocks
+    /// of postings that cannot reach the page), a search by date reads the first matches of segments kept
     /// newest first. Neither may need facets or a distance check.
     pub fn counts_apart(&self) -> bool {
         self.facets.is_empty() && self.radius.is_none() && (self.prunes() || self.reads_newest())
     }
 
     fn prunes(&self) -> bool {
-        self.sort == SortOrder::Relevance && self.scored
+        self.sort == SortOrder::Relevance && self.scored && self.prunable
     }
 
     fn reads_newest(&self) -> bool {

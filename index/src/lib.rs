@@ -3,8 +3,9 @@
 //! Titles and descriptions are analysed for French (lowercase, accents folded, Snowball French
 //! stemmer); the commune, département and région are raw terms for filtering, with the finest
 //! level the location is known at (a feed covers an offer known only by its département when it
-//! covers the whole département); the creation date is a fast field for "newest first" ordering; a compact public summary of each offer is stored so that a
-//! feed page is served from the index alone.
+//! covers the whole département); the creation date is a fast field, and every segment keeps its
+//! offers newest first; a compact public summary of each offer (without its description, which
+//! the store keeps) is stored so that a list is served from the index.
 //!
 //! Architecture invariant: the index is derived data. `relais reindex` rebuilds it from the
 //! store; nothing is only in the index.

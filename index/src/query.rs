@@ -366,6 +366,10 @@ pub(crate) struct Built {
     pub count_query: Box<dyn Query>,
     /// Whether there are words to score.
     pub scored: bool,
+    /// Whether the query is one word and nothing else: a union of two term scorers, which
+    /// block-max WAND ranks without visiting every match (its total is the word's document
+    /// frequency). Any other ranked query visits every match anyway, so one pass counts too.
+    pub prunable: bool,
 }
 
 /// A query of all the clauses (one `Must` clause stands alone: a word on its own stays a union
@@ -431,6 +435,7 @@ pub(crate) fn build(
         query: clauses_query(scored_clauses),
         count_query: clauses_query(count_clauses),
         scored: parsed.has_words(),
+        prunable: alone && parsed.required[0].len() == 1,
     }
 }
 

@@ -261,6 +261,7 @@ impl OfferIndex {
         let collector = PageCollector {
             sort,
             scored: built.scored,
+            prunable: built.prunable,
             // One more than the page: whether it is there says whether a next page follows.
             limit: limit + 1,
             after: request.after,
