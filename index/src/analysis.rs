@@ -205,8 +205,17 @@ mod tests {
             .filter(FrenchTerm)
             .build();
         let first = terms(&mut fresh, text);
-        assert_eq!(first, terms(&mut fresh, text), "the second pass reads the memo");
-        assert_eq!(first, ["infirmi", "de", "nuit", "infirmi", "coordin", "le", "infirmi"]);
+        assert_eq!(
+            first,
+            terms(&mut fresh, text),
+            "the second pass reads the memo"
+        );
+        assert_eq!(
+            first,
+            [
+                "infirmi", "de", "nuit", "infirmi", "coordin", "le", "infirmi"
+            ]
+        );
     }
 
     #[test]

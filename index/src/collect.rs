@@ -113,8 +113,8 @@ pub(crate) struct PageSegment {
 impl PageCollector {
     /// Whether the page is found without visiting every match, and the total counted apart by
     /// the unscored query: a ranked search of one word prunes (block-max WAND skips the blocks
-    /// of postings that cannot reach the page), a search by date reads the first matches of segments kept
-    /// newest first. Neither may need facets or a distance check.
+    /// of postings that cannot reach the page), a search by date reads the first matches of
+    /// segments kept newest first. Neither may need facets or a distance check.
     pub fn counts_apart(&self) -> bool {
         self.facets.is_empty() && self.radius.is_none() && (self.prunes() || self.reads_newest())
     }

@@ -99,7 +99,10 @@ pub(crate) fn schema() -> (Schema, Fields) {
         cell: builder.add_text_field("cells_v2", keyword.clone()),
         latitude: builder.add_f64_field("latitude", FAST),
         longitude: builder.add_f64_field("longitude", FAST),
-        created: builder.add_i64_field("created", NumericOptions::default().set_indexed().set_fast()),
+        created: builder.add_i64_field(
+            "created",
+            NumericOptions::default().set_indexed().set_fast(),
+        ),
         members: builder.add_text_field("members", keyword.clone()),
         summary: builder.add_text_field("summary", STORED),
     };
