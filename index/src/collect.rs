@@ -273,7 +273,7 @@ impl PageSegment {
             return Ok(());
         };
         let created = last.0.created;
-        let start = self.first_not_newer(reader.max_doc(), created as f64);
+        let start = self.first_older(reader.max_doc(), created.saturating_add(1));
         let end = self.first_older(reader.max_doc(), created);
         let ranked: HashSet<DocId> = self
             .heap
@@ -363,7 +363,7 @@ impl PageSegment {
         let mut doc = scorer.doc();
         if let Some(after) = self.after {
             // The offers newer than the cursor come first: skip them at once.
-            let start = self.first_not_newer(reader.max_doc(), after.primary);
+            let start = self.first_older(reader.max_doc(), after.created.saturating_add(1));
             if doc < start {
                 doc = scorer.seek(start);
             }
@@ -386,27 +386,12 @@ impl PageSegment {
         Ok(())
     }
 
-    /// The first document of a segment kept newest first that is older than `created`.
-    fn first_older(&self, max_doc: DocId, created: i64) -> DocId {
+    /// The first document of a segment kept newest first that was created before `bound`.
+    fn first_older(&self, max_doc: DocId, bound: i64) -> DocId {
         let (mut low, mut high) = (0, max_doc);
         while low < high {
             let middle = low + (high - low) / 2;
-            if self.created.first(middle).unwrap_or(UNDATED) >= created {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        low
-    }
-
-    /// The first document of a segment kept newest first that is not newer than `created`.
-    fn first_not_newer(&self, max_doc: DocId, created: f64) -> DocId {
-        let (mut low, mut high) = (0, max_doc);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            let value = self.created.first(middle).unwrap_or(UNDATED) as f64;
-            if value > created {
+            if self.created.first(middle).unwrap_or(UNDATED) >= bound {
                 low = middle + 1;
             } else {
                 high = middle;
@@ -496,8 +481,11 @@ impl PageSegment {
         self.rank(doc, primary, distance_km);
     }
 
-    fn into_collected(self) -> Collected {
-        let mut hits: Vec<Hit> = self.heap.iter().map(|r| r.0.clone()).collect();
+    fn into_collected(mut self) -> Collected {
+        let mut hits: Vec<Hit> = std::mem::take(&mut self.heap)
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
         for hit in &mut hits {
             if hit.distance_km.is_none() {
                 hit.distance_km = self.distance(hit.address.doc_id);
