@@ -130,23 +130,19 @@ impl Territory {
     }
 
     fn with_whole_areas(mut self, geography: &Geography) -> Self {
+        // Per département and région (about 120 checks, most ending at their first commune),
+        // not per commune row: this runs for every search request that names a place.
         let inside = |ids: &[u32]| !ids.is_empty() && ids.iter().all(|&id| self.contains(id));
         let mut departements: Vec<&'static str> = geography
-            .rows
-            .iter()
-            .map(|c| c.departement)
+            .departement_codes()
             .filter(|d| geography.departement_communes(d).is_some_and(inside))
             .collect();
         departements.sort_unstable();
-        departements.dedup();
         let mut regions: Vec<&'static str> = geography
-            .rows
-            .iter()
-            .map(|c| c.region)
+            .region_codes()
             .filter(|r| geography.region_communes(r).is_some_and(inside))
             .collect();
         regions.sort_unstable();
-        regions.dedup();
         self.whole_departements = departements;
         self.whole_regions = regions;
         self
@@ -342,6 +338,16 @@ mod tests {
                 .contains_departement("46")
         );
         assert!(parse_territory("region:76").unwrap().contains_region("76"));
+        let occitanie = parse_territory("region:76").unwrap();
+        assert_eq!(occitanie.whole_departements().len(), 13);
+        assert_eq!(occitanie.whole_regions(), ["76"]);
+        let two = parse_territory("dep:46 | dep:12 | commune:82121").unwrap();
+        assert_eq!(
+            two.whole_departements(),
+            ["12", "46"],
+            "sorted, only the whole ones"
+        );
+        assert!(two.whole_regions().is_empty());
         assert!(
             !parse_territory("dep:46 - commune:46042")
                 .unwrap()

@@ -299,6 +299,16 @@ impl Geography {
         self.departements.get(code).map(|d| d.2.as_slice())
     }
 
+    /// Codes of every département (in no particular order).
+    pub fn departement_codes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.departements.keys().copied()
+    }
+
+    /// Codes of every région (in no particular order).
+    pub fn region_codes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.regions.keys().copied()
+    }
+
     /// Name and région of a département.
     pub fn departement(&self, code: &str) -> Option<(&'static str, &'static str)> {
         self.departements.get(code).map(|d| (d.0, d.1))

@@ -1,7 +1,8 @@
 //! `relais bench search --http`: the real `relais serve` binary over the store and index the live
 //! measurement left, loaded on loopback by `wrk` (Debian package `wrk`) with the query mix as
 //! URLs: the saturation rate (16 connections, no pause), then the latency at about 200 queries/s
-//! (10 connections, each pausing 50 ms between requests), and the server's resident memory.
+//! (10 connections, each pausing 50 ms between requests), and the server's resident memory
+//! (page cache aside).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -20,8 +21,11 @@ pub struct HttpFigures {
     pub p99_ms_at_rate: f64,
     /// The rate the moderate run reached.
     pub rate_qps: f64,
-    /// Resident memory of `relais serve` after the load (VmRSS), in MB.
+    /// Resident memory of `relais serve` after the load, page cache aside (`RssAnon` +
+    /// `RssShmem`: the index's mapped files are left out), in MB.
     pub rss_mb: f64,
+    /// The same with the index's mapped pages (VmRSS), in MB.
+    pub rss_with_files_mb: f64,
     /// Its peak (VmHWM), in MB.
     pub peak_rss_mb: f64,
 }
@@ -198,7 +202,8 @@ end
         saturation_qps,
         p99_ms_at_rate,
         rate_qps,
-        rss_mb: kilobytes("VmRSS:") / 1024.0,
+        rss_mb: (kilobytes("RssAnon:") + kilobytes("RssShmem:")) / 1024.0,
+        rss_with_files_mb: kilobytes("VmRSS:") / 1024.0,
         peak_rss_mb: kilobytes("VmHWM:") / 1024.0,
     })
 }
