@@ -97,6 +97,29 @@ pub struct Placement {
     pub moved: bool,
 }
 
+/// What a [`Deduplicator`] holds on the heap, in bytes, by part (an estimate from lengths and
+/// capacities: allocator overhead aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeapUsage {
+    /// The records' fixed part, their names and keys, and the key → slot map.
+    pub records: usize,
+    /// The descriptions' shingles and detail words.
+    pub texts: usize,
+    /// The blocking keys, their buckets and chains.
+    pub blocking: usize,
+    /// Members and links of the clusters.
+    pub clusters: usize,
+    /// The frequency sketch of the corpus' shingles and sentences.
+    pub sketch: usize,
+}
+
+impl HeapUsage {
+    /// All parts.
+    pub fn total(&self) -> usize {
+        self.records + self.texts + self.blocking + self.clusters + self.sketch
+    }
+}
+
 /// The deduplication state of a set of offers. Deterministic: the same upserts and removals in
 /// the same order give the same clusters.
 #[derive(Debug)]
@@ -109,7 +132,7 @@ pub struct Deduplicator {
     clusters: Vec<Option<Cluster>>,
     free_clusters: Vec<u32>,
     /// Blocking key → newest slot holding it; `next` chains older ones.
-    buckets: FxHashMap<u64, u32>,
+    buckets: FxHashMap<u32, u32>,
     next: Vec<u32>,
     stride: usize,
     candidate_log: Option<CandidateLog>,
@@ -229,6 +252,60 @@ impl Deduplicator {
                 true
             }
             None => false,
+        }
+    }
+
+    /// An estimate of the heap this deduplicator holds, by part (for logs and sizing).
+    pub fn heap_usage(&self) -> HeapUsage {
+        use std::mem::size_of;
+        // hashbrown: one control byte per bucket beside each entry.
+        let map = |capacity: usize, entry: usize| capacity * (entry + 1);
+        let records = self
+            .records
+            .iter()
+            .flatten()
+            .map(|r| {
+                let text = |s: &str| s.len();
+                let optional = |s: &Option<Box<str>>| s.as_deref().map_or(0, str::len);
+                text(&r.key)
+                    + text(&r.source)
+                    + text(&r.title)
+                    + optional(&r.offer_url)
+                    + optional(&r.employer)
+            })
+            .sum::<usize>()
+            + self.records.capacity() * size_of::<Option<Record>>()
+            + map(self.slot_of.capacity(), size_of::<(Box<str>, u32)>());
+        let texts = self
+            .records
+            .iter()
+            .flatten()
+            .map(|r| (r.shingles.len() + r.detail_words.len()) * size_of::<u32>())
+            .sum();
+        let blocking = self
+            .records
+            .iter()
+            .flatten()
+            .map(|r| r.blocking_keys.len() * size_of::<u32>())
+            .sum::<usize>()
+            + map(self.buckets.capacity(), size_of::<(u32, u32)>())
+            + self.next.capacity() * size_of::<u32>();
+        let clusters = self
+            .clusters
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.members.capacity() * size_of::<u32>() + c.links.capacity() * size_of::<Link>()
+            })
+            .sum::<usize>()
+            + self.clusters.capacity() * size_of::<Option<Cluster>>()
+            + self.cluster_of.capacity() * size_of::<u32>();
+        HeapUsage {
+            records,
+            texts,
+            blocking,
+            clusters,
+            sketch: self.extractor.sketch_bytes(),
         }
     }
 
@@ -539,12 +616,12 @@ impl Deduplicator {
         found
     }
 
-    fn key_index(&self, slot: u32, key: u64) -> usize {
+    fn key_index(&self, slot: u32, key: u32) -> usize {
         let keys = &self.record_at(slot).blocking_keys;
         slot as usize * self.stride + keys.binary_search(&key).expect("slot holds the key")
     }
 
-    fn next_in_bucket(&self, slot: u32, key: u64) -> u32 {
+    fn next_in_bucket(&self, slot: u32, key: u32) -> u32 {
         self.next[self.key_index(slot, key)]
     }
 

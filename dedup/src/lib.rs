@@ -30,7 +30,7 @@ pub mod normalise;
 mod sketch;
 pub mod verify;
 
-pub use clusters::{ClusterView, Deduplicator, LinkReason, Placement};
+pub use clusters::{ClusterView, Deduplicator, HeapUsage, LinkReason, Placement};
 pub use config::{CanonicalCriterion, CanonicalPolicy, DedupConfig};
 pub use error::DedupError;
 pub use features::Record;

@@ -22,6 +22,11 @@ impl FrequencySketch {
         (mix(key) & self.mask) as usize
     }
 
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.counters.len()
+    }
+
     /// Counts one more offer containing `key`.
     pub fn add(&mut self, key: u64) {
         let slot = self.slot(key);

@@ -109,6 +109,20 @@ impl Follower {
                 self.dedup = Some(dedup);
             }
         }
+        if let Some(dedup) = &self.dedup {
+            let heap = dedup.heap_usage();
+            let mb = |bytes: usize| bytes / 1_000_000;
+            tracing::info!(
+                offers = dedup.len(),
+                heap_mb = mb(heap.total()),
+                records_mb = mb(heap.records),
+                texts_mb = mb(heap.texts),
+                blocking_mb = mb(heap.blocking),
+                clusters_mb = mb(heap.clusters),
+                sketch_mb = mb(heap.sketch),
+                "deduplicator ready"
+            );
+        }
         self.status.set_following();
         Ok(())
     }
