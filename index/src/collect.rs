@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use relais_territory::{Disc, Point};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Column, ColumnIndex, StrColumn};
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
+use crate::geo::unpack_point;
 use crate::query::{Cursor, FacetName, Radius, SortOrder};
 use crate::schema::UNDATED;
 
@@ -97,12 +98,13 @@ pub(crate) struct PageSegment {
     after: Option<Cursor>,
     radius_km: Option<f64>,
     disc: Option<Disc>,
-    point: Option<Point>,
+    /// The point searched around.
+    center: Option<Point>,
     now_ms: i64,
     created: Column<i64>,
     tiebreak: Column<u64>,
-    latitude: Column<f64>,
-    longitude: Column<f64>,
+    /// Packed points (`geo::pack_point`).
+    point: Column<u64>,
     keys: Option<StrColumn>,
     facets: Vec<(FacetName, Option<StrColumn>, Vec<u64>)>,
     published: Option<[u64; 5]>,
@@ -159,12 +161,11 @@ impl Collector for PageCollector {
             after: self.after,
             radius_km: self.radius.map(|r| r.km),
             disc: self.radius.map(|r| Disc::new(r.center, r.km)),
-            point: self.radius.map(|r| r.center).or(self.point),
+            center: self.radius.map(|r| r.center).or(self.point),
             now_ms: self.now_ms,
             created: fast.i64("created")?,
             tiebreak: fast.u64("tiebreak")?,
-            latitude: fast.f64("latitude")?,
-            longitude: fast.f64("longitude")?,
+            point: fast.u64("point")?,
             keys: fast.str("key")?,
             facets,
             published,
@@ -414,17 +415,24 @@ impl PageSegment {
         match &self.disc {
             None => Some(None),
             Some(disc) => {
-                let latitude = self.latitude.first(doc)?;
-                let longitude = self.longitude.first(doc)?;
+                let (latitude, longitude) = self.point_of(doc)?;
                 disc.contains(latitude, longitude).then_some(None)
             }
         }
     }
 
+    /// The offer's point: one read, as every offer has a value (the column's index is full).
+    fn point_of(&self, doc: DocId) -> Option<(f64, f64)> {
+        let packed = match self.point.index {
+            ColumnIndex::Full => self.point.values.get_val(doc),
+            _ => self.point.first(doc)?,
+        };
+        unpack_point(packed)
+    }
+
     fn distance(&self, doc: DocId) -> Option<f64> {
-        let center = self.point?;
-        let latitude = self.latitude.first(doc)?;
-        let longitude = self.longitude.first(doc)?;
+        let center = self.center?;
+        let (latitude, longitude) = self.point_of(doc)?;
         Some(center.distance_km(&Point {
             latitude,
             longitude,

@@ -11,7 +11,7 @@ use tantivy::schema::{
 use tantivy::{Index, TantivyDocument};
 
 use crate::analysis;
-use crate::geo::cell_terms;
+use crate::geo::{NO_POINT, cell_terms, pack_point};
 
 /// Name of the French analyser.
 pub(crate) const FRENCH: &str = "fr_job";
@@ -48,8 +48,8 @@ pub(crate) struct Fields {
     pub source: Field,
     /// Grid cells of the offer's point, one per size (see `geo`), for radius searches.
     pub cell: Field,
-    pub latitude: Field,
-    pub longitude: Field,
+    /// The offer's point packed in one value (`geo::pack_point`), `geo::NO_POINT` without one.
+    pub point: Field,
     pub created: Field,
     /// Keys of the other copies of the job ("also published on"): which published offer a
     /// change to a copy can affect (the live index re-indexes it).
@@ -97,8 +97,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         // Named for the cells' format: an index of another format is of another schema, so it
         // is recreated rather than read with terms it does not hold.
         cell: builder.add_text_field("cells_v2", keyword.clone()),
-        latitude: builder.add_f64_field("latitude", FAST),
-        longitude: builder.add_f64_field("longitude", FAST),
+        point: builder.add_u64_field("point", FAST),
         created: builder.add_i64_field(
             "created",
             NumericOptions::default().set_indexed().set_fast(),
@@ -358,13 +357,12 @@ pub(crate) fn document(
         doc.add_text(fields.rome_domain, &code[..1]);
     }
     doc.add_text(fields.source, offer.key.source().as_str());
-    if let Some(point) = offer_point(offer) {
-        for term in cell_terms(&point) {
-            doc.add_text(fields.cell, term);
-        }
-        doc.add_f64(fields.latitude, point.latitude);
-        doc.add_f64(fields.longitude, point.longitude);
+    let point = offer_point(offer);
+    for term in point.iter().flat_map(cell_terms) {
+        doc.add_text(fields.cell, term);
     }
+    // Every offer has a value: the column needs no optional index.
+    doc.add_u64(fields.point, point.as_ref().map_or(NO_POINT, pack_point));
     // Undated offers never rank as newest: they sort after every dated one.
     let created = offer
         .dates
