@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::{CanonicalCriterion, DedupConfig};
 use crate::error::DedupError;
 use crate::features::{Extractor, Record};
+use crate::slots::SlotIndex;
 use crate::verify::{Comparison, Outcome, compare};
 
 const NONE: u32 = u32::MAX;
@@ -127,7 +128,7 @@ pub struct Deduplicator {
     extractor: Extractor,
     records: Vec<Option<Record>>,
     free_slots: Vec<u32>,
-    slot_of: FxHashMap<Box<str>, u32>,
+    slot_of: SlotIndex,
     cluster_of: Vec<u32>,
     clusters: Vec<Option<Cluster>>,
     free_clusters: Vec<u32>,
@@ -156,7 +157,7 @@ impl Deduplicator {
             extractor: Extractor::new(config),
             records: Vec::new(),
             free_slots: Vec::new(),
-            slot_of: FxHashMap::default(),
+            slot_of: SlotIndex::default(),
             cluster_of: Vec::new(),
             clusters: Vec::new(),
             free_clusters: Vec::new(),
@@ -183,7 +184,10 @@ impl Deduplicator {
 
     /// Whether the blocking stage proposed the pair (of one group, see [`Self::log_candidates_within`]).
     pub fn was_candidate(&self, a: &str, b: &str) -> bool {
-        let (Some(&x), Some(&y)) = (self.slot_of.get(a), self.slot_of.get(b)) else {
+        let (Some(x), Some(y)) = (
+            self.slot_of.get(&self.records, a),
+            self.slot_of.get(&self.records, b),
+        ) else {
             return false;
         };
         self.candidate_log
@@ -226,7 +230,7 @@ impl Deduplicator {
 
     /// Adds or updates an offer whose features were extracted already (batch, in parallel).
     pub fn upsert_record(&mut self, record: Record) -> Placement {
-        if let Some(&slot) = self.slot_of.get(&record.key) {
+        if let Some(slot) = self.slot_of.get(&self.records, &record.key) {
             let old = self.records[slot as usize].as_ref().expect("live slot");
             if old.content_hash == record.content_hash {
                 // Same content; its signature may differ if the corpus' frequent shingles moved:
@@ -246,8 +250,8 @@ impl Deduplicator {
 
     /// Removes an offer (withdrawn): its cluster may split and elect another canonical member.
     pub fn remove(&mut self, key: &str) -> bool {
-        match self.slot_of.get(key) {
-            Some(&slot) => {
+        match self.slot_of.get(&self.records, key) {
+            Some(slot) => {
                 self.remove_slot(slot);
                 true
             }
@@ -275,7 +279,7 @@ impl Deduplicator {
             })
             .sum::<usize>()
             + self.records.capacity() * size_of::<Option<Record>>()
-            + map(self.slot_of.capacity(), size_of::<(Box<str>, u32)>());
+            + map(self.slot_of.capacity(), size_of::<u32>());
         let texts = self
             .records
             .iter()
@@ -326,19 +330,19 @@ impl Deduplicator {
 
     /// The record of an offer.
     pub fn record(&self, key: &str) -> Option<&Record> {
-        let slot = *self.slot_of.get(key)?;
+        let slot = self.slot_of.get(&self.records, key)?;
         self.records[slot as usize].as_ref()
     }
 
     /// The cluster of an offer.
     pub fn cluster_of(&self, key: &str) -> Option<ClusterView<'_>> {
-        let slot = *self.slot_of.get(key)?;
+        let slot = self.slot_of.get(&self.records, key)?;
         Some(self.view(self.cluster_of[slot as usize]))
     }
 
     /// The id of an offer's cluster.
     pub fn cluster_id(&self, key: &str) -> Option<u32> {
-        let slot = *self.slot_of.get(key)?;
+        let slot = self.slot_of.get(&self.records, key)?;
         Some(self.cluster_of[slot as usize])
     }
 
@@ -400,7 +404,7 @@ impl Deduplicator {
                 (self.records.len() - 1) as u32
             }
         };
-        self.slot_of.insert(self.record_at(slot).key.clone(), slot);
+        self.slot_of.insert(&self.records, slot);
         self.link_buckets(slot);
         self.log_candidate_pairs(slot, &candidates);
 
@@ -666,7 +670,7 @@ impl Deduplicator {
         cluster.members.retain(|&m| m != slot);
         cluster.links.retain(|l| l.a != slot && l.b != slot);
         let record = self.records[slot as usize].take().expect("live slot");
-        self.slot_of.remove(&record.key);
+        self.slot_of.remove(&record.key, slot);
         self.cluster_of[slot as usize] = NONE;
         self.free_slots.push(slot);
         if cluster.members.is_empty() {

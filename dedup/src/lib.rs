@@ -28,6 +28,7 @@ pub mod metrics;
 mod minhash;
 pub mod normalise;
 mod sketch;
+mod slots;
 pub mod verify;
 
 pub use clusters::{ClusterView, Deduplicator, HeapUsage, LinkReason, Placement};
