@@ -264,34 +264,22 @@ impl Deduplicator {
         use std::mem::size_of;
         // hashbrown: one control byte per bucket beside each entry.
         let map = |capacity: usize, entry: usize| capacity * (entry + 1);
-        let records = self
-            .records
-            .iter()
-            .flatten()
-            .map(|r| {
-                let text = |s: &str| s.len();
-                let optional = |s: &Option<Box<str>>| s.as_deref().map_or(0, str::len);
-                text(&r.key)
-                    + text(&r.source)
-                    + text(&r.title)
-                    + optional(&r.offer_url)
-                    + optional(&r.employer)
-            })
-            .sum::<usize>()
+        // One pass over the records for their three parts.
+        let (mut names, mut texts, mut keys) = (0, 0, 0);
+        for r in self.records.iter().flatten() {
+            let optional = |s: &Option<Box<str>>| s.as_deref().map_or(0, str::len);
+            names += r.key.len()
+                + r.source.len()
+                + r.title.len()
+                + optional(&r.offer_url)
+                + optional(&r.employer);
+            texts += (r.shingles.len() + r.detail_words.len()) * size_of::<u32>();
+            keys += r.blocking_keys.len() * size_of::<u32>();
+        }
+        let records = names
             + self.records.capacity() * size_of::<Option<Record>>()
             + map(self.slot_of.capacity(), size_of::<u32>());
-        let texts = self
-            .records
-            .iter()
-            .flatten()
-            .map(|r| (r.shingles.len() + r.detail_words.len()) * size_of::<u32>())
-            .sum();
-        let blocking = self
-            .records
-            .iter()
-            .flatten()
-            .map(|r| r.blocking_keys.len() * size_of::<u32>())
-            .sum::<usize>()
+        let blocking = keys
             + map(self.buckets.capacity(), size_of::<(u32, u32)>())
             + self.next.capacity() * size_of::<u32>();
         let clusters = self

@@ -68,7 +68,7 @@ pub struct Record {
     /// A completeness score for the canonical election.
     pub completeness: u32,
     /// The blocking keys (LSH bands of the text and of its lead, title and place), folded to
-    /// 32 bits: half the memory of the buckets at national scale, and a rare collision only
+    /// 32 bits: the blocking part a third smaller at national scale, and a rare collision only
     /// proposes one more candidate, which verification rejects.
     pub blocking_keys: Box<[u32]>,
     /// A hash of everything above that decides sameness: an update that keeps it keeps the clusters.
