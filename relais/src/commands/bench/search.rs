@@ -59,6 +59,9 @@ pub struct SearchArgs {
     /// the build figures are then `-`).
     #[arg(long)]
     index_dir: Option<std::path::PathBuf>,
+    /// Print the slowest queries of the measured pass (their URL, time and total), for profiling.
+    #[arg(long, default_value_t = 0)]
+    slowest: usize,
 }
 
 const QUERIES: usize = 2_000;
@@ -284,6 +287,16 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
             kind[(kind.len() * 99 / 100).min(kind.len() - 1)],
             hits as f64 / kind.len() as f64
         );
+    }
+    if args.slowest > 0 {
+        let mut order: Vec<usize> = (0..latencies.len()).collect();
+        order.sort_by(|a, b| latencies[*b].total_cmp(&latencies[*a]));
+        for i in order.into_iter().take(args.slowest) {
+            eprintln!(
+                "  slow: {:.3} ms, {} hits, {}",
+                latencies[i], totals[i], urls[i]
+            );
+        }
     }
     latencies.sort_by(f64::total_cmp);
     let percentile =
