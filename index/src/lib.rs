@@ -22,7 +22,7 @@ mod write;
 
 pub use collect::MAX_FACET_VALUES;
 pub use error::IndexError;
-pub use query::{Cursor, FacetName, Radius, SearchRequest, SortOrder};
+pub use query::{Cursor, FacetName, Radius, SearchRequest, SortOrder, Withheld};
 pub use schema::{
     AlsoPublishedOn, CONTRACT_NAMES, EXPERIENCE_NAMES, IndexedOffer, WORKING_TIME_NAMES,
     contract_name, offer_point, tiebreak, working_time_name,

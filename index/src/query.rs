@@ -19,7 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use crate::analysis::{self, terms};
 use crate::any_term::AnyTermQuery;
 use crate::geo::disc_cells;
-use crate::schema::Fields;
+use crate::schema::{Fields, UNDATED};
 use crate::search::PlaceFilter;
 
 /// Weight of a word found in the title, against 1 in the catch-all text.
@@ -205,6 +205,18 @@ pub struct SearchRequest {
     pub after: Option<Cursor>,
     /// "Now", for the `published` facet (Unix ms).
     pub now_ms: i64,
+    /// What the sources' terms withhold.
+    pub withheld: Withheld,
+}
+
+/// The offers the licence withholds, as filters, so that totals and pages agree with its
+/// verdicts (the verdict on each offer shown still applies).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Withheld {
+    /// Sources none of whose offers may be shown.
+    pub sources: Vec<String>,
+    /// Per source, the oldest creation time it allows (Unix ms); undated offers are kept.
+    pub created_before: Vec<(String, i64)>,
 }
 
 /// Contract words that act on the contract when typed alone, with their family.
@@ -449,6 +461,28 @@ fn filter_clauses(
     place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !request.withheld.sources.is_empty() {
+        clauses.push((
+            Occur::MustNot,
+            any_of(fields.source, &request.withheld.sources),
+        ));
+    }
+    for (source, oldest) in &request.withheld.created_before {
+        let too_old: Box<dyn Query> = Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(fields.created, UNDATED + 1)),
+            Bound::Excluded(Term::from_field_i64(fields.created, *oldest)),
+        ));
+        clauses.push((
+            Occur::MustNot,
+            Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    any_of(fields.source, std::slice::from_ref(source)),
+                ),
+                (Occur::Must, too_old),
+            ])),
+        ));
+    }
     for group in &parsed.excluded {
         clauses.push((Occur::MustNot, group_query(fields.text, group)));
     }

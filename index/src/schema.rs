@@ -267,6 +267,19 @@ pub struct AlsoPublishedOn {
     pub url: Option<String>,
 }
 
+impl relais_licence::Licensable for IndexedOffer {
+    /// Only active offers are indexed.
+    fn facts(&self) -> relais_licence::OfferFacts<'_> {
+        relais_licence::OfferFacts {
+            source: &self.source,
+            active: true,
+            published_at: self.created_at,
+            updated_at: self.updated_at,
+            offer_url: self.url.as_deref(),
+        }
+    }
+}
+
 impl IndexedOffer {
     /// The summary of an offer.
     pub fn of(offer: &Offer) -> Self {

@@ -16,7 +16,7 @@ use tantivy::{
 
 use crate::IndexError;
 use crate::collect::{MAX_FACET_VALUES, PageCollector};
-use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder};
+use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder, Withheld};
 use crate::schema::{Fields, IndexedOffer, register_analysers, schema};
 
 /// The offer index.
@@ -91,6 +91,8 @@ pub struct FeedQuery {
     pub offset: usize,
     /// Offers to return.
     pub limit: usize,
+    /// What the sources' terms withhold.
+    pub withheld: Withheld,
 }
 
 /// A page of results, newest first.
@@ -226,6 +228,7 @@ impl OfferIndex {
             &self.fields,
             &SearchRequest {
                 text: query.text.clone(),
+                withheld: query.withheld.clone(),
                 ..SearchRequest::default()
             },
             &|places| self.place_query(places),

@@ -29,9 +29,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
-pub use config::{
-    FeedFormat, FeedLimits, FeedSourceConfig, Field, LicenceTerms, Paths, XmlMapping, preset,
-};
+pub use config::{FeedFormat, FeedLimits, FeedSourceConfig, Field, Paths, XmlMapping, preset};
 pub use fetch::Validators;
 pub use jsonld::JsonLdReader;
 pub use normalise::{NormaliseOptions, classify_contract, normalise_record, parse_date};

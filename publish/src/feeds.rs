@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use chrono::Utc;
 use relais_index::{FeedQuery, IndexedOffer, PlaceFilter};
+use relais_licence::{ChannelCredit, Credit, Licensed, Surface};
 use relais_model::OfferKey;
 use relais_territory::{TerritoryError, parse_territory};
 use serde::{Deserialize, Serialize};
@@ -71,8 +73,9 @@ pub struct FeedResponse {
     pub pages: usize,
     /// The offers, newest first.
     pub offers: Vec<FeedOffer>,
-    /// Where the offers come from.
-    pub attribution: Attribution,
+    /// The credit of the page: the sources of its offers, their last update, the licence links
+    /// and the page that says what relais changes in the offers.
+    pub attribution: ChannelCredit,
 }
 
 /// An offer of a feed page: its summary from the index and its description from the store.
@@ -84,25 +87,9 @@ pub struct FeedOffer {
     /// Full description as published (plain text); absent only from a server without a store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-}
-
-/// Credit to the source, shown with every publication.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Attribution {
-    /// Source name.
-    pub source: String,
-    /// Source website.
-    pub url: String,
-}
-
-impl Attribution {
-    /// France Travail's credit.
-    pub fn france_travail() -> Self {
-        Self {
-            source: "France Travail".into(),
-            url: "https://www.francetravail.fr".into(),
-        }
-    }
+    /// The credit of the offer's own source, its last update and the licence link: show it
+    /// with the offer.
+    pub attribution: Credit,
 }
 
 fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -148,18 +135,28 @@ pub(crate) async fn feed_offers(
         .ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
+    let now = Utc::now();
     let query = FeedQuery {
         places: Some(feed.places.clone()),
         text: params.q.clone(),
         offset: (page - 1) * per_page,
         limit: per_page,
+        withheld: state.withheld(now),
     };
     let index = state.inner.index.clone();
     let result = tokio::task::spawn_blocking(move || index.search(&query))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let offers = with_descriptions(&state, result.offers).await?;
+    let licensed = state
+        .inner
+        .licence
+        .license_all(result.offers, Surface::FeedJson, now);
+    if let Some(refusal) = &licensed.first_refusal {
+        // The search filters withhold what the terms forbid: a refusal here is a filter gap.
+        tracing::warn!(feed = %name, refused = licensed.refused, %refusal, "offers left out of a feed page");
+    }
+    let offers = with_descriptions(&state, licensed.items).await?;
     Ok(Json(FeedResponse {
         feed: feed.definition.name.clone(),
         title: feed.definition.title.clone(),
@@ -168,7 +165,7 @@ pub(crate) async fn feed_offers(
         per_page,
         pages: result.total.div_ceil(per_page),
         offers,
-        attribution: Attribution::france_travail(),
+        attribution: licensed.channel,
     }))
 }
 
@@ -176,13 +173,13 @@ pub(crate) async fn feed_offers(
 /// not keep them).
 async fn with_descriptions(
     state: &AppState,
-    summaries: Vec<IndexedOffer>,
+    summaries: Vec<Licensed<IndexedOffer>>,
 ) -> Result<Vec<FeedOffer>, ApiError> {
     let mut descriptions: HashMap<String, String> = HashMap::new();
     if let Some(store) = &state.inner.store {
         let keys: Vec<OfferKey> = summaries
             .iter()
-            .filter_map(|s| OfferKey::parse(&s.key).ok())
+            .filter_map(|s| OfferKey::parse(&s.value().key).ok())
             .collect();
         let offers = store
             .offers(&keys)
@@ -196,9 +193,13 @@ async fn with_descriptions(
     }
     Ok(summaries
         .into_iter()
-        .map(|summary| FeedOffer {
-            description: descriptions.remove(&summary.key),
-            summary,
+        .map(|licensed| {
+            let (summary, attribution) = licensed.into_parts();
+            FeedOffer {
+                description: descriptions.remove(&summary.key),
+                summary,
+                attribution,
+            }
         })
         .collect())
 }

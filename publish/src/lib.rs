@@ -24,8 +24,9 @@ use relais_index::OfferIndex;
 use relais_storage::Store;
 
 pub use error::ApiError;
-pub use feeds::{Attribution, FeedDefinition, FeedOffer, FeedResponse};
+pub use feeds::{FeedDefinition, FeedOffer, FeedResponse};
 pub use openapi::document as openapi_document;
+pub use relais_licence::{ChannelCredit, Credit, Licence};
 pub use relais_territory::TerritoryError;
 pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};
 pub use search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
@@ -47,6 +48,8 @@ struct Inner {
     store: Option<Store>,
     /// What `/readyz` says.
     status: Arc<IndexStatus>,
+    /// The sources' terms: every offer served goes through them.
+    licence: Licence,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
                 feeds,
                 store: None,
                 status: Arc::new(ready_now()),
+                licence: Licence::default(),
             }),
         })
     }
@@ -78,7 +82,7 @@ impl AppState {
         status: Arc<IndexStatus>,
     ) -> Result<Self, TerritoryError> {
         let state = Self::new(index, feeds)?;
-        let inner = Arc::into_inner(state.inner).expect("the state was just built, not shared");
+        let inner = Arc::into_inner(state.inner).expect("the state is not shared while built");
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Some(store),
@@ -89,12 +93,38 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The same state under these sources' terms (France Travail's alone by default).
+    pub fn with_licence(self, licence: Licence) -> Self {
+        let inner = Arc::into_inner(self.inner).expect("the state is not shared while built");
+        Self {
+            inner: Arc::new(Inner { licence, ..inner }),
+        }
+    }
+
+    /// The filters of what the sources' terms withhold, at `now`.
+    pub(crate) fn withheld(&self, now: chrono::DateTime<chrono::Utc>) -> relais_index::Withheld {
+        let licence = &self.inner.licence;
+        relais_index::Withheld {
+            sources: licence.unpublishable_sources(),
+            created_before: licence
+                .oldest_allowed(now)
+                .into_iter()
+                .map(|(source, oldest)| (source, oldest.timestamp_millis()))
+                .collect(),
+        }
+    }
+}
+
 /// The status of an index served as it is (no follower).
 fn ready_now() -> IndexStatus {
     let status = IndexStatus::starting();
     status.set_ready(0);
     status
 }
+
+#[cfg(test)]
+mod tests;
 
 /// The consumer-facing router.
 pub fn router(state: AppState) -> Router {

@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::openapi::{ContactBuilder, InfoBuilder, LicenseBuilder};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::feeds::{Attribution, FeedResponse};
+use relais_licence::{ChannelCredit, Credit, SourceCredit};
+
+use crate::feeds::FeedResponse;
 use crate::search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
 use crate::status::Readiness;
 
@@ -85,7 +87,9 @@ pub enum SortParam {
         FacetCount,
         OfferDetail,
         FeedResponse,
-        Attribution,
+        ChannelCredit,
+        Credit,
+        SourceCredit,
         Readiness,
         ErrorBody,
         ErrorDetail,

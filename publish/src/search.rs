@@ -12,7 +12,8 @@ use relais_index::{AlsoPublishedOn, IndexedOffer, SearchHit};
 use relais_model::OfferKey;
 use serde::{Deserialize, Serialize};
 
-use crate::feeds::Attribution;
+use relais_licence::{ChannelCredit, Credit, Refusal, Surface};
+
 use crate::{ApiError, AppState};
 
 /// An offer in a list of results.
@@ -56,10 +57,13 @@ pub struct OfferSummary {
     pub distance_km: Option<f64>,
     /// The same job on other sources.
     pub also_published_on: Vec<AlsoPublishedOn>,
+    /// The credit of the offer's own source, its last update and the licence link: show it
+    /// with the offer.
+    pub attribution: Credit,
 }
 
 impl OfferSummary {
-    fn of(hit: SearchHit) -> Option<Self> {
+    fn of(summary: IndexedOffer, distance_km: Option<f64>, attribution: Credit) -> Self {
         let IndexedOffer {
             key,
             title,
@@ -78,8 +82,8 @@ impl OfferSummary {
             url,
             also_published_on,
             ..
-        } = hit.summary?;
-        Some(Self {
+        } = summary;
+        Self {
             key,
             title,
             employer,
@@ -95,9 +99,10 @@ impl OfferSummary {
             updated_at,
             url,
             source,
-            distance_km: hit.distance_km.map(|d| (d * 100.0).round() / 100.0),
+            distance_km: distance_km.map(|d| (d * 100.0).round() / 100.0),
             also_published_on,
-        })
+            attribution,
+        }
     }
 }
 
@@ -121,8 +126,9 @@ pub struct SearchResponse {
     pub next_cursor: Option<String>,
     /// The facets asked for, with counts over the whole result set.
     pub facets: BTreeMap<String, Vec<FacetCount>>,
-    /// Credit to the sources.
-    pub attribution: Attribution,
+    /// The credit of the page: the sources of its offers, their last update, the licence links
+    /// and the page that says what relais changes in the offers.
+    pub attribution: ChannelCredit,
 }
 
 /// Searches the offers: words, places, radius, filters, sort, facets and a cursor.
@@ -162,19 +168,36 @@ pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let request = params::parse(query.as_deref())?;
+    let mut request = params::parse(query.as_deref())?;
+    let now = Utc::now();
+    request.withheld = state.withheld(now);
     let sort = request.sort;
     let index = state.inner.index.clone();
     let result = tokio::task::spawn_blocking(move || index.search_offers(&request, true))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let licence = &state.inner.licence;
+    let mut offers = Vec::with_capacity(result.hits.len());
+    for SearchHit {
+        summary,
+        distance_km,
+        ..
+    } in result.hits
+    {
+        let Some(summary) = summary else { continue };
+        match licence.license(summary, Surface::Search, now) {
+            Ok(licensed) => {
+                let (summary, credit) = licensed.into_parts();
+                offers.push(OfferSummary::of(summary, distance_km, credit));
+            }
+            // The search filters withhold what the terms forbid: a refusal is a filter gap.
+            Err(refusal) => tracing::warn!(%refusal, "an offer left out of a search page"),
+        }
+    }
+    let attribution = licence.channel(offers.iter().map(|o| &o.attribution));
     Ok(Json(SearchResponse {
-        offers: result
-            .hits
-            .into_iter()
-            .filter_map(OfferSummary::of)
-            .collect(),
+        offers,
         total: result.total,
         next_cursor: result.next_cursor.map(|c| c.token(sort)),
         facets: result
@@ -188,7 +211,7 @@ pub(crate) async fn search(
                 (facet.name().to_owned(), counts)
             })
             .collect(),
-        attribution: Attribution::france_travail(),
+        attribution,
     }))
 }
 
@@ -201,8 +224,8 @@ pub struct OfferDetail {
     pub offer: relais_model::Offer,
     /// The same job on other sources.
     pub also_published_on: Vec<AlsoPublishedOn>,
-    /// Credit to the source.
-    pub attribution: Attribution,
+    /// The credit of its source, its last update and the licence link: show it with the offer.
+    pub attribution: Credit,
 }
 
 /// `GET /v1/offers/{key}`: the whole offer as its source gave it, with the attribution; the
@@ -233,24 +256,35 @@ pub(crate) async fn offer(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or_else(|| ApiError::OfferNotFound(key.clone()))?;
-    if !offer.status.is_active() {
+    let licensed = match state
+        .inner
+        .licence
+        .license(offer, Surface::Detail, Utc::now())
+    {
+        Ok(licensed) => licensed,
         // Licence art. 7: nothing of a withdrawn offer is published.
-        return Err(ApiError::OfferWithdrawn(key));
-    }
+        Err(Refusal::Withdrawn | Refusal::TooOld { .. }) => {
+            return Err(ApiError::OfferWithdrawn(key));
+        }
+        Err(Refusal::NotRedistributable { .. } | Refusal::UnknownSource { .. }) => {
+            return Err(ApiError::OfferNotFound(key));
+        }
+    };
     let index = state.inner.index.clone();
     let published = tokio::task::spawn_blocking(move || index.summary(&key))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (offer, attribution) = licensed.into_parts();
     let key = offer.key.to_string();
     let detail = OfferDetail {
         offer,
         also_published_on: published.map(|p| p.also_published_on).unwrap_or_default(),
-        attribution: Attribution::france_travail(),
+        attribution,
     };
     let mut body = serde_json::to_value(&detail).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(object) = body.as_object_mut() {
-        // Internal bookkeeping, not content of the offer.
+        // Cleared by the licence (internal bookkeeping, not content of the offer).
         object.remove("warnings");
         // The key as consumers use it (`source:id`), not the store's pair.
         object.insert("key".into(), serde_json::Value::String(key));

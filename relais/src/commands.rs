@@ -37,5 +37,11 @@ pub async fn reindex(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         done.duplicates,
         started.elapsed().as_secs_f64()
     );
+    if done.withheld > 0 {
+        println!(
+            "{} offers withheld: their sources' terms forbid redistribution",
+            done.withheld
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

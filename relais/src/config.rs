@@ -11,6 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use relais_dedup::DedupConfig;
 use relais_ingest::feeds::FeedSourceConfig;
 use relais_ingest::francetravail::FranceTravailConfig;
+use relais_licence::{Licence, SourceTerms};
 use relais_publish::FeedDefinition;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -72,7 +73,13 @@ pub struct FranceTravailSettings {
     pub incremental_schedule: String,
     /// Rank of France Travail's offers in the canonical election of duplicates (partner feeds: 50).
     pub trust_rank: u32,
+    /// The licence under which France Travail lets its offers be reused, linked from every
+    /// publication (licence art. 4): the document of your convention.
+    pub licence_url: String,
 }
+
+/// Where relais says what it changes in the offers (licence art. 4).
+pub const METHOD_PATH: &str = "/methode";
 
 /// The HTTP server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +119,7 @@ impl Default for FranceTravailSettings {
             full_sweep_schedule: "0 30 2 * * *".into(),
             incremental_schedule: "0 */15 * * * *".into(),
             trust_rank: 100,
+            licence_url: relais_licence::FRANCE_TRAVAIL_LICENCE_URL.into(),
         }
     }
 }
@@ -170,6 +178,30 @@ impl Config {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.storage.data_dir.join("relais.sqlite")
+    }
+
+    /// The terms of every source: France Travail's licence built in, each partner's from its
+    /// `[sources.licence]`.
+    pub fn licence(&self) -> Licence {
+        let france_travail = SourceTerms::france_travail(&self.francetravail.licence_url);
+        let partners = self.sources.iter().map(|source| {
+            SourceTerms::partner(
+                &source.id,
+                source.name.as_deref().unwrap_or(&source.id),
+                &source.licence,
+            )
+        });
+        Licence::new(std::iter::once(france_travail).chain(partners), METHOD_PATH)
+    }
+
+    /// Whether the offers of `source` may be published at all (the licence's verdict on its
+    /// terms): the others are stored but never deduplicated or indexed, so that a job is shown
+    /// through a copy that may be, and is never linked to one that may not.
+    pub fn publishable(&self, source: &relais_model::SourceId) -> bool {
+        source.as_str() == relais_ingest::francetravail::SOURCE_ID
+            || self
+                .source(source.as_str())
+                .is_some_and(|s| s.licence.redistribution)
     }
 
     /// The partner source with this id.

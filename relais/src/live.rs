@@ -184,7 +184,9 @@ impl Follower {
         for key in &changed {
             let text = key.to_string();
             match offers.get(&text) {
-                Some(offer) if offer.status.is_active() => {
+                Some(offer)
+                    if offer.status.is_active() && self.config.publishable(offer.key.source()) =>
+                {
                     dedup.observe(offer);
                     dedup.upsert(offer, self.config.trust_rank(key.source()));
                 }

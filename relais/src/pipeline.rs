@@ -81,17 +81,24 @@ pub async fn sync_feed(
     Ok(Some(source.run(options).await?))
 }
 
-/// Deduplicates the active offers of the store: one pass to count boilerplate, one to place
-/// every offer with its source's trust rank.
+/// Deduplicates the active offers of the store that may be published (see
+/// [`Config::publishable`]): one pass to count boilerplate, one to place every offer with its
+/// source's trust rank.
 pub async fn deduplicate(config: &Config, store: &Store) -> anyhow::Result<Deduplicator> {
     let mut dedup = Deduplicator::new(config.dedup.clone())?;
     store
-        .for_each_active_offer(|offer| dedup.observe(&offer))
+        .for_each_active_offer(|offer| {
+            if config.publishable(offer.key.source()) {
+                dedup.observe(&offer);
+            }
+        })
         .await?;
     store
         .for_each_active_offer(|offer| {
-            let rank = config.trust_rank(offer.key.source());
-            dedup.upsert(&offer, rank);
+            if config.publishable(offer.key.source()) {
+                let rank = config.trust_rank(offer.key.source());
+                dedup.upsert(&offer, rank);
+            }
         })
         .await?;
     Ok(dedup)
@@ -104,6 +111,8 @@ pub struct Reindexed {
     pub indexed: u64,
     /// Active offers shown only as "also published on" of another copy of their job.
     pub duplicates: u64,
+    /// Active offers of sources whose terms forbid redistribution: neither indexed nor linked.
+    pub withheld: u64,
 }
 
 /// Deduplicates the active offers of the store, then rebuilds the index with one offer per job
@@ -132,9 +141,13 @@ pub async fn rebuild(
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.rebuild_published(receiver, Some(change_seq)))
     };
-    let mut duplicates = 0;
+    let (mut duplicates, mut withheld) = (0, 0);
     let streamed = store
         .for_each_active_offer(|offer| {
+            if !config.publishable(offer.key.source()) {
+                withheld += 1;
+                return;
+            }
             let Some(also_published_on) = published_links(&dedup, &offer.key.to_string()) else {
                 duplicates += 1;
                 return;
@@ -150,6 +163,7 @@ pub async fn rebuild(
         Reindexed {
             indexed,
             duplicates,
+            withheld,
         },
         dedup,
         change_seq,

@@ -304,7 +304,20 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
     let offers = body["offers"].as_array().unwrap();
     assert!(!offers.is_empty());
     assert!(offers.iter().all(|o| o["departement"] == "31" && o["title"].as_str().is_some_and(|t| !t.is_empty())));
-    assert_eq!(body["attribution"]["source"], "France Travail");
+    // Each offer is credited to its own source, with the licence link; the page to its sources.
+    assert!(offers.iter().all(|o| {
+        o["attribution"]["name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+            && o["attribution"]["licence_url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://"))
+    }));
+    let sources = body["attribution"]["sources"].as_array().unwrap();
+    assert!(
+        sources.iter().any(|s| s["name"] == "France Travail"),
+        "{sources:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use relais_licence::PartnerTerms;
 use serde::{Deserialize, Serialize};
 
 use crate::IngestError;
@@ -40,7 +41,7 @@ pub struct FeedSourceConfig {
     pub encoding: Option<String>,
     /// What the board's licence allows.
     #[serde(default)]
-    pub licence: LicenceTerms,
+    pub licence: PartnerTerms,
     /// Higher wins when several copies of one job must elect the one to show.
     #[serde(default = "default_trust_rank")]
     pub trust_rank: u32,
@@ -67,34 +68,6 @@ impl Default for FeedLimits {
             max_download_mb: 1024,
             max_feed_mb: 8192,
             max_description_kb: 64,
-        }
-    }
-}
-
-/// The terms under which a board lets its offers be shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LicenceTerms {
-    /// Whether its offers may be shown on collectivités' sites at all.
-    pub redistribution: bool,
-    /// Text to show next to each offer (e.g. `Offre publiée sur HelloWork`).
-    pub attribution: Option<String>,
-    /// Logo to show next to each offer.
-    pub logo_url: Option<String>,
-    /// Whether each offer must link to its page on the board.
-    pub link_back: bool,
-    /// Offers older than this many days (by publication date) are not shown.
-    pub max_age_days: Option<u32>,
-}
-
-impl Default for LicenceTerms {
-    fn default() -> Self {
-        Self {
-            redistribution: true,
-            attribution: None,
-            logo_url: None,
-            link_back: true,
-            max_age_days: None,
         }
     }
 }

@@ -101,7 +101,14 @@ async fn a_feed_serves_only_its_territory_paginated() {
             .iter()
             .all(|o| o["departement"] == "46")
     );
-    assert_eq!(body["attribution"]["source"], "France Travail");
+    assert_eq!(body["attribution"]["sources"][0]["name"], "France Travail");
+    assert!(
+        body["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["attribution"]["name"] == "France Travail")
+    );
 }
 
 #[tokio::test]

@@ -309,5 +309,7 @@ pub fn parse(query: Option<&str>) -> Result<SearchRequest, ApiError> {
         limit,
         after,
         now_ms: now.timestamp_millis(),
+        // The handler sets it from the sources' terms.
+        withheld: Default::default(),
     })
 }

@@ -82,7 +82,8 @@ pub async fn serve_until_interrupted(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = AppState::with_store(index, config.feeds.clone(), store, live.status.clone())
-        .context("invalid feed in the configuration")?;
+        .context("invalid feed in the configuration")?
+        .with_licence(config.licence());
     let app = router(state);
     let shutdown = cancel.clone();
     axum::serve(listener, app)

@@ -1,0 +1,234 @@
+//! The licence on every surface: each offer credited to its own source, a closed source on
+//! none, an offer past its source's maximum age on none, totals that agree.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{Duration, Utc};
+use relais_index::OfferIndex;
+use relais_licence::{Licence, PartnerTerms, SourceTerms};
+use relais_model::{DepartementCode, InseeCode, Offer, OfferKey, SourceId};
+use relais_storage::{IncomingRecord, RunKind, Store};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::{AppState, FeedDefinition, IndexStatus, router};
+
+fn offer(source: &str, id: &str, age_days: i64) -> Offer {
+    let key = OfferKey::new(SourceId::parse(source).unwrap(), id).unwrap();
+    let mut offer = Offer::new(key, "Agent d'accueil", "Accueil du public.", Utc::now());
+    offer.location.commune = Some(InseeCode::parse("46042").unwrap());
+    offer.location.departement = Some(DepartementCode::parse("46").unwrap());
+    offer.dates.created_at = Some(Utc::now() - Duration::days(age_days));
+    offer.offer_url = Some(format!("https://{source}.example/{id}"));
+    offer.contact.email = Some("recrutement@example.fr".into());
+    offer
+}
+
+fn licence() -> Licence {
+    Licence::new(
+        [
+            SourceTerms::france_travail("https://francetravail.io/licence"),
+            SourceTerms::partner(
+                "hellowork",
+                "HelloWork",
+                &PartnerTerms {
+                    max_age_days: Some(30),
+                    licence_url: Some("https://hellowork.example/cgu".into()),
+                    ..PartnerTerms::default()
+                },
+            ),
+            SourceTerms::partner(
+                "closed",
+                "Closed",
+                &PartnerTerms {
+                    redistribution: false,
+                    ..PartnerTerms::default()
+                },
+            ),
+        ],
+        "/methode",
+    )
+}
+
+/// Three France Travail offers, two fresh HelloWork ones, one past HelloWork's maximum age,
+/// two of a closed board; all in Cahors.
+async fn app() -> (tempfile::TempDir, axum::Router) {
+    let offers = vec![
+        offer("francetravail", "1", 1),
+        offer("francetravail", "2", 2),
+        offer("francetravail", "3", 400),
+        offer("hellowork", "4", 3),
+        offer("hellowork", "5", 4),
+        offer("hellowork", "6", 45),
+        offer("closed", "7", 1),
+        offer("closed", "8", 2),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
+        .await
+        .unwrap();
+    for source in ["francetravail", "hellowork", "closed"] {
+        let now = Utc::now();
+        let source_id = SourceId::parse(source).unwrap();
+        let run = store
+            .start_run(&source_id, RunKind::Incremental, now, now)
+            .await
+            .unwrap();
+        let records: Vec<IncomingRecord> = offers
+            .iter()
+            .filter(|o| o.key.source() == &source_id)
+            .map(|offer| IncomingRecord {
+                offer: offer.clone(),
+                raw_payload: serde_json::to_string(offer).unwrap(),
+            })
+            .collect();
+        store
+            .commit_batch(run, &records, &serde_json::json!({}), now)
+            .await
+            .unwrap();
+    }
+    let index = OfferIndex::in_memory().unwrap();
+    index.rebuild(offers).unwrap();
+    let status = std::sync::Arc::new(IndexStatus::starting());
+    status.set_ready(0);
+    let feeds = [FeedDefinition {
+        name: "cahors".into(),
+        title: "Cahors".into(),
+        territory: "commune:46042".into(),
+    }];
+    let state = AppState::with_store(index, feeds, store, status)
+        .unwrap()
+        .with_licence(licence());
+    (dir, router(state))
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn keys(body: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = body["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["key"].as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+const PUBLISHED: [&str; 5] = [
+    "francetravail:1",
+    "francetravail:2",
+    "francetravail:3",
+    "hellowork:4",
+    "hellowork:5",
+];
+
+/// Each offer of a list carries its own source's credit, update date and licence link; the
+/// list credits its sources and links the method page.
+fn assert_credited(body: &Value) {
+    for offer in body["offers"].as_array().unwrap() {
+        let credit = &offer["attribution"];
+        let key = offer["key"].as_str().unwrap();
+        let (name, licence) = if key.starts_with("hellowork:") {
+            ("HelloWork", "https://hellowork.example/cgu")
+        } else {
+            ("France Travail", "https://francetravail.io/licence")
+        };
+        assert_eq!(credit["name"], name, "{key}");
+        assert_eq!(credit["licence_url"], licence, "{key}");
+        assert!(credit["updated_at"].is_string(), "{key}: {credit}");
+        assert!(credit["link_back"].is_string(), "{key}: {credit}");
+        assert!(
+            offer.get("contact").is_none(),
+            "{key}: no contact data in a list"
+        );
+    }
+    let channel = &body["attribution"];
+    let sources: Vec<&str> = channel["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["francetravail", "hellowork"]);
+    assert_eq!(channel["method_url"], "/methode");
+}
+
+#[tokio::test]
+async fn the_search_api_shows_what_the_terms_allow_each_credited_to_its_source() {
+    let (_dir, app) = app().await;
+    let (status, body) = get(&app, "/v1/offers?limit=100").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys(&body), PUBLISHED);
+    assert_eq!(body["total"], 5, "the total agrees with the offers shown");
+    assert_credited(&body);
+    let (_, body) = get(&app, "/v1/offers?source=closed").await;
+    assert_eq!(
+        body["total"], 0,
+        "a closed source is withheld even when asked for"
+    );
+    let (_, body) = get(&app, "/v1/offers?q=accueil&facets=source&limit=100").await;
+    assert_eq!(body["total"], 5);
+    let facet: Vec<(String, u64)> = body["facets"]["source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["value"].as_str().unwrap().to_owned(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(facet.contains(&("hellowork".into(), 2)), "{facet:?}");
+    assert!(
+        !facet.iter().any(|(source, _)| source == "closed"),
+        "{facet:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_feed_shows_what_the_terms_allow_each_credited_to_its_source() {
+    let (_dir, app) = app().await;
+    let (status, body) = get(&app, "/v1/feeds/cahors/offers?per_page=100").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys(&body), PUBLISHED);
+    assert_eq!(body["total"], 5);
+    assert_credited(&body);
+}
+
+#[tokio::test]
+async fn the_whole_offer_is_credited_and_withheld_ones_are_not_served() {
+    let (_dir, app) = app().await;
+    let (status, body) = get(&app, "/v1/offers/hellowork:4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["attribution"]["name"], "HelloWork");
+    assert_eq!(body["attribution"]["text"], "Offre publiée sur HelloWork");
+    assert_eq!(
+        body["contact"]["email"],
+        Value::Null,
+        "contact data stays out of the API"
+    );
+    let (status, body) = get(&app, "/v1/offers/closed:7").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("offer_not_found"))
+    );
+    let (status, body) = get(&app, "/v1/offers/hellowork:6").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::GONE, Some("offer_withdrawn")),
+        "past its source's maximum age"
+    );
+}
