@@ -268,6 +268,11 @@ impl Licence {
         }
     }
 
+    /// The page that says what relais changes in the offers.
+    pub fn method_url(&self) -> &str {
+        &self.method_url
+    }
+
     /// The terms of a source.
     pub fn terms(&self, source: &str) -> Option<&SourceTerms> {
         self.sources.get(source)

@@ -12,6 +12,7 @@
 mod error;
 mod feeds;
 mod openapi;
+mod pages;
 mod search;
 mod status;
 
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
         .route("/v1/offers", get(search::search))
         .route("/v1/offers/{key}", get(search::offer))
+        .route("/methode", get(pages::method))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(status::ready))

@@ -232,3 +232,39 @@ async fn the_whole_offer_is_credited_and_withheld_ones_are_not_served() {
         "past its source's maximum age"
     );
 }
+
+#[tokio::test]
+async fn the_method_page_lists_the_sources_their_licences_and_the_reference_data() {
+    let (_dir, app) = app().await;
+    let response = app
+        .clone()
+        .oneshot(Request::get("/methode").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let page = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(page.contains(r#"<html lang="fr">"#));
+    for expected in [
+        "France Travail",
+        r#"href="https://francetravail.io/licence""#,
+        "HelloWork",
+        r#"href="https://hellowork.example/cgu""#,
+        "offres de moins de 30 jours",
+        "Non : aucune de ses offres n'est diffusée",
+        "Déduplication",
+        "Filtrage territorial",
+        "Nettoyage",
+        "Normalisation",
+        "GeoNames",
+        "Licence Ouverte",
+    ] {
+        assert!(page.contains(expected), "/methode lacks {expected}");
+    }
+}
