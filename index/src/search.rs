@@ -102,6 +102,8 @@ pub struct FeedPage {
     pub total: usize,
     /// This page.
     pub offers: Vec<IndexedOffer>,
+    /// The index version it was read from (see [`OfferIndex::version`]).
+    pub version: u64,
 }
 
 /// An offer found by [`OfferIndex::search_offers`].
@@ -207,7 +209,13 @@ impl OfferIndex {
         })
     }
 
-    /// Offers in the index.
+    /// The version of the index searches see now: it changes with every commit they see, so
+    /// that what was rendered from an older one can be dropped.
+    pub fn version(&self) -> u64 {
+        self.reader.searcher().generation().generation_id()
+    }
+
+    /// Offers indexed.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
@@ -244,7 +252,11 @@ impl OfferIndex {
             .into_iter()
             .map(|(_, address)| self.summary_of(&searcher.doc(address)?))
             .collect::<Result<Vec<_>, IndexError>>()?;
-        Ok(FeedPage { total, offers })
+        Ok(FeedPage {
+            total,
+            offers,
+            version: searcher.generation().generation_id(),
+        })
     }
 
     /// A page of a search: filters, radius, sort, facets and cursor; the summaries are read

@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::Utc;
 use relais_index::{FeedQuery, IndexedOffer, PlaceFilter};
 use relais_licence::{ChannelCredit, Credit, Licensed, Surface};
@@ -13,6 +14,8 @@ use relais_model::OfferKey;
 use relais_territory::{TerritoryError, parse_territory};
 use serde::{Deserialize, Serialize};
 
+use crate::cached::{FEED_MAX_AGE_SECONDS, Rendered};
+use crate::syndication::{self, Channel, Item};
 use crate::{ApiError, AppState};
 
 /// Most offers on one page.
@@ -102,6 +105,32 @@ fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<u
     }
 }
 
+/// The forms of a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedFormat {
+    Json,
+    Rss,
+    Atom,
+}
+
+impl FeedFormat {
+    fn surface(self) -> Surface {
+        match self {
+            FeedFormat::Json => Surface::FeedJson,
+            FeedFormat::Rss => Surface::Rss,
+            FeedFormat::Atom => Surface::Atom,
+        }
+    }
+
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            FeedFormat::Json => "offers",
+            FeedFormat::Rss => "rss",
+            FeedFormat::Atom => "atom",
+        }
+    }
+}
+
 /// A page of a configured feed: the offers of its territory, newest first.
 #[utoipa::path(
     get,
@@ -114,17 +143,88 @@ fn number(raw: Option<&str>, name: &str, default: usize, max: usize) -> Result<u
         ("q" = Option<String>, Query, description = "Plain words, as in `GET /v1/offers`", max_length = 500),
     ),
     responses(
-        (status = 200, description = "A page of the feed", body = FeedResponse),
+        (status = 200, description = "A page of the feed", body = FeedResponse,
+            headers(("ETag" = String, description = "Strong validator of the body"), ("Last-Modified" = String, description = "Last update among its offers"))),
+        (status = 304, description = "The client's copy is current (`If-None-Match`, `If-Modified-Since`)"),
         (status = 400, description = "`invalid_parameter`", body = crate::openapi::ErrorBody),
         (status = 404, description = "`feed_not_found`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
     )
 )]
 pub(crate) async fn feed_offers(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    feed_response(state, name, params, headers, FeedFormat::Json).await
+}
+
+/// A page of a configured feed as RSS 2.0.
+#[utoipa::path(
+    get,
+    path = "/v1/feeds/{feed}/rss",
+    tag = "feeds",
+    params(
+        ("feed" = String, Path, description = "The feed's name, as configured (`grand-cahors`)"),
+        ("page" = Option<u32>, Query, description = "Page, from 1", minimum = 1, maximum = 10000),
+        ("per_page" = Option<u32>, Query, description = "Offers per page (default 20)", minimum = 1, maximum = 100),
+        ("q" = Option<String>, Query, description = "Plain words, as in `GET /v1/offers`", max_length = 500),
+    ),
+    responses(
+        (status = 200, description = "RSS 2.0", content_type = "application/rss+xml"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "`invalid_parameter`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`feed_not_found`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn feed_rss(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    feed_response(state, name, params, headers, FeedFormat::Rss).await
+}
+
+/// A page of a configured feed as Atom 1.0.
+#[utoipa::path(
+    get,
+    path = "/v1/feeds/{feed}/atom",
+    tag = "feeds",
+    params(
+        ("feed" = String, Path, description = "The feed's name, as configured (`grand-cahors`)"),
+        ("page" = Option<u32>, Query, description = "Page, from 1", minimum = 1, maximum = 10000),
+        ("per_page" = Option<u32>, Query, description = "Offers per page (default 20)", minimum = 1, maximum = 100),
+        ("q" = Option<String>, Query, description = "Plain words, as in `GET /v1/offers`", max_length = 500),
+    ),
+    responses(
+        (status = 200, description = "Atom 1.0", content_type = "application/atom+xml"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "`invalid_parameter`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`feed_not_found`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn feed_atom(
+    state: State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    params: Result<Query<PageParams>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    feed_response(state, name, params, headers, FeedFormat::Atom).await
+}
+
+/// A feed page in `format`: kept per index version when it has no words to match (the pages
+/// sites embed), rendered otherwise.
+async fn feed_response(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
     params: Result<Query<PageParams>, QueryRejection>,
-) -> Result<Json<FeedResponse>, ApiError> {
+    headers: HeaderMap,
+    format: FeedFormat,
+) -> Result<Response, ApiError> {
     // The framework's rejections use the API's error shape too.
     let Path(name) = name.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
     let Query(params) = params.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
@@ -135,10 +235,71 @@ pub(crate) async fn feed_offers(
         .ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
+    let cache_key = params
+        .q
+        .is_none()
+        .then(|| format!("feed|{name}|{}|{page}|{per_page}", format.suffix()));
+    let version = state.inner.index.version();
+    if let Some(body) = cache_key
+        .as_deref()
+        .and_then(|key| state.inner.bodies.get(version, key))
+    {
+        return Ok(body.respond(&headers, FEED_MAX_AGE_SECONDS));
+    }
+    let (response, version) = feed_page(&state, feed, page, per_page, params.q, format).await?;
+    let updated = response.attribution.updated_at;
+    let rendered = Arc::new(match format {
+        FeedFormat::Json => Rendered::new(
+            serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.to_string()))?,
+            "application/json",
+            updated,
+        ),
+        FeedFormat::Rss | FeedFormat::Atom => {
+            let base = state.base_url();
+            let self_url = format!("{base}/v1/feeds/{name}/{}", format.suffix());
+            let link = format!("{base}/v1/feeds/{name}/offers");
+            let channel = Channel {
+                title: &response.title,
+                self_url: &self_url,
+                link: &link,
+                base_url: base,
+                credit: &response.attribution,
+            };
+            let items: Vec<Item> = response
+                .offers
+                .into_iter()
+                .map(FeedOffer::into_item)
+                .collect();
+            if format == FeedFormat::Rss {
+                Rendered::new(syndication::rss(&channel, &items), RSS_TYPE, updated)
+            } else {
+                Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
+            }
+        }
+    });
+    if let Some(key) = cache_key {
+        state.inner.bodies.put(version, key, rendered.clone());
+    }
+    Ok(rendered.respond(&headers, FEED_MAX_AGE_SECONDS))
+}
+
+/// The content types of the syndication formats.
+pub(crate) const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+pub(crate) const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+
+/// A page of a feed, licensed for `format`, with the index version it was read from.
+async fn feed_page(
+    state: &AppState,
+    feed: &CompiledFeed,
+    page: usize,
+    per_page: usize,
+    text: Option<String>,
+    format: FeedFormat,
+) -> Result<(FeedResponse, u64), ApiError> {
     let now = Utc::now();
     let query = FeedQuery {
         places: Some(feed.places.clone()),
-        text: params.q.clone(),
+        text,
         offset: (page - 1) * per_page,
         limit: per_page,
         withheld: state.withheld(now),
@@ -151,13 +312,13 @@ pub(crate) async fn feed_offers(
     let licensed = state
         .inner
         .licence
-        .license_all(result.offers, Surface::FeedJson, now);
+        .license_all(result.offers, format.surface(), now);
     if let Some(refusal) = &licensed.first_refusal {
         // The search filters withhold what the terms forbid: a refusal here is a filter gap.
-        tracing::warn!(feed = %name, refused = licensed.refused, %refusal, "offers left out of a feed page");
+        tracing::warn!(feed = %feed.definition.name, refused = licensed.refused, %refusal, "offers left out of a feed page");
     }
-    let offers = with_descriptions(&state, licensed.items).await?;
-    Ok(Json(FeedResponse {
+    let offers = with_descriptions(state, licensed.items).await?;
+    let response = FeedResponse {
         feed: feed.definition.name.clone(),
         title: feed.definition.title.clone(),
         total: result.total,
@@ -166,7 +327,23 @@ pub(crate) async fn feed_offers(
         pages: result.total.div_ceil(per_page),
         offers,
         attribution: licensed.channel,
-    }))
+    };
+    Ok((response, result.version))
+}
+
+impl FeedOffer {
+    fn into_item(self) -> Item {
+        Item {
+            key: self.summary.key,
+            title: self.summary.title,
+            employer: self.summary.employer,
+            place: self.summary.location,
+            contract: self.summary.contract_kind,
+            created_at: self.summary.created_at,
+            description: self.description,
+            credit: self.attribution,
+        }
+    }
 }
 
 /// The page's offers with their descriptions, read from the store in one query (the index does

@@ -9,12 +9,14 @@
 //! Architecture invariant: publish only talks to consumers; it reads the index and never
 //! fetches from a source.
 
+mod cached;
 mod error;
 mod feeds;
 mod openapi;
 mod pages;
 mod search;
 mod status;
+mod syndication;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +53,10 @@ struct Inner {
     status: Arc<IndexStatus>,
     /// The sources' terms: every offer served goes through them.
     licence: Licence,
+    /// Feed bodies rendered from the current index version.
+    bodies: cached::BodyCache,
+    /// Where this server is reached (`https://emplois.example.fr`), for the links in feeds.
+    base_url: String,
 }
 
 impl AppState {
@@ -70,6 +76,8 @@ impl AppState {
                 store: None,
                 status: Arc::new(ready_now()),
                 licence: Licence::default(),
+                bodies: cached::BodyCache::default(),
+                base_url: String::new(),
             }),
         })
     }
@@ -103,6 +111,23 @@ impl AppState {
         }
     }
 
+    /// The same state reached at `url` (`https://emplois.example.fr`): the links of feeds,
+    /// sitemaps and offer pages are absolute.
+    pub fn with_public_url(self, url: &str) -> Self {
+        let inner = Arc::into_inner(self.inner).expect("the state is not shared while built");
+        Self {
+            inner: Arc::new(Inner {
+                base_url: url.trim_end_matches('/').to_owned(),
+                ..inner
+            }),
+        }
+    }
+
+    /// Where this server is reached, without a trailing `/`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
     /// The filters of what the sources' terms withhold, at `now`.
     pub(crate) fn withheld(&self, now: chrono::DateTime<chrono::Utc>) -> relais_index::Withheld {
         let licence = &self.inner.licence;
@@ -127,11 +152,28 @@ fn ready_now() -> IndexStatus {
 #[cfg(test)]
 mod tests;
 
-/// The consumer-facing router.
+/// The consumer-facing router: gzip or brotli when the client accepts them, and CORS for the
+/// sites that call the JSON from the browser (preflight included; no credentials: nothing in a
+/// page is secret).
 pub fn router(state: AppState) -> Router {
+    use axum::http::{Method, header};
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+        ])
+        .expose_headers([header::ETAG, header::LAST_MODIFIED])
+        .max_age(std::time::Duration::from_secs(86_400));
     Router::new()
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
+        .route("/v1/feeds/{feed}/rss", get(feeds::feed_rss))
+        .route("/v1/feeds/{feed}/atom", get(feeds::feed_atom))
         .route("/v1/offers", get(search::search))
+        .route("/v1/offers.rss", get(search::search_rss))
+        .route("/v1/offers.atom", get(search::search_atom))
         .route("/v1/offers/{key}", get(search::offer))
         .route("/methode", get(pages::method))
         .route("/healthz", get(openapi::healthz))
@@ -139,5 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(status::ready))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(cors)
         .with_state(state)
 }

@@ -76,7 +76,11 @@ pub enum SortParam {
     paths(
         crate::search::search,
         crate::search::offer,
+        crate::search::search_rss,
+        crate::search::search_atom,
         crate::feeds::feed_offers,
+        crate::feeds::feed_rss,
+        crate::feeds::feed_atom,
         healthz,
         crate::status::ready,
         openapi_json,

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use relais_index::{AlsoPublishedOn, IndexedOffer, SearchHit};
 use relais_model::OfferKey;
@@ -14,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use relais_licence::{ChannelCredit, Credit, Refusal, Surface};
 
+use crate::cached::{FEED_MAX_AGE_SECONDS, Rendered};
+use crate::feeds::{ATOM_TYPE, FeedFormat, RSS_TYPE};
+use crate::syndication::{self, Channel, Item};
 use crate::{ApiError, AppState};
 
 /// An offer in a list of results.
@@ -168,7 +173,18 @@ pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let mut request = params::parse(query.as_deref())?;
+    Ok(Json(
+        run_search(&state, query.as_deref(), Surface::Search).await?,
+    ))
+}
+
+/// A search, licensed for `surface`.
+async fn run_search(
+    state: &AppState,
+    query: Option<&str>,
+    surface: Surface,
+) -> Result<SearchResponse, ApiError> {
+    let mut request = params::parse(query)?;
     let now = Utc::now();
     request.withheld = state.withheld(now);
     let sort = request.sort;
@@ -186,7 +202,7 @@ pub(crate) async fn search(
     } in result.hits
     {
         let Some(summary) = summary else { continue };
-        match licence.license(summary, Surface::Search, now) {
+        match licence.license(summary, surface, now) {
             Ok(licensed) => {
                 let (summary, credit) = licensed.into_parts();
                 offers.push(OfferSummary::of(summary, distance_km, credit));
@@ -196,7 +212,7 @@ pub(crate) async fn search(
         }
     }
     let attribution = licence.channel(offers.iter().map(|o| &o.attribution));
-    Ok(Json(SearchResponse {
+    Ok(SearchResponse {
         offers,
         total: result.total,
         next_cursor: result.next_cursor.map(|c| c.token(sort)),
@@ -212,7 +228,109 @@ pub(crate) async fn search(
             })
             .collect(),
         attribution,
-    }))
+    })
+}
+
+/// A search as RSS 2.0: the search API's parameters, each offer linking to its page.
+#[utoipa::path(
+    get,
+    path = "/v1/offers.rss",
+    tag = "feeds",
+    responses(
+        (status = 200, description = "RSS 2.0 of the search's first page (same parameters as `GET /v1/offers`)", content_type = "application/rss+xml"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "As `GET /v1/offers`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn search_rss(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    search_feed(&state, query.as_deref(), &headers, FeedFormat::Rss).await
+}
+
+/// A search as Atom 1.0: the search API's parameters, each offer linking to its page.
+#[utoipa::path(
+    get,
+    path = "/v1/offers.atom",
+    tag = "feeds",
+    responses(
+        (status = 200, description = "Atom 1.0 of the search's first page (same parameters as `GET /v1/offers`)", content_type = "application/atom+xml"),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "As `GET /v1/offers`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn search_atom(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    search_feed(&state, query.as_deref(), &headers, FeedFormat::Atom).await
+}
+
+async fn search_feed(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    format: FeedFormat,
+) -> Result<Response, ApiError> {
+    let surface = if format == FeedFormat::Rss {
+        Surface::Rss
+    } else {
+        Surface::Atom
+    };
+    let response = run_search(state, query, surface).await?;
+    let keys: Vec<OfferKey> = response
+        .offers
+        .iter()
+        .filter_map(|o| OfferKey::parse(&o.key).ok())
+        .collect();
+    let mut descriptions: std::collections::HashMap<String, String> = match &state.inner.store {
+        Some(store) => store
+            .offers(&keys)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .into_iter()
+            .map(|offer| (offer.key.to_string(), offer.description))
+            .collect(),
+        None => Default::default(),
+    };
+    let base = state.base_url();
+    let query = query.unwrap_or("");
+    let self_url = format!("{base}/v1/offers.{}?{query}", format.suffix());
+    let link = format!("{base}/v1/offers?{query}");
+    let title = "Offres d'emploi : recherche";
+    let updated = response.attribution.updated_at;
+    let channel = Channel {
+        title,
+        self_url: &self_url,
+        link: &link,
+        base_url: base,
+        credit: &response.attribution,
+    };
+    let items: Vec<Item> = response
+        .offers
+        .into_iter()
+        .map(|offer| Item {
+            description: descriptions.remove(&offer.key),
+            key: offer.key,
+            title: offer.title,
+            employer: offer.employer,
+            place: offer.location,
+            contract: offer.contract,
+            created_at: offer.published_at,
+            credit: offer.attribution,
+        })
+        .collect();
+    let rendered = if format == FeedFormat::Rss {
+        Rendered::new(syndication::rss(&channel, &items), RSS_TYPE, updated)
+    } else {
+        Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
+    };
+    Ok(rendered.respond(headers, FEED_MAX_AGE_SECONDS))
 }
 
 /// The answer of `GET /v1/offers/{key}`: the whole offer, the other copies of its job, and the

@@ -87,6 +87,9 @@ pub const METHOD_PATH: &str = "/methode";
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: String,
+    /// Where the public reaches this server (`https://emplois.example.fr`): the absolute links
+    /// of feeds, sitemaps and offer pages. Empty: `http://` and the address listened on.
+    pub public_url: String,
 }
 
 fn redacted<S: serde::Serializer>(_: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -128,6 +131,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
         }
     }
 }

@@ -9,3 +9,4 @@ mod partner_feeds;
 mod real_locations;
 mod search;
 mod simulator;
+mod syndication;

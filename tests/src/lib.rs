@@ -98,3 +98,45 @@ pub fn feed_fixture(name: &str) -> std::path::PathBuf {
         .join("../fixtures/feeds")
         .join(name)
 }
+
+/// A Python with these pinned PyPI packages (`feedparser==6.0.12`), in a virtual environment
+/// kept under the build directory: installed once on a fresh machine, reused afterwards.
+pub fn python_with(packages: &[&str]) -> std::path::PathBuf {
+    use std::process::Command;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let venv = target
+        .join("test-tools")
+        .join(packages.join("+").replace(['=', '.'], "_"));
+    let python = venv.join("bin").join("python");
+    // Tests run in parallel: one creates the environment, the others wait on its lock.
+    let lock_path = target.join("test-tools").join("python.lock");
+    std::fs::create_dir_all(target.join("test-tools")).expect("test-tools dir");
+    let lock = std::fs::File::create(&lock_path).expect("lock file");
+    lock.lock().expect("python tools lock");
+    if !venv.join("ready").exists() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages)
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "pip install {packages:?} failed");
+        std::fs::write(venv.join("ready"), packages.join("\n")).expect("ready marker");
+    }
+    drop(lock);
+    python
+}

@@ -159,6 +159,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "search: {base}/v1/offers?q=infirmier&around=31555&radius_km=30&sort=distance&facets=contract,departement"
     );
+    println!("rss: {base}/v1/feeds/haute-garonne/rss");
+    println!("atom: {base}/v1/feeds/haute-garonne/atom");
+    println!("method: {base}/methode");
     println!("health: {base}/healthz");
     println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");

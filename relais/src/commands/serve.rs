@@ -72,6 +72,14 @@ pub fn start_live_index(
     LiveIndex { status, wake, task }
 }
 
+/// Where the public reaches the server: `server.public_url`, else the address listened on.
+pub fn public_url(config: &Config, listener: &tokio::net::TcpListener) -> anyhow::Result<String> {
+    Ok(match config.server.public_url.trim() {
+        "" => format!("http://{}", listener.local_addr()?),
+        url => url.trim_end_matches('/').to_owned(),
+    })
+}
+
 /// Serves the router on `listener` until Ctrl-C or `cancel`.
 pub async fn serve_until_interrupted(
     listener: tokio::net::TcpListener,
@@ -83,7 +91,8 @@ pub async fn serve_until_interrupted(
 ) -> anyhow::Result<()> {
     let state = AppState::with_store(index, config.feeds.clone(), store, live.status.clone())
         .context("invalid feed in the configuration")?
-        .with_licence(config.licence());
+        .with_licence(config.licence())
+        .with_public_url(&public_url(config, &listener)?);
     let app = router(state);
     let shutdown = cancel.clone();
     axum::serve(listener, app)

@@ -1,0 +1,229 @@
+//! The demo's feeds as a site and a feed reader use them: RSS 2.0 and Atom 1.0 read by a real
+//! feed reader (PyPI `feedparser`) with no error, the right items and dates; validators and
+//! 304s, compression, CORS preflight, each on loopback against the real binary.
+
+use std::process::Command;
+
+use reqwest::blocking::Client;
+use reqwest::header;
+use serde_json::Value;
+
+use crate::cli::start_and_read;
+
+/// The demo's URLs by the name it prints before them.
+fn demo() -> (
+    crate::cli::Running,
+    tempfile::TempDir,
+    Vec<(String, String)>,
+) {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let (demo, lines) = start_and_read(
+        &[
+            "demo",
+            "--port",
+            "0",
+            "--data-dir",
+            &data_dir,
+            "--offers",
+            "2000",
+        ],
+        &[],
+        |l| l.starts_with("method: "),
+    );
+    let urls = lines
+        .iter()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(name, url)| (name.to_owned(), url.to_owned()))
+        .collect();
+    (demo, data, urls)
+}
+
+fn url<'a>(urls: &'a [(String, String)], name: &str) -> &'a str {
+    &urls.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+const READ_FEEDS: &str = r#"
+import json, sys, feedparser
+out = []
+for path in sys.argv[1:]:
+    feed = feedparser.parse(path)
+    out.append({
+        "bozo": bool(feed.bozo),
+        "error": str(feed.get("bozo_exception", "")),
+        "version": feed.version,
+        "language": feed.feed.get("language"),
+        "rights": feed.feed.get("rights", ""),
+        "entries": [{
+            "title": e.get("title"),
+            "link": e.get("link"),
+            "published": e.get("published_parsed") and "%04d-%02d-%02dT%02d:%02d:%02d" % tuple(e.published_parsed[:6]),
+            "tags": [t.get("label") or t.get("term") for t in e.get("tags", [])],
+            "author": e.get("author"),
+            "summary": e.get("summary", ""),
+        } for e in feed.entries],
+    })
+print(json.dumps(out))
+"#;
+
+#[test]
+fn rss_and_atom_read_clean_in_a_real_feed_reader() {
+    let (_demo, dir, urls) = demo();
+    let client = Client::new();
+    let json: Value = client
+        .get(url(&urls, "feed"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let offers = json["offers"].as_array().unwrap();
+    assert!(!offers.is_empty(), "the demo feed has offers");
+    let mut paths = Vec::new();
+    for (name, content_type) in [
+        ("rss", "application/rss+xml; charset=utf-8"),
+        ("atom", "application/atom+xml; charset=utf-8"),
+    ] {
+        let response = client.get(url(&urls, name)).send().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], content_type);
+        let path = dir.path().join(format!("feed.{name}"));
+        std::fs::write(&path, response.bytes().unwrap()).unwrap();
+        paths.push(path);
+    }
+    let python = relais_tests::python_with(&["feedparser==6.0.12"]);
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(READ_FEEDS)
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    for (feed, version) in read.iter().zip(["rss20", "atom10"]) {
+        assert_eq!(feed["bozo"], false, "{version}: {}", feed["error"]);
+        assert_eq!(feed["version"], version);
+        assert_eq!(feed["language"], "fr");
+        assert!(
+            feed["rights"].as_str().unwrap().contains("France Travail"),
+            "{version}: the channel credits the sources"
+        );
+        let entries = feed["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), offers.len(), "{version}: one item per offer");
+        for (entry, offer) in entries.iter().zip(offers) {
+            assert_eq!(entry["title"], offer["title"], "{version}");
+            let key = offer["key"].as_str().unwrap();
+            assert!(
+                entry["link"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/offres/{key}")),
+                "{version}: {entry}"
+            );
+            // The reader's date is the offer's creation, to the second, in UTC.
+            if let Some(created) = offer["created_at"].as_str() {
+                let created = chrono::DateTime::parse_from_rfc3339(created).unwrap();
+                let expected = created.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string();
+                assert_eq!(entry["published"], expected.as_str(), "{version}: {key}");
+            }
+            assert!(
+                !entry["tags"].as_array().unwrap().is_empty(),
+                "{version}: the contract"
+            );
+            if let Some(employer) = offer["employer"].as_str() {
+                assert_eq!(entry["author"], employer, "{version}");
+            }
+            let credit = offer["attribution"]["text"].as_str().unwrap();
+            assert!(
+                entry["summary"].as_str().unwrap().contains(credit),
+                "{version}: each item carries its own source's credit"
+            );
+        }
+    }
+}
+
+#[test]
+fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
+    let (_demo, _dir, urls) = demo();
+    let client = Client::builder().no_gzip().no_brotli().build().unwrap();
+    for name in ["feed", "rss", "atom"] {
+        let feed = url(&urls, name);
+        let first = client.get(feed).send().unwrap();
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "strong: {etag}"
+        );
+        assert!(
+            first.headers().contains_key(header::LAST_MODIFIED),
+            "{name}"
+        );
+        assert!(
+            first.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("max-age="),
+            "{name}"
+        );
+        let last_modified = first.headers()[header::LAST_MODIFIED].clone();
+        let again = client
+            .get(feed)
+            .header(header::IF_NONE_MATCH, &etag)
+            .send()
+            .unwrap();
+        assert_eq!(again.status(), 304, "{name}: If-None-Match");
+        assert_eq!(again.headers()[header::ETAG].to_str().unwrap(), etag);
+        let since = client
+            .get(feed)
+            .header(header::IF_MODIFIED_SINCE, last_modified)
+            .send()
+            .unwrap();
+        assert_eq!(since.status(), 304, "{name}: If-Modified-Since");
+        let other = client
+            .get(feed)
+            .header(header::IF_NONE_MATCH, "\"another\"")
+            .send()
+            .unwrap();
+        assert_eq!(other.status(), 200, "{name}: a stale copy gets the body");
+        for encoding in ["gzip", "br"] {
+            let compressed = client
+                .get(feed)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .send()
+                .unwrap();
+            assert_eq!(
+                compressed.headers()[header::CONTENT_ENCODING],
+                encoding,
+                "{name}"
+            );
+        }
+    }
+    // A town's site calls the JSON from the browser: the preflight is answered.
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, url(&urls, "feed"))
+        .header(header::ORIGIN, "https://www.mairie.example.fr")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "if-none-match")
+        .send()
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "*"
+    );
+    let simple = client
+        .get(url(&urls, "feed"))
+        .header(header::ORIGIN, "https://www.mairie.example.fr")
+        .send()
+        .unwrap();
+    assert_eq!(simple.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let exposed = simple.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
+}
