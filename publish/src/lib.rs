@@ -176,6 +176,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/offers.atom", get(search::search_atom))
         .route("/v1/offers/{key}", get(search::offer))
         .route("/methode", get(pages::method))
+        .route("/offres/{key}", get(pages::offer_page))
+        .route("/r/{key}", get(pages::apply_redirect))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(status::ready))

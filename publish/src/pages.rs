@@ -1,5 +1,5 @@
 //! Server-rendered HTML pages, in French: `/methode` (what relais changes in the offers, the
-//! sources and their licences, the reference data credits).
+//! sources and their licences, the reference data credits) and each offer's page (`offer`).
 //!
 //! Templates live in `publish/templates/` (askama: compiled in, every value escaped unless a
 //! template marks it safe).
@@ -11,6 +11,11 @@ use axum::response::{IntoResponse, Response};
 use relais_licence::SourceTerms;
 
 use crate::{ApiError, AppState};
+
+mod jsonld;
+mod offer;
+
+pub(crate) use offer::{apply_redirect, offer_page};
 
 /// `/methode`.
 #[derive(Template)]

@@ -24,6 +24,20 @@ fn offer(source: &str, id: &str, age_days: i64) -> Offer {
     offer
 }
 
+/// A France Travail offer whose description carries a script, a handler and an apply URL.
+fn hostile() -> Offer {
+    let mut offer = offer("francetravail", "9", 1);
+    offer.title = "Animateur périscolaire".into();
+    offer.description = "Encadrer les enfants.\n\nHoraires du soir.".into();
+    offer.description_html = Some(
+        r#"<p>Encadrer les enfants.</p><script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2"><p>Horaires du soir.</p>"#
+            .into(),
+    );
+    offer.apply_url = Some("https://recrutement.example.fr/postuler/9".into());
+    offer.employer.name = Some("Mairie de Cahors".into());
+    offer
+}
+
 fn licence() -> Licence {
     Licence::new(
         [
@@ -62,6 +76,8 @@ async fn app() -> (tempfile::TempDir, axum::Router) {
         offer("hellowork", "6", 45),
         offer("closed", "7", 1),
         offer("closed", "8", 2),
+        hostile(),
+        offer("francetravail", "10", 1),
     ];
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
@@ -87,8 +103,18 @@ async fn app() -> (tempfile::TempDir, axum::Router) {
             .await
             .unwrap();
     }
+    store
+        .withdraw_offer_gone_at_source(&OfferKey::parse("francetravail:10").unwrap(), Utc::now())
+        .await
+        .unwrap();
     let index = OfferIndex::in_memory().unwrap();
-    index.rebuild(offers).unwrap();
+    index
+        .rebuild(
+            offers
+                .into_iter()
+                .filter(|o| o.key.source_offer_id() != "10"),
+        )
+        .unwrap();
     let status = std::sync::Arc::new(IndexStatus::starting());
     status.set_ready(0);
     let feeds = [FeedDefinition {
@@ -126,10 +152,11 @@ fn keys(body: &Value) -> Vec<String> {
     keys
 }
 
-const PUBLISHED: [&str; 5] = [
+const PUBLISHED: [&str; 6] = [
     "francetravail:1",
     "francetravail:2",
     "francetravail:3",
+    "francetravail:9",
     "hellowork:4",
     "hellowork:5",
 ];
@@ -171,7 +198,7 @@ async fn the_search_api_shows_what_the_terms_allow_each_credited_to_its_source()
     let (status, body) = get(&app, "/v1/offers?limit=100").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(keys(&body), PUBLISHED);
-    assert_eq!(body["total"], 5, "the total agrees with the offers shown");
+    assert_eq!(body["total"], 6, "the total agrees with the offers shown");
     assert_credited(&body);
     let (_, body) = get(&app, "/v1/offers?source=closed").await;
     assert_eq!(
@@ -179,7 +206,10 @@ async fn the_search_api_shows_what_the_terms_allow_each_credited_to_its_source()
         "a closed source is withheld even when asked for"
     );
     let (_, body) = get(&app, "/v1/offers?q=accueil&facets=source&limit=100").await;
-    assert_eq!(body["total"], 5);
+    assert_eq!(
+        body["total"], 5,
+        "the five published offers about « accueil »"
+    );
     let facet: Vec<(String, u64)> = body["facets"]["source"]
         .as_array()
         .unwrap()
@@ -204,7 +234,7 @@ async fn a_feed_shows_what_the_terms_allow_each_credited_to_its_source() {
     let (status, body) = get(&app, "/v1/feeds/cahors/offers?per_page=100").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(keys(&body), PUBLISHED);
-    assert_eq!(body["total"], 5);
+    assert_eq!(body["total"], 6);
     assert_credited(&body);
 }
 
@@ -267,4 +297,125 @@ async fn the_method_page_lists_the_sources_their_licences_and_the_reference_data
     ] {
         assert!(page.contains(expected), "/methode lacks {expected}");
     }
+}
+
+async fn page(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// The JSON-LD of a page.
+fn json_ld(page: &str) -> Value {
+    let start = page
+        .find(r#"<script type="application/ld+json">"#)
+        .expect("a JSON-LD block")
+        + r#"<script type="application/ld+json">"#.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    serde_json::from_str(&page[start..end].replace("<\\/", "</")).unwrap()
+}
+
+#[tokio::test]
+async fn an_offer_page_shows_the_whole_offer_credited_with_its_job_posting() {
+    let (_dir, app) = app().await;
+    let (status, headers, html) = page(&app, "/offres/francetravail:9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    for expected in [
+        r#"<html lang="fr">"#,
+        "<h1>Animateur périscolaire</h1>",
+        "Mairie de Cahors",
+        "Cahors (46000)",
+        "Encadrer les enfants.",
+        "Horaires du soir.",
+        r#"href="/r/francetravail:9""#,
+        "Offre France Travail",
+        r#"href="https://francetravail.io/licence""#,
+        r#"<link rel="canonical" href="/offres/francetravail:9">"#,
+        r#"<meta property="og:title""#,
+        "recrutement@example.fr",
+    ] {
+        assert!(html.contains(expected), "the page lacks {expected}");
+    }
+    assert!(
+        !html.contains("pwned"),
+        "no script or handler of the source survives"
+    );
+    assert!(!html.contains("onerror"));
+    let posting = json_ld(&html);
+    assert_eq!(posting["@type"], "JobPosting");
+    for property in [
+        "title",
+        "description",
+        "datePosted",
+        "hiringOrganization",
+        "jobLocation",
+        "employmentType",
+        "identifier",
+    ] {
+        assert!(!posting[property].is_null(), "JobPosting lacks {property}");
+    }
+    assert_eq!(posting["jobLocation"]["address"]["@type"], "PostalAddress");
+    assert_eq!(
+        posting["jobLocation"]["address"]["addressLocality"],
+        "Cahors"
+    );
+    assert_eq!(posting["jobLocation"]["address"]["postalCode"], "46000");
+    assert_eq!(
+        posting["jobLocation"]["address"]["addressRegion"],
+        "Occitanie"
+    );
+    assert_eq!(posting["jobLocation"]["address"]["addressCountry"], "FR");
+    assert_eq!(posting["hiringOrganization"]["name"], "Mairie de Cahors");
+    assert!(!posting["description"].as_str().unwrap().contains("pwned"));
+}
+
+#[tokio::test]
+async fn withdrawn_withheld_and_unknown_offers_have_no_page() {
+    let (_dir, app) = app().await;
+    for (uri, status) in [
+        ("/offres/francetravail:10", StatusCode::GONE),
+        ("/offres/hellowork:6", StatusCode::GONE),
+        ("/offres/closed:7", StatusCode::NOT_FOUND),
+        ("/offres/francetravail:404", StatusCode::NOT_FOUND),
+        ("/offres/not-a-key", StatusCode::NOT_FOUND),
+        ("/r/francetravail:10", StatusCode::GONE),
+        ("/r/closed:7", StatusCode::NOT_FOUND),
+    ] {
+        let (got, headers, html) = page(&app, uri).await;
+        assert_eq!(got, status, "{uri}");
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8", "{uri}");
+        assert!(html.contains(r#"<html lang="fr">"#), "{uri}: a French page");
+        assert!(
+            !html.contains("Agent d'accueil") && !html.contains("Accueil du public"),
+            "{uri}: none of the offer's content"
+        );
+    }
+}
+
+#[tokio::test]
+async fn apply_redirects_to_the_offers_own_url_only() {
+    let (_dir, app) = app().await;
+    let (status, headers, _) = page(&app, "/r/francetravail:9").await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(
+        headers["location"],
+        "https://recrutement.example.fr/postuler/9"
+    );
+    let (status, headers, _) = page(&app, "/r/francetravail:1").await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(
+        headers["location"], "https://francetravail.example/1",
+        "without an apply URL, its page at the source"
+    );
+    let (_, headers, _) = page(&app, "/r/francetravail:1?to=https://evil.example").await;
+    assert_eq!(headers["location"], "https://francetravail.example/1");
 }

@@ -309,6 +309,11 @@ impl Geography {
         self.regions.keys().copied()
     }
 
+    /// Name of a région.
+    pub fn region_name(&self, code: &str) -> Option<&'static str> {
+        self.regions.get(code).map(|r| r.0)
+    }
+
     /// Name and région of a département.
     pub fn departement(&self, code: &str) -> Option<(&'static str, &'static str)> {
         self.departements.get(code).map(|d| (d.0, d.1))
