@@ -202,6 +202,16 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
             );
         }
     }
+    // The offer page the demo prints, and the method page.
+    let page = client.get(url(&urls, "offer")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    assert!(html.contains(r#"<script type="application/ld+json">"#));
+    assert!(html.contains("Postuler") || !html.contains("/r/"));
+    let method = client.get(url(&urls, "method")).send().unwrap();
+    assert_eq!(method.status(), 200);
+    assert!(method.text().unwrap().contains("GeoNames"));
+
     // A town's site calls the JSON from the browser: the preflight is answered.
     let preflight = client
         .request(reqwest::Method::OPTIONS, url(&urls, "feed"))

@@ -159,6 +159,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "search: {base}/v1/offers?q=infirmier&around=31555&radius_km=30&sort=distance&facets=contract,departement"
     );
+    // One offer of the first feed, with the other boards that carry it when there is one.
+    let sample = index.search(&relais_index::FeedQuery {
+        places: Some(std::sync::Arc::new(relais_index::PlaceFilter::from(
+            &relais_territory::parse_territory("dep:31")?,
+        ))),
+        text: None,
+        offset: 0,
+        limit: 100,
+        withheld: relais_index::Withheld::default(),
+    })?;
+    let shown = sample
+        .offers
+        .iter()
+        .find(|o| !o.also_published_on.is_empty())
+        .or(sample.offers.first());
+    if let Some(offer) = shown {
+        println!("offer: {base}/offres/{}", offer.key);
+    }
     println!("rss: {base}/v1/feeds/haute-garonne/rss");
     println!("atom: {base}/v1/feeds/haute-garonne/atom");
     println!("method: {base}/methode");
