@@ -38,7 +38,7 @@ pub struct FeedDefinition {
 pub(crate) struct CompiledFeed {
     definition: FeedDefinition,
     /// Shared with every query of the feed: a région lists thousands of communes.
-    places: Arc<PlaceFilter>,
+    pub(crate) places: Arc<PlaceFilter>,
 }
 
 impl CompiledFeed {

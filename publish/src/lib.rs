@@ -15,6 +15,7 @@ mod feeds;
 mod openapi;
 mod pages;
 mod search;
+mod sitemaps;
 mod status;
 mod syndication;
 
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/methode", get(pages::method))
         .route("/offres/{key}", get(pages::offer_page))
         .route("/r/{key}", get(pages::apply_redirect))
+        .route("/sitemaps/{file}", get(sitemaps::sitemap))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(status::ready))

@@ -419,3 +419,35 @@ async fn apply_redirects_to_the_offers_own_url_only() {
     let (_, headers, _) = page(&app, "/r/francetravail:1?to=https://evil.example").await;
     assert_eq!(headers["location"], "https://francetravail.example/1");
 }
+
+#[tokio::test]
+async fn a_feeds_sitemap_lists_the_pages_of_its_published_offers() {
+    let (_dir, app) = app().await;
+    let (status, headers, xml) = page(&app, "/sitemaps/cahors.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/xml; charset=utf-8");
+    assert!(xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
+    let mut listed: Vec<&str> = xml
+        .split("<loc>")
+        .skip(1)
+        .map(|rest| rest.split("</loc>").next().unwrap())
+        .map(|loc| loc.trim_start_matches("/offres/"))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, PUBLISHED);
+    assert!(xml.contains("<lastmod>"));
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/sitemaps/cahors.xml")
+                .header("if-none-match", &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    let (status, _, _) = page(&app, "/sitemaps/nowhere.xml").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
