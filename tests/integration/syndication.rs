@@ -237,3 +237,102 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
         .to_lowercase();
     assert!(exposed.contains("etag"), "{exposed}");
 }
+
+/// What a surface says of the offers: its body.
+fn body(client: &Client, url: &str) -> (u16, String) {
+    let response = client.get(url).send().unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+#[test]
+fn an_offer_withdrawn_by_a_sync_is_gone_from_every_surface_right_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = dir.path().join("board.xml");
+    let full = std::fs::read_to_string(relais_tests::feed_fixture("hellowork.xml")).unwrap();
+    std::fs::write(&board, &full).unwrap();
+    let config = dir.path().join("relais.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+data_dir = {data:?}
+
+[francetravail]
+enabled = false
+
+[server]
+listen = "127.0.0.1:0"
+
+[[feeds]]
+name = "nord-ouest"
+title = "Offres du nord et de l'ouest"
+territory = "region:11 | region:52 | region:44 | region:32"
+
+[[sources]]
+id = "hellowork"
+name = "HelloWork"
+url = {board:?}
+format = {{ type = "xml", preset = "hellowork" }}
+"#,
+            data = dir.path().join("data"),
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_serve, base) = crate::cli::serve(&config);
+    let client = Client::new();
+    let gone_key = "hellowork:68087320";
+    let surfaces = [
+        format!("{base}/v1/feeds/nord-ouest/offers"),
+        format!("{base}/v1/feeds/nord-ouest/rss"),
+        format!("{base}/v1/feeds/nord-ouest/atom"),
+        format!("{base}/sitemaps/nord-ouest.xml"),
+        format!("{base}/v1/offers?limit=100"),
+        format!("{base}/v1/offers.rss"),
+    ];
+    // Before: every surface shows it (and the feed bodies are now kept).
+    for url in &surfaces {
+        let (status, text) = body(&client, url);
+        assert_eq!(status, 200, "{url}");
+        assert!(text.contains(gone_key), "{url} shows the offer before");
+        assert!(
+            url.contains("/sitemaps/") || text.contains("HelloWork"),
+            "{url} credits its source"
+        );
+    }
+    assert_eq!(body(&client, &format!("{base}/offres/{gone_key}")).0, 200);
+
+    // The board drops the job; a complete snapshot withdraws it while relais serves.
+    let (head, rest) = full.split_once("<job>").unwrap();
+    let (_, others) = rest.split_once("</job>").unwrap();
+    std::fs::write(&board, format!("{head}{others}")).unwrap();
+    let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Right after the sync: once the server's index has applied the store's last change.
+    let store_seq = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = relais_storage::Store::open_sqlite(&dir.path().join("data/relais.sqlite"))
+            .await
+            .unwrap();
+        store.last_change_seq().await.unwrap()
+    });
+    crate::cli::wait_until_caught_up(&base, Some(store_seq));
+
+    for url in &surfaces {
+        let (status, text) = body(&client, url);
+        assert_eq!(status, 200, "{url}");
+        assert!(
+            !text.contains(gone_key),
+            "{url} still shows the withdrawn offer"
+        );
+        assert!(
+            text.contains("hellowork:68090104"),
+            "{url} keeps the others"
+        );
+    }
+    for path in ["offres", "r"] {
+        let (status, text) = body(&client, &format!("{base}/{path}/{gone_key}"));
+        assert_eq!(status, 410, "/{path}");
+        assert!(!text.contains("Stratégie"), "/{path}: none of its content");
+    }
+}
