@@ -81,15 +81,18 @@ pub struct FeedResponse {
     pub attribution: ChannelCredit,
 }
 
-/// An offer of a feed page: its summary from the index and its description from the store.
+/// An offer of a feed page: its summary from the index and what a site shows of it, from the
+/// store.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedOffer {
     /// The summary.
     #[serde(flatten)]
     pub summary: IndexedOffer,
-    /// Full description as published (plain text); absent only from a server without a store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// The rest of what a site shows (absent only from a server without a store).
+    #[serde(flatten)]
+    pub details: FeedDetails,
+    /// The offer's page on this server (`/offres/{key}`).
+    pub page_url: String,
     /// The credit of the offer's own source, its last update and the licence link: show it
     /// with the offer.
     pub attribution: Credit,
@@ -317,7 +320,7 @@ async fn feed_page(
         // The search filters withhold what the terms forbid: a refusal here is a filter gap.
         tracing::warn!(feed = %feed.definition.name, refused = licensed.refused, %refusal, "offers left out of a feed page");
     }
-    let offers = with_descriptions(state, licensed.items).await?;
+    let offers = with_descriptions(state, licensed.items, format.surface()).await?;
     let response = FeedResponse {
         feed: feed.definition.name.clone(),
         title: feed.definition.title.clone(),
@@ -331,6 +334,50 @@ async fn feed_page(
     Ok((response, result.version))
 }
 
+/// What a site needs to show an offer without a second call.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedDetails {
+    /// Full description as plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The description's formatting when the source gives HTML, sanitised (formatting tags only).
+    #[serde(default)]
+    pub description_html: Option<String>,
+    /// The commune's official name.
+    #[serde(default)]
+    pub commune_name: Option<String>,
+    /// The offer's point: its own coordinates, else its commune's.
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    /// See `latitude`.
+    #[serde(default)]
+    pub longitude: Option<f64>,
+    /// The contract family's French name (`CDI`, `CDD`, `Intérim`, `Alternance`…).
+    #[serde(default)]
+    pub contract_name: Option<String>,
+    /// Work-study (alternance), whatever the contract.
+    #[serde(default)]
+    pub work_study: bool,
+    /// Lowest pay, in euros per `salary_period`, when the source gives it.
+    #[serde(default)]
+    pub salary_min: Option<f64>,
+    /// Highest pay.
+    #[serde(default)]
+    pub salary_max: Option<f64>,
+    /// `hour`, `month`, `year` or `engagement`.
+    #[serde(default)]
+    pub salary_period: Option<relais_model::SalaryPeriod>,
+    /// The employer's logo.
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// Where to apply (the offer's page at its source when it gives no other).
+    #[serde(default)]
+    pub apply_url: Option<String>,
+    /// When the source says the offer ends.
+    #[serde(default)]
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+}
+
 impl FeedOffer {
     fn into_item(self) -> Item {
         Item {
@@ -340,19 +387,20 @@ impl FeedOffer {
             place: self.summary.location,
             contract: self.summary.contract_kind,
             created_at: self.summary.created_at,
-            description: self.description,
+            description: self.details.description,
             credit: self.attribution,
         }
     }
 }
 
-/// The page's offers with their descriptions, read from the store in one query (the index does
-/// not keep them).
+/// The page's offers with what a site needs to show each one without a second call, read from
+/// the store in one query (the index keeps summaries only), each through the licence again.
 async fn with_descriptions(
     state: &AppState,
     summaries: Vec<Licensed<IndexedOffer>>,
+    surface: Surface,
 ) -> Result<Vec<FeedOffer>, ApiError> {
-    let mut descriptions: HashMap<String, String> = HashMap::new();
+    let mut details: HashMap<String, FeedDetails> = HashMap::new();
     if let Some(store) = &state.inner.store {
         let keys: Vec<OfferKey> = summaries
             .iter()
@@ -362,23 +410,60 @@ async fn with_descriptions(
             .offers(&keys)
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        descriptions.extend(
-            offers
-                .into_iter()
-                .map(|offer| (offer.key.to_string(), offer.description)),
-        );
+        let now = Utc::now();
+        for offer in offers {
+            if let Ok(licensed) = state.inner.licence.license(offer, surface, now) {
+                let offer = licensed.value();
+                details.insert(offer.key.to_string(), FeedDetails::of(offer));
+            }
+        }
     }
     Ok(summaries
         .into_iter()
         .map(|licensed| {
             let (summary, attribution) = licensed.into_parts();
+            let details = details.remove(&summary.key).unwrap_or_default();
             FeedOffer {
-                description: descriptions.remove(&summary.key),
+                page_url: format!("{}/offres/{}", state.base_url(), summary.key),
                 summary,
+                details,
                 attribution,
             }
         })
         .collect())
+}
+
+impl FeedDetails {
+    fn of(offer: &relais_model::Offer) -> Self {
+        let geography = relais_territory::geography();
+        let commune_name = offer
+            .location
+            .commune
+            .as_ref()
+            .and_then(|code| geography.current_commune(code.as_str()))
+            .map(|id| geography.commune(id).name.to_owned());
+        let point = relais_index::offer_point(offer);
+        let salary = offer.salary.as_ref();
+        Self {
+            description: Some(offer.description.clone()),
+            // Sanitised when stored; cleaned again, as sites insert it into their pages.
+            description_html: offer.description_html.as_deref().map(ammonia::clean),
+            commune_name,
+            latitude: point.map(|p| p.latitude),
+            longitude: point.map(|p| p.longitude),
+            contract_name: Some(
+                crate::syndication::contract_name(relais_index::contract_name(offer.contract.kind))
+                    .to_owned(),
+            ),
+            work_study: offer.contract.work_study,
+            salary_min: salary.and_then(|s| s.min),
+            salary_max: salary.and_then(|s| s.max),
+            salary_period: salary.and_then(|s| s.period),
+            logo_url: offer.employer.logo_url.clone(),
+            apply_url: offer.apply_url.clone().or_else(|| offer.offer_url.clone()),
+            expires_at: offer.dates.expires_at,
+        }
+    }
 }
 
 #[cfg(test)]

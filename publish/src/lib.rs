@@ -28,7 +28,7 @@ use relais_index::OfferIndex;
 use relais_storage::Store;
 
 pub use error::ApiError;
-pub use feeds::{FeedDefinition, FeedOffer, FeedResponse};
+pub use feeds::{FeedDefinition, FeedDetails, FeedOffer, FeedResponse};
 pub use openapi::document as openapi_document;
 pub use relais_licence::{ChannelCredit, Credit, Licence};
 pub use relais_territory::TerritoryError;

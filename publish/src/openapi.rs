@@ -8,7 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use relais_licence::{ChannelCredit, Credit, SourceCredit};
 
-use crate::feeds::FeedResponse;
+use crate::feeds::{FeedDetails, FeedOffer, FeedResponse};
 use crate::search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
 use crate::status::Readiness;
 
@@ -91,6 +91,8 @@ pub enum SortParam {
         FacetCount,
         OfferDetail,
         FeedResponse,
+        FeedOffer,
+        FeedDetails,
         ChannelCredit,
         Credit,
         SourceCredit,

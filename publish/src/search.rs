@@ -393,7 +393,9 @@ pub(crate) async fn offer(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (offer, attribution) = licensed.into_parts();
+    let (mut offer, attribution) = licensed.into_parts();
+    // Sanitised when stored; cleaned again, as apps and sites insert it into their pages.
+    offer.description_html = offer.description_html.as_deref().map(ammonia::clean);
     let key = offer.key.to_string();
     let detail = OfferDetail {
         offer,

@@ -236,6 +236,46 @@ async fn a_feed_shows_what_the_terms_allow_each_credited_to_its_source() {
     assert_eq!(keys(&body), PUBLISHED);
     assert_eq!(body["total"], 6);
     assert_credited(&body);
+    // What a site shows without a second call.
+    let hostile = body["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == "francetravail:9")
+        .unwrap();
+    assert_eq!(hostile["commune_name"], "Cahors");
+    assert_eq!(hostile["commune"], "46042");
+    assert!(
+        hostile["latitude"]
+            .as_f64()
+            .is_some_and(|l| (44.0..45.0).contains(&l))
+    );
+    assert!(
+        hostile["longitude"]
+            .as_f64()
+            .is_some_and(|l| (1.0..2.0).contains(&l))
+    );
+    assert_eq!(hostile["contract_name"], "Autre contrat");
+    assert_eq!(hostile["page_url"], "/offres/francetravail:9");
+    assert_eq!(
+        hostile["apply_url"],
+        "https://recrutement.example.fr/postuler/9"
+    );
+    assert!(
+        hostile["description_html"]
+            .as_str()
+            .unwrap()
+            .contains("<p>")
+    );
+    assert_eq!(
+        hostile["description"],
+        "Encadrer les enfants.\n\nHoraires du soir."
+    );
+    assert!(hostile.get("contact").is_none());
+    assert!(
+        !body.to_string().contains("pwned"),
+        "no script reaches a site"
+    );
 }
 
 #[tokio::test]
@@ -249,6 +289,18 @@ async fn the_whole_offer_is_credited_and_withheld_ones_are_not_served() {
         body["contact"]["email"],
         Value::Null,
         "contact data stays out of the API"
+    );
+    let (status, body) = get(&app, "/v1/offers/francetravail:9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["description_html"]
+            .as_str()
+            .unwrap()
+            .contains("Horaires du soir.")
+    );
+    assert!(
+        !body.to_string().contains("pwned"),
+        "no script reaches an app"
     );
     let (status, body) = get(&app, "/v1/offers/closed:7").await;
     assert_eq!(
