@@ -4,6 +4,7 @@ mod dedup;
 mod http;
 mod live;
 mod peers;
+mod publish;
 mod search;
 
 use std::net::SocketAddr;
@@ -35,6 +36,9 @@ pub enum Bench {
     Dedup(dedup::DedupArgs),
     /// The search index: N generated offers indexed, then a fixed mix of 2 000 queries in process.
     Search(search::SearchArgs),
+    /// Publication on loopback: a kept feed body against a bare axum handler serving the same
+    /// bytes, feed pages rendered afresh and offer pages.
+    Publish(publish::PublishArgs),
 }
 
 /// Arguments of `relais bench feed`.
@@ -96,6 +100,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
         Bench::Search(args) => std::thread::spawn(move || search::run(&args))
             .join()
             .map_err(|_| anyhow::anyhow!("the search benchmark panicked"))?,
+        Bench::Publish(args) => publish::run(args).await,
         Bench::Dedup(args) => std::thread::spawn(move || dedup::run(&args))
             .join()
             .expect("benchmark thread"),

@@ -131,61 +131,8 @@ fn load(
         started.elapsed().as_secs_f64(),
         server.id()
     );
-    let script = data_dir.join("mix.lua");
-    let paths: Vec<String> = urls.iter().map(|u| lua_string(u)).collect();
-    std::fs::write(
-        &script,
-        format!(
-            r#"local paths = {{ {} }}
-local i = 0
-local pause = tonumber(os.getenv("RELAIS_BENCH_PAUSE_MS") or "0")
-request = function()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
-end
-if pause > 0 then
-  delay = function() return pause end
-end
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
-  io.write(string.format("wrk requests=%d duration_us=%d errors=%d p50_us=%d p99_us=%d\n",
-    summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
-end
-"#,
-            paths.join(",\n")
-        ),
-    )?;
-    let run = |connections: u32, pause_ms: u32| -> anyhow::Result<(f64, f64)> {
-        let output = Command::new(wrk)
-            .args([
-                "-t1",
-                &format!("-c{connections}"),
-                &format!("-d{seconds}s"),
-                "--timeout",
-                "5s",
-                "-s",
-                &script.display().to_string(),
-                &base,
-            ])
-            .env("RELAIS_BENCH_PAUSE_MS", pause_ms.to_string())
-            .output()
-            .context("cannot run wrk")?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("wrk requests="))
-            .with_context(|| format!("wrk printed no summary: {text}"))?;
-        let field = |name: &str| -> f64 {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN)
-        };
-        let (requests, duration_us, errors) =
-            (field("requests"), field("duration_us"), field("errors"));
-        anyhow::ensure!(errors == 0.0, "wrk saw {errors} errors: {line}");
-        eprintln!("http: {connections} connections, {pause_ms} ms pause: {line}");
-        Ok((requests / (duration_us / 1e6), field("p99_us") / 1e3))
+    let run = |connections: u32, pause_ms: u32| {
+        run_wrk(wrk, &base, urls, connections, pause_ms, seconds, data_dir)
     };
     let (saturation_qps, _) = run(16, 0)?;
     let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
@@ -208,7 +155,74 @@ end
     })
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
+/// One `wrk` run on one thread over `paths` in turn (a pause between a connection's requests
+/// when `pause_ms` > 0): the rate reached and the p99 latency in ms; fails on any error.
+pub(super) fn run_wrk(
+    wrk: &Path,
+    base: &str,
+    paths: &[String],
+    connections: u32,
+    pause_ms: u32,
+    seconds: u64,
+    work_dir: &Path,
+) -> anyhow::Result<(f64, f64)> {
+    let script = work_dir.join("paths.lua");
+    let quoted: Vec<String> = paths.iter().map(|u| lua_string(u)).collect();
+    std::fs::write(
+        &script,
+        format!(
+            r#"local paths = {{ {} }}
+local i = 0
+local pause = tonumber(os.getenv("RELAIS_BENCH_PAUSE_MS") or "0")
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+if pause > 0 then
+  delay = function() return pause end
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+  io.write(string.format("wrk requests=%d duration_us=%d errors=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
+end
+"#,
+            quoted.join(",\n")
+        ),
+    )?;
+    let output = Command::new(wrk)
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--timeout",
+            "5s",
+            "-s",
+            &script.display().to_string(),
+            base,
+        ])
+        .env("RELAIS_BENCH_PAUSE_MS", pause_ms.to_string())
+        .output()
+        .context("cannot run wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("wrk requests="))
+        .with_context(|| format!("wrk printed no summary: {text}"))?;
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (requests, duration_us, errors) =
+        (field("requests"), field("duration_us"), field("errors"));
+    anyhow::ensure!(errors == 0.0, "wrk saw {errors} errors: {line}");
+    eprintln!("http: {connections} connections, {pause_ms} ms pause: {line}");
+    Ok((requests / (duration_us / 1e6), field("p99_us") / 1e3))
+}
+
+pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(program))

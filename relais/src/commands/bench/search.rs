@@ -66,7 +66,7 @@ pub struct SearchArgs {
 
 const QUERIES: usize = 2_000;
 
-fn generate(count: usize, seed: u64) -> Vec<Offer> {
+pub(super) fn generate(count: usize, seed: u64) -> Vec<Offer> {
     let bench = DedupBenchmark::new(seed);
     let mut offers = Vec::with_capacity(count);
     let mut unit = 0;

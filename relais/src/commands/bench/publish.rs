@@ -1,0 +1,183 @@
+//! `relais bench publish`: in one run, on loopback, the real router over a real store and index
+//! of generated offers: a configured feed's kept body under `wrk` against a bare axum handler
+//! serving the same bytes (the ceiling of the machine and the framework), then the latency of
+//! feed pages rendered afresh and of offer pages, one request at a time.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::body::Bytes;
+use clap::Args;
+use relais_index::OfferIndex;
+use relais_model::{Offer, OfferKey, SourceId};
+use relais_publish::{AppState, FeedDefinition, IndexStatus, router};
+use relais_storage::{IncomingRecord, RunKind, Store};
+
+use super::http::{run_wrk, which};
+
+/// Arguments of `relais bench publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Offers generated (over the real geography, weighted towards big towns).
+    #[arg(long, default_value_t = 20_000)]
+    offers: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds of each `wrk` run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+/// The p99 of latencies in ms.
+fn p99(mut latencies: Vec<f64>) -> f64 {
+    latencies.sort_by(f64::total_cmp);
+    latencies[((latencies.len() as f64 * 0.99) as usize).min(latencies.len() - 1)]
+}
+
+async fn listen(app: axum::Router) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(base)
+}
+
+/// Runs the benchmark.
+pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
+    let wrk = which("wrk")
+        .context("relais bench publish needs `wrk` on the PATH (Debian: `apt-get install wrk`)")?;
+    let source = SourceId::parse("francetravail").expect("valid source id");
+    let offers: Vec<Offer> = super::search::generate(args.offers, args.seed)
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut offer)| {
+            offer.key = OfferKey::new(source.clone(), &format!("P{n:07}")).expect("valid key");
+            offer
+        })
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await?;
+    let now = chrono::Utc::now();
+    let run_id = store.start_run(&source, RunKind::Full, now, now).await?;
+    for chunk in offers.chunks(5_000) {
+        let records: Vec<IncomingRecord> = chunk
+            .iter()
+            .map(|offer| IncomingRecord {
+                raw_payload: serde_json::to_string(offer).expect("an offer serialises"),
+                offer: offer.clone(),
+            })
+            .collect();
+        store
+            .commit_batch(run_id, &records, &serde_json::Value::Null, now)
+            .await?;
+    }
+    let index = OfferIndex::open_or_create(&dir.path().join("index"))?;
+    index.rebuild(offers.iter().cloned())?;
+    // The feed: the département with the most offers.
+    let mut by_departement: HashMap<String, usize> = HashMap::new();
+    for offer in &offers {
+        if let Some(code) = &offer.location.departement {
+            *by_departement.entry(code.to_string()).or_default() += 1;
+        }
+    }
+    let (departement, in_feed) = by_departement
+        .into_iter()
+        .max_by_key(|(_, count)| *count)
+        .context("no offer has a département")?;
+    eprintln!(
+        "publish: {} offers stored and indexed; feed dep:{departement} holds {in_feed}",
+        offers.len()
+    );
+    let feeds = [FeedDefinition {
+        name: "bench".into(),
+        title: "Offres du banc d'essai".into(),
+        territory: format!("dep:{departement}"),
+    }];
+    let status = Arc::new(IndexStatus::starting());
+    status.set_ready(0);
+    let state = AppState::with_store(index, feeds, store, status)?;
+    let base = listen(router(state)).await?;
+
+    // The kept body, and the bare handler serving the same bytes.
+    let client = reqwest::Client::new();
+    let feed_path = "/v1/feeds/bench/offers";
+    let body = client
+        .get(format!("{base}{feed_path}"))
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let bytes = Bytes::from(body.to_vec());
+    let bare = axum::Router::new().route(
+        feed_path,
+        axum::routing::get(move || {
+            let bytes = bytes.clone();
+            async move { ([("content-type", "application/json")], bytes) }
+        }),
+    );
+    let baseline_base = listen(bare).await?;
+    eprintln!("publish: the feed body is {} bytes", body.len());
+    let work = dir.path().to_owned();
+    let paths = vec![feed_path.to_owned()];
+    let seconds = args.seconds;
+    let router_base = base.clone();
+    let (cached_rps, baseline_rps) = tokio::task::spawn_blocking(move || {
+        let cached = run_wrk(&wrk, &router_base, &paths, 16, 0, seconds, &work)?;
+        let baseline = run_wrk(&wrk, &baseline_base, &paths, 16, 0, seconds, &work)?;
+        anyhow::Ok((cached.0, baseline.0))
+    })
+    .await??;
+
+    // Feed pages rendered afresh: 500 pages never asked before (page × per_page), one at a time.
+    let mut uncached = Vec::new();
+    for per_page in 1..=100 {
+        for page in 1..=5 {
+            let url = format!("{base}{feed_path}?page={page}&per_page={per_page}");
+            let start = Instant::now();
+            client
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            uncached.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    // Offer pages (rendered per request), 1 000 of them one at a time, after one of each to warm up.
+    let keys: Vec<String> = offers
+        .iter()
+        .step_by((offers.len() / 1_000).max(1))
+        .take(1_000)
+        .map(|offer| offer.key.to_string())
+        .collect();
+    let mut pages = Vec::new();
+    for pass in 0..2 {
+        for key in &keys {
+            let start = Instant::now();
+            client
+                .get(format!("{base}/offres/{key}"))
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            if pass == 1 {
+                pages.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    let (uncached_p99, page_p99) = (p99(uncached), p99(pages));
+    eprintln!(
+        "publish: kept feed body {cached_rps:.0} requests/s, the bare handler {baseline_rps:.0}; feed pages rendered afresh p99 {uncached_p99:.2} ms; offer pages p99 {page_p99:.2} ms"
+    );
+    println!(
+        "publish cached_rps={cached_rps:.0} baseline_rps={baseline_rps:.0} ratio={:.2} uncached_p99_ms={uncached_p99:.2} page_p99_ms={page_p99:.2}",
+        cached_rps / baseline_rps
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
