@@ -26,6 +26,9 @@ pub(crate) struct Rendered {
     content_type: &'static str,
     etag: String,
     last_modified: Option<SystemTime>,
+    /// The validators as header values, made once.
+    etag_header: HeaderValue,
+    last_modified_header: Option<HeaderValue>,
     /// A kept body is rendered again after this long even when the index has not changed: a
     /// partner offer may have passed its source's maximum age meanwhile.
     rendered_at: Instant,
@@ -46,35 +49,35 @@ impl Rendered {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
+        // HTTP dates have whole seconds.
+        let last_modified = last_modified
+            .and_then(|d| DateTime::from_timestamp(d.timestamp(), 0))
+            .map(SystemTime::from);
         Self {
             bytes,
             content_type,
+            etag_header: HeaderValue::from_str(&etag).expect("hex"),
             etag,
-            // HTTP dates have whole seconds.
-            last_modified: last_modified
-                .and_then(|d| DateTime::from_timestamp(d.timestamp(), 0))
-                .map(SystemTime::from),
+            last_modified_header: last_modified.map(|modified| {
+                HeaderValue::from_str(&httpdate::fmt_http_date(modified)).expect("ASCII")
+            }),
+            last_modified,
             rendered_at: Instant::now(),
         }
     }
 
     /// The answer to a request with these headers: 304 when the client's copy is current.
     pub(crate) fn respond(&self, request: &HeaderMap, max_age_seconds: u32) -> Response {
-        let mut headers = HeaderMap::new();
-        let cache_control = format!("public, max-age={max_age_seconds}");
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_str(&cache_control).expect("ASCII"),
-        );
-        headers.insert(
-            header::ETAG,
-            HeaderValue::from_str(&self.etag).expect("hex"),
-        );
-        if let Some(modified) = self.last_modified {
-            headers.insert(
-                header::LAST_MODIFIED,
-                HeaderValue::from_str(&httpdate::fmt_http_date(modified)).expect("ASCII"),
-            );
+        let mut headers = HeaderMap::with_capacity(4);
+        let cache_control = if max_age_seconds == FEED_MAX_AGE_SECONDS {
+            HeaderValue::from_static("public, max-age=300")
+        } else {
+            HeaderValue::from_str(&format!("public, max-age={max_age_seconds}")).expect("ASCII")
+        };
+        headers.insert(header::CACHE_CONTROL, cache_control);
+        headers.insert(header::ETAG, self.etag_header.clone());
+        if let Some(modified) = &self.last_modified_header {
+            headers.insert(header::LAST_MODIFIED, modified.clone());
         }
         if self.not_modified(request) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();

@@ -503,3 +503,40 @@ async fn a_feeds_sitemap_lists_the_pages_of_its_published_offers() {
     let (status, _, _) = page(&app, "/sitemaps/nowhere.xml").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn every_surface_credits_its_offers_and_none_shows_a_withheld_one() {
+    let (_dir, app) = app().await;
+    for uri in [
+        "/v1/feeds/cahors/offers?per_page=100",
+        "/v1/feeds/cahors/rss?per_page=100",
+        "/v1/feeds/cahors/atom?per_page=100",
+        "/v1/offers.rss?limit=100",
+        "/v1/offers.atom?limit=100",
+        "/sitemaps/cahors.xml",
+    ] {
+        let (status, _, text) = page(&app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        for key in PUBLISHED {
+            assert!(text.contains(key), "{uri} lacks {key}");
+        }
+        for withheld in ["closed:7", "closed:8", "hellowork:6", "francetravail:10"] {
+            assert!(!text.contains(withheld), "{uri} shows {withheld}");
+        }
+        if !uri.starts_with("/sitemaps/") {
+            // Each item its own source's credit and licence link, the channel its sources.
+            for credit in [
+                "Offre France Travail",
+                "Offre publiée sur HelloWork",
+                "https://francetravail.io/licence",
+                "https://hellowork.example/cgu",
+            ] {
+                assert!(text.contains(credit), "{uri} lacks {credit}");
+            }
+        }
+    }
+    let (_, _, html) = page(&app, "/offres/hellowork:4").await;
+    assert!(html.contains("Offre publiée sur HelloWork"));
+    assert!(html.contains(r#"href="https://hellowork.example/cgu""#));
+    assert!(html.contains("mise à jour le"));
+}
