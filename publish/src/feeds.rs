@@ -36,7 +36,7 @@ pub struct FeedDefinition {
 /// A feed with its territory compiled to the places the index filters on.
 #[derive(Debug)]
 pub(crate) struct CompiledFeed {
-    definition: FeedDefinition,
+    pub(crate) definition: FeedDefinition,
     /// Shared with every query of the feed: a région lists thousands of communes.
     pub(crate) places: Arc<PlaceFilter>,
 }

@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .route("/offres/{key}", get(pages::offer_page))
         .route("/r/{key}", get(pages::apply_redirect))
         .route("/sitemaps/{file}", get(sitemaps::sitemap))
+        .route("/widget/{feed}", get(pages::widget_page))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(status::ready))

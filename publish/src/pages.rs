@@ -14,8 +14,10 @@ use crate::{ApiError, AppState};
 
 mod jsonld;
 mod offer;
+mod widget;
 
 pub(crate) use offer::{apply_redirect, offer_page};
+pub(crate) use widget::widget_page;
 
 /// `/methode`.
 #[derive(Template)]

@@ -540,3 +540,64 @@ async fn every_surface_credits_its_offers_and_none_shows_a_withheld_one() {
     assert!(html.contains(r#"href="https://hellowork.example/cgu""#));
     assert!(html.contains("mise à jour le"));
 }
+
+#[tokio::test]
+async fn the_iframe_widget_searches_filters_and_credits_without_javascript() {
+    let (_dir, app) = app().await;
+    let (status, headers, html) = page(&app, "/widget/cahors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(html.contains(r#"<html lang="fr">"#));
+    assert!(
+        html.contains(r#"role="status" aria-live="polite">6 offres</p>"#),
+        "{html}"
+    );
+    for key in PUBLISHED {
+        assert!(
+            html.contains(&format!(r#"href="/offres/{key}" target="_top""#)),
+            "the widget lacks {key}"
+        );
+    }
+    assert!(!html.contains("closed:") && !html.contains("hellowork:6"));
+    assert!(html.contains("Offre publiée sur HelloWork") && html.contains("Offre France Travail"));
+    assert!(html.contains(r#"<label for="q">"#) && html.contains(r#"<label for="commune">"#));
+    assert!(
+        html.contains(r#"<option value="46042">Cahors</option>"#),
+        "the feed's communes"
+    );
+    assert!(
+        html.contains("relais-hauteur"),
+        "tells the host page its height"
+    );
+
+    let (_, _, searched) = page(&app, "/widget/cahors?q=accueil").await;
+    assert!(searched.contains(">5 offres</p>"), "{searched}");
+    let (_, _, filtered) = page(&app, "/widget/cahors?contrat=permanent").await;
+    assert!(filtered.contains("Aucune offre ne correspond à votre recherche."));
+    let (_, _, by_commune) = page(&app, "/widget/cahors?commune=46042&contrat=other").await;
+    assert!(by_commune.contains(">6 offres</p>"));
+    assert!(by_commune.contains(r#"<option value="46042" selected>Cahors</option>"#));
+    let (status, _, outside) = page(&app, "/widget/cahors?commune=75056").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        outside.contains("pas dans le territoire de ce flux"),
+        "never wider than the feed"
+    );
+    assert!(!outside.contains("/offres/"));
+
+    let (_, _, themed) = page(
+        &app,
+        "/widget/cahors?accent=%23aa3300&rayon=12&police=Atkinson%20Hyperlegible&fond=red%3B%7D%20body%7Bdisplay%3Anone",
+    )
+    .await;
+    assert!(themed.contains("--relais-couleur-accent: #aa3300;"));
+    assert!(themed.contains("--relais-rayon: 12px;"));
+    assert!(themed.contains(r#"--relais-police: "Atkinson Hyperlegible""#));
+    assert!(
+        !themed.contains("display:none"),
+        "a theme value cannot break out of CSS"
+    );
+
+    let (status, _, _) = page(&app, "/widget/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -202,7 +202,10 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
             );
         }
     }
-    // The offer page the demo prints, and the method page.
+    // The widget, the offer page the demo prints, and the method page.
+    let widget = client.get(url(&urls, "widget")).send().unwrap();
+    assert_eq!(widget.status(), 200);
+    assert!(widget.text().unwrap().contains("/offres/"));
     let page = client.get(url(&urls, "offer")).send().unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().unwrap();

@@ -177,6 +177,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if let Some(offer) = shown {
         println!("offer: {base}/offres/{}", offer.key);
     }
+    println!("widget: {base}/widget/haute-garonne");
     println!("rss: {base}/v1/feeds/haute-garonne/rss");
     println!("atom: {base}/v1/feeds/haute-garonne/atom");
     println!("method: {base}/methode");

@@ -1,0 +1,386 @@
+//! `/widget/{feed}`: the widget as an iframe page, for CMSs that forbid scripts. Server-rendered
+//! and usable without JavaScript: a search box and filters (contract, commune, working time) in
+//! a plain GET form, the feed's offers, the next page by cursor, the attribution; loading, empty
+//! and error states in French. A few lines of script only tell the host page its height
+//! (`postMessage`), so that the iframe fits its content. Themeable by query parameters that set
+//! its CSS custom properties (`accent`, `texte`, `fond` as `#rgb` or `#rrggbb`, `rayon` in px,
+//! `police` as a font family name).
+
+use askama::Template;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use relais_index::{CONTRACT_NAMES, Cursor, FacetName, PlaceFilter, SearchRequest, SortOrder};
+use relais_licence::{Credit, Surface};
+use relais_territory::geography;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::syndication::contract_name;
+
+/// Offers per page of the widget.
+const PER_PAGE: usize = 10;
+
+/// The form's fields and the theme.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct WidgetParams {
+    q: Option<String>,
+    contrat: Option<String>,
+    commune: Option<String>,
+    temps: Option<String>,
+    suite: Option<String>,
+    accent: Option<String>,
+    texte: Option<String>,
+    fond: Option<String>,
+    rayon: Option<String>,
+    police: Option<String>,
+}
+
+/// An offer of the list.
+struct Card {
+    title: String,
+    employer: Option<String>,
+    place: String,
+    contract: &'static str,
+    published: Option<String>,
+    page_url: String,
+    credit: Credit,
+}
+
+/// A choice of a filter.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "widget.html")]
+struct WidgetPage {
+    feed: String,
+    title: String,
+    q: String,
+    contracts: Vec<Choice>,
+    communes: Vec<Choice>,
+    working_times: Vec<Choice>,
+    cards: Vec<Card>,
+    total: usize,
+    next_url: Option<String>,
+    first_url: String,
+    error: Option<String>,
+    credits: Vec<relais_licence::SourceCredit>,
+    method_url: String,
+    theme: String,
+}
+
+fn colour(value: Option<&str>) -> Option<&str> {
+    let value = value?;
+    let hex = value.strip_prefix('#')?;
+    (matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(value)
+}
+
+/// The theme's custom properties from the query: only values that cannot break out of CSS.
+fn theme(params: &WidgetParams) -> String {
+    let mut css = String::new();
+    for (property, value) in [
+        ("--relais-couleur-accent", colour(params.accent.as_deref())),
+        ("--relais-couleur-texte", colour(params.texte.as_deref())),
+        ("--relais-couleur-fond", colour(params.fond.as_deref())),
+    ] {
+        if let Some(value) = value {
+            css.push_str(&format!("{property}: {value}; "));
+        }
+    }
+    if let Some(radius) = params
+        .rayon
+        .as_deref()
+        .and_then(|r| r.parse::<u8>().ok())
+        .filter(|r| *r <= 40)
+    {
+        css.push_str(&format!("--relais-rayon: {radius}px; "));
+    }
+    if let Some(font) = params.police.as_deref().filter(|f| {
+        !f.is_empty()
+            && f.len() <= 60
+            && f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+    }) {
+        css.push_str(&format!(
+            "--relais-police: \"{font}\", system-ui, sans-serif; "
+        ));
+    }
+    css
+}
+
+fn working_time_label(value: &str) -> &'static str {
+    match value {
+        "full_time" => "Temps plein",
+        "part_time" => "Temps partiel",
+        _ => "Non précisé",
+    }
+}
+
+fn commune_label(code: &str) -> String {
+    let geography = geography();
+    geography
+        .current_commune(code)
+        .map(|id| geography.commune(id).name.to_owned())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// The form's query string with `suite` set (the theme kept).
+fn url_with(feed: &str, params: &WidgetParams, next: Option<&str>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("q", &params.q),
+        ("contrat", &params.contrat),
+        ("commune", &params.commune),
+        ("temps", &params.temps),
+        ("accent", &params.accent),
+        ("texte", &params.texte),
+        ("fond", &params.fond),
+        ("rayon", &params.rayon),
+        ("police", &params.police),
+    ] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    if let Some(next) = next {
+        query.append_pair("suite", next);
+    }
+    format!("/widget/{feed}?{}", query.finish())
+}
+
+fn html_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /widget/{feed}`.
+pub(crate) async fn widget_page(
+    State(state): State<AppState>,
+    feed: Result<Path<String>, PathRejection>,
+    params: Result<Query<WidgetParams>, QueryRejection>,
+) -> Response {
+    let Ok(Path(name)) = feed else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(feed) = state.inner.feeds.get(&name) else {
+        return html_response(
+            StatusCode::NOT_FOUND,
+            format!(
+                "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
+            ),
+        );
+    };
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let mut error = None;
+    let mut unavailable = false;
+    let now = Utc::now();
+    let base = SearchRequest {
+        places: vec![feed.places.clone()],
+        limit: PER_PAGE,
+        now_ms: now.timestamp_millis(),
+        withheld: state.withheld(now),
+        sort: SortOrder::Date,
+        ..SearchRequest::default()
+    };
+    let q = params.q.clone().unwrap_or_default();
+    let mut request = SearchRequest {
+        text: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
+        ..base.clone()
+    };
+    if request.text.is_some() {
+        request.sort = SortOrder::Relevance;
+    }
+    if q.chars().count() > crate::MAX_QUERY_CHARS {
+        error = Some("La recherche est trop longue.".to_owned());
+    }
+    if let Some(contract) = params.contrat.as_deref().filter(|c| !c.is_empty()) {
+        if CONTRACT_NAMES.contains(&contract) {
+            request.contracts = vec![contract.to_owned()];
+        } else {
+            error = Some("Ce type de contrat n'existe pas.".to_owned());
+        }
+    }
+    if let Some(time) = params.temps.as_deref().filter(|t| !t.is_empty()) {
+        if matches!(time, "full_time" | "part_time") {
+            request.working_times = vec![time.to_owned()];
+        } else {
+            error = Some("Ce temps de travail n'existe pas.".to_owned());
+        }
+    }
+    if let Some(code) = params.commune.as_deref().filter(|c| !c.is_empty()) {
+        // A commune of the feed's territory only: the filter narrows, never widens.
+        let inside = feed.places.communes.iter().any(|c| c == code)
+            || geography().current_commune(code).is_some_and(|id| {
+                let commune = geography().commune(id);
+                feed.places
+                    .whole_departements
+                    .iter()
+                    .any(|d| d == commune.departement)
+                    || feed
+                        .places
+                        .whole_regions
+                        .iter()
+                        .any(|r| r == commune.region)
+            });
+        if inside {
+            request.places = vec![std::sync::Arc::new(PlaceFilter {
+                communes: vec![code.to_owned()],
+                ..PlaceFilter::default()
+            })];
+        } else {
+            error = Some("Cette commune n'est pas dans le territoire de ce flux.".to_owned());
+        }
+    }
+    if let Some(token) = params.suite.as_deref().filter(|s| !s.is_empty()) {
+        match Cursor::parse(token, request.sort) {
+            Some(cursor) => request.after = Some(cursor),
+            None => error = Some("Ce lien de page n'est plus valable.".to_owned()),
+        }
+    }
+    // The filters' choices: the feed's values, with or without the current filters.
+    let choices = SearchRequest {
+        limit: 1,
+        facets: vec![
+            FacetName::Contract,
+            FacetName::Commune,
+            FacetName::WorkingTime,
+        ],
+        ..base
+    };
+    let index = state.inner.index.clone();
+    let searched = if error.is_none() {
+        tokio::task::spawn_blocking(move || {
+            let page = index.search_offers(&request, true)?;
+            let choices = index.search_offers(&choices, false)?;
+            Ok::<_, relais_index::IndexError>((page, choices))
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+    } else {
+        None
+    };
+    let (mut cards, mut total, mut next_url) = (Vec::new(), 0, None);
+    let (mut contracts, mut communes, mut working_times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut credits_of = Vec::new();
+    match searched {
+        Some((page, facets)) => {
+            total = page.total;
+            let sort = if params.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+                SortOrder::Relevance
+            } else {
+                SortOrder::Date
+            };
+            next_url = page
+                .next_cursor
+                .map(|c| url_with(&name, &params, Some(&c.token(sort))));
+            for hit in page.hits {
+                let Some(summary) = hit.summary else { continue };
+                let Ok(licensed) = state.inner.licence.license(summary, Surface::Widget, now)
+                else {
+                    continue;
+                };
+                let (summary, credit) = licensed.into_parts();
+                credits_of.push(credit.clone());
+                cards.push(Card {
+                    page_url: format!("{}/offres/{}", state.base_url(), summary.key),
+                    place: summary
+                        .commune
+                        .as_deref()
+                        .map(commune_label)
+                        .or(summary.location.clone())
+                        .unwrap_or_else(|| "Lieu non précisé".to_owned()),
+                    contract: contract_name(&summary.contract_kind),
+                    published: summary.created_at.map(|d| d.format("%d/%m/%Y").to_string()),
+                    title: summary.title,
+                    employer: summary.employer,
+                    credit,
+                });
+            }
+            let selected =
+                |current: &Option<String>, value: &str| current.as_deref() == Some(value);
+            for (facet, values) in facets.facets {
+                for (value, _) in values {
+                    let choice = |label: String| Choice {
+                        selected: match facet {
+                            FacetName::Contract => selected(&params.contrat, &value),
+                            FacetName::Commune => selected(&params.commune, &value),
+                            _ => selected(&params.temps, &value),
+                        },
+                        value: value.clone(),
+                        label,
+                    };
+                    match facet {
+                        FacetName::Contract => {
+                            contracts.push(choice(contract_name(&value).to_owned()))
+                        }
+                        FacetName::Commune => communes.push(choice(commune_label(&value))),
+                        FacetName::WorkingTime if value != "unknown" => {
+                            working_times.push(choice(working_time_label(&value).to_owned()))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            communes.sort_by(|a, b| a.label.cmp(&b.label));
+        }
+        None if error.is_none() => {
+            unavailable = true;
+            error = Some(
+                "Les offres ne peuvent pas être affichées pour le moment. Réessayez dans quelques instants."
+                    .to_owned(),
+            );
+        }
+        None => {}
+    }
+    let channel = state.inner.licence.channel(credits_of.iter());
+    let page = WidgetPage {
+        feed: name.clone(),
+        title: feed.definition.title.clone(),
+        q,
+        contracts,
+        communes,
+        working_times,
+        cards,
+        total,
+        next_url,
+        first_url: url_with(
+            &name,
+            &WidgetParams {
+                accent: params.accent.clone(),
+                texte: params.texte.clone(),
+                fond: params.fond.clone(),
+                rayon: params.rayon.clone(),
+                police: params.police.clone(),
+                ..WidgetParams::default()
+            },
+            None,
+        ),
+        error,
+        credits: channel.sources,
+        method_url: format!("{}{}", state.base_url(), channel.method_url),
+        theme: theme(&params),
+    };
+    let status = match (&page.error, unavailable) {
+        (_, true) => StatusCode::SERVICE_UNAVAILABLE,
+        (Some(_), false) => StatusCode::BAD_REQUEST,
+        (None, false) => StatusCode::OK,
+    };
+    match page.render() {
+        Ok(body) => html_response(status, body),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
