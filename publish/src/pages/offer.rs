@@ -196,7 +196,7 @@ pub(crate) async fn offer_page(
         .description_html
         .as_deref()
         // Sanitised when stored; cleaned again here, as the page is where a script would run.
-        .map(|html| ammonia::clean(html))
+        .map(ammonia::clean)
         .filter(|html| !html.trim().is_empty());
     let paragraphs = offer
         .description

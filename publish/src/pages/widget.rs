@@ -178,9 +178,8 @@ pub(crate) async fn widget_page(
     let Some(feed) = state.inner.feeds.get(&name) else {
         return html_response(
             StatusCode::NOT_FOUND,
-            format!(
-                "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
-            ),
+            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
+                .to_owned(),
         );
     };
     let params = params.map(|Query(p)| p).unwrap_or_default();
