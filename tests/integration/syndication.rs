@@ -339,3 +339,66 @@ format = {{ type = "xml", preset = "hellowork" }}
         assert!(!text.contains("Stratégie"), "/{path}: none of its content");
     }
 }
+
+const READ_JSON_LD: &str = r#"
+import json, sys, extruct, rdflib
+html = open(sys.argv[1], encoding="utf-8").read()
+found = extruct.extract(html, base_url=sys.argv[2], syntaxes=["json-ld"])["json-ld"]
+posting = [item for item in found if item.get("@type") == "JobPosting"]
+# As JSON-LD, offline: schema.org's remote context stands for its vocabulary.
+graph = rdflib.Graph()
+for item in posting:
+    item = dict(item, **{"@context": {"@vocab": "https://schema.org/"}})
+    graph.parse(data=json.dumps(item), format="json-ld")
+schema = rdflib.Namespace("https://schema.org/")
+typed = list(graph.subjects(rdflib.RDF.type, schema.JobPosting))
+titles = [str(t) for s in typed for t in graph.objects(s, schema.title)]
+print(json.dumps({"postings": posting, "typed": len(typed), "titles": titles, "triples": len(graph)}))
+"#;
+
+#[test]
+fn an_offer_pages_job_posting_reads_back_as_json_ld() {
+    let (_demo, dir, urls) = demo();
+    let offer = url(&urls, "offer");
+    let html = Client::new().get(offer).send().unwrap().text().unwrap();
+    let path = dir.path().join("offer.html");
+    std::fs::write(&path, &html).unwrap();
+    let python = relais_tests::python_with(&["extruct==0.18.0", "rdflib==7.6.0"]);
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(READ_JSON_LD)
+        .arg(&path)
+        .arg(offer)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let postings = read["postings"].as_array().unwrap();
+    assert_eq!(postings.len(), 1, "one JobPosting: {read}");
+    let posting = &postings[0];
+    // Google's required properties, and the recommended ones every offer has.
+    for property in [
+        "title",
+        "description",
+        "datePosted",
+        "hiringOrganization",
+        "jobLocation",
+        "employmentType",
+        "identifier",
+    ] {
+        assert!(
+            !posting[property].is_null(),
+            "JobPosting lacks {property}: {posting}"
+        );
+    }
+    assert_eq!(posting["jobLocation"]["address"]["@type"], "PostalAddress");
+    assert_eq!(posting["jobLocation"]["address"]["addressCountry"], "FR");
+    assert!(posting["jobLocation"]["address"]["addressLocality"].is_string());
+    assert_eq!(read["typed"], 1, "an RDF graph with one schema:JobPosting");
+    assert_eq!(read["titles"][0], posting["title"]);
+    assert!(read["triples"].as_u64().unwrap() > 10);
+}
