@@ -260,7 +260,8 @@ async fn feed_response(
         FeedFormat::Rss | FeedFormat::Atom => {
             let base = state.base_url();
             let self_url = format!("{base}/v1/feeds/{name}/{}", format.suffix());
-            let link = format!("{base}/v1/feeds/{name}/offers");
+            // The page people read the same offers on: the widget.
+            let link = format!("{base}/widget/{name}");
             let channel = Channel {
                 title: &response.title,
                 self_url: &self_url,

@@ -53,6 +53,7 @@ for path in sys.argv[1:]:
         "error": str(feed.get("bozo_exception", "")),
         "version": feed.version,
         "language": feed.feed.get("language"),
+        "link": feed.feed.get("link"),
         "rights": feed.feed.get("rights", ""),
         "entries": [{
             "title": e.get("title"),
@@ -107,6 +108,14 @@ fn rss_and_atom_read_clean_in_a_real_feed_reader() {
         assert_eq!(feed["bozo"], false, "{version}: {}", feed["error"]);
         assert_eq!(feed["version"], version);
         assert_eq!(feed["language"], "fr");
+        assert!(
+            feed["link"]
+                .as_str()
+                .unwrap()
+                .ends_with("/widget/haute-garonne"),
+            "{version}: the channel links the page its offers are read on: {}",
+            feed["link"]
+        );
         assert!(
             feed["rights"].as_str().unwrap().contains("France Travail"),
             "{version}: the channel credits the sources"
