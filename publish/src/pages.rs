@@ -12,12 +12,14 @@ use relais_licence::SourceTerms;
 
 use crate::{ApiError, AppState};
 
+mod example;
 mod jsonld;
 mod offer;
 mod widget;
 
+pub(crate) use example::{example_page, widget_script};
 pub(crate) use offer::{apply_redirect, offer_page};
-pub(crate) use widget::widget_page;
+pub(crate) use widget::{widget_offers, widget_page};
 
 /// `/methode`.
 #[derive(Template)]

@@ -1,10 +1,15 @@
-//! `/widget/{feed}`: the widget as an iframe page, for CMSs that forbid scripts. Server-rendered
-//! and usable without JavaScript: a search box and filters (contract, commune, working time) in
-//! a plain GET form, the feed's offers, the next page by cursor, the attribution; loading, empty
-//! and error states in French. A few lines of script only tell the host page its height
-//! (`postMessage`), so that the iframe fits its content. Themeable by query parameters that set
-//! its CSS custom properties (`accent`, `texte`, `fond` as `#rgb` or `#rrggbb`, `rayon` in px,
-//! `police` as a font family name).
+//! The widget's offers, in its two forms.
+//!
+//! `/widget/{feed}`: the iframe page, for CMSs that forbid scripts. Server-rendered and usable
+//! without JavaScript: a search box and filters (contract, commune, working time) in a plain GET
+//! form, the feed's offers, the next page by cursor, the attribution; loading, empty and error
+//! states in French. A few lines of script only tell the host page its height (`postMessage`),
+//! so that the iframe fits its content. Themeable by query parameters that set its CSS custom
+//! properties (`accent`, `texte`, `fond` as `#rgb` or `#rrggbb`, `rayon` in px, `police` as a
+//! font family name).
+//!
+//! `/widget/{feed}/offres`: the same view as JSON, which the web component (`/widget.js`) reads
+//! with the same parameters: both forms show the same offers, choices and messages.
 
 use askama::Template;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -15,7 +20,7 @@ use chrono::Utc;
 use relais_index::{CONTRACT_NAMES, Cursor, FacetName, PlaceFilter, SearchRequest, SortOrder};
 use relais_licence::{Credit, Surface};
 use relais_territory::geography;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::syndication::contract_name;
@@ -39,39 +44,67 @@ pub(crate) struct WidgetParams {
 }
 
 /// An offer of the list.
+#[derive(Serialize)]
 struct Card {
+    key: String,
     title: String,
     employer: Option<String>,
     place: String,
     contract: &'static str,
     published: Option<String>,
+    /// The last update at the source, when it is not the publication day.
+    updated: Option<String>,
     page_url: String,
     credit: Credit,
 }
 
 /// A choice of a filter.
+#[derive(Serialize)]
 struct Choice {
     value: String,
     label: String,
+    #[serde(skip)]
     selected: bool,
+}
+
+/// What both forms show for a request: the offers, the filters' choices, the messages.
+#[derive(Serialize)]
+struct WidgetView {
+    feed: String,
+    title: String,
+    total: usize,
+    offers: Vec<Card>,
+    /// The cursor of the next page (`suite`), when there is one.
+    next: Option<String>,
+    contracts: Vec<Choice>,
+    communes: Vec<Choice>,
+    working_times: Vec<Choice>,
+    /// Why the request cannot be answered, in French.
+    error: Option<String>,
+    /// The index could not answer (a 503), as opposed to a wrong parameter (a 400).
+    #[serde(skip)]
+    unavailable: bool,
+    credits: Vec<relais_licence::SourceCredit>,
+    method_url: String,
+}
+
+impl WidgetView {
+    fn status(&self) -> StatusCode {
+        match (&self.error, self.unavailable) {
+            (_, true) => StatusCode::SERVICE_UNAVAILABLE,
+            (Some(_), false) => StatusCode::BAD_REQUEST,
+            (None, false) => StatusCode::OK,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "widget.html")]
 struct WidgetPage {
-    feed: String,
-    title: String,
+    view: WidgetView,
     q: String,
-    contracts: Vec<Choice>,
-    communes: Vec<Choice>,
-    working_times: Vec<Choice>,
-    cards: Vec<Card>,
-    total: usize,
     next_url: Option<String>,
     first_url: String,
-    error: Option<String>,
-    credits: Vec<relais_licence::SourceCredit>,
-    method_url: String,
     theme: String,
 }
 
@@ -166,7 +199,16 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// `GET /widget/{feed}`.
+/// The answer for an unknown feed.
+fn unknown_feed() -> Response {
+    html_response(
+        StatusCode::NOT_FOUND,
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
+            .to_owned(),
+    )
+}
+
+/// `GET /widget/{feed}`: the iframe page.
 pub(crate) async fn widget_page(
     State(state): State<AppState>,
     feed: Result<Path<String>, PathRejection>,
@@ -175,14 +217,77 @@ pub(crate) async fn widget_page(
     let Ok(Path(name)) = feed else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Some(feed) = state.inner.feeds.get(&name) else {
-        return html_response(
-            StatusCode::NOT_FOUND,
-            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
-                .to_owned(),
-        );
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let Some(view) = widget_view(&state, &name, &params).await else {
+        return unknown_feed();
+    };
+    let status = view.status();
+    let theme_only = WidgetParams {
+        accent: params.accent.clone(),
+        texte: params.texte.clone(),
+        fond: params.fond.clone(),
+        rayon: params.rayon.clone(),
+        police: params.police.clone(),
+        ..WidgetParams::default()
+    };
+    let page = WidgetPage {
+        next_url: view
+            .next
+            .as_deref()
+            .map(|next| url_with(&name, &params, Some(next))),
+        first_url: url_with(&name, &theme_only, None),
+        q: params.q.clone().unwrap_or_default(),
+        theme: theme(&params),
+        view,
+    };
+    match page.render() {
+        Ok(body) => html_response(status, body),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `GET /widget/{feed}/offres`: the same view as JSON, for the web component.
+pub(crate) async fn widget_offers(
+    State(state): State<AppState>,
+    feed: Result<Path<String>, PathRejection>,
+    params: Result<Query<WidgetParams>, QueryRejection>,
+) -> Response {
+    let Ok(Path(name)) = feed else {
+        return StatusCode::NOT_FOUND.into_response();
     };
     let params = params.map(|Query(p)| p).unwrap_or_default();
+    let Some(view) = widget_view(&state, &name, &params).await else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "public, max-age=60")],
+            axum::Json(serde_json::json!({ "error": "Aucun flux d'offres ne porte ce nom." })),
+        )
+            .into_response();
+    };
+    (
+        view.status(),
+        [(header::CACHE_CONTROL, "public, max-age=60")],
+        axum::Json(view),
+    )
+        .into_response()
+}
+
+/// Whether `code` is a commune of the feed's territory: the filter narrows, never widens.
+fn commune_inside(places: &PlaceFilter, code: &str) -> bool {
+    places.communes.iter().any(|c| c == code)
+        || geography().current_commune(code).is_some_and(|id| {
+            let commune = geography().commune(id);
+            places
+                .whole_departements
+                .iter()
+                .any(|d| d == commune.departement)
+                || places.whole_regions.iter().any(|r| r == commune.region)
+        })
+}
+
+/// The view of feed `name` for `params`; `None` for an unknown feed.
+async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Option<WidgetView> {
+    let feed = state.inner.feeds.get(name)?;
     let mut error = None;
     let mut unavailable = false;
     let now = Utc::now();
@@ -194,9 +299,9 @@ pub(crate) async fn widget_page(
         sort: SortOrder::Date,
         ..SearchRequest::default()
     };
-    let q = params.q.clone().unwrap_or_default();
+    let q = params.q.as_deref().unwrap_or_default().trim();
     let mut request = SearchRequest {
-        text: Some(q.trim().to_owned()).filter(|q| !q.is_empty()),
+        text: Some(q.to_owned()).filter(|q| !q.is_empty()),
         ..base.clone()
     };
     if request.text.is_some() {
@@ -220,21 +325,7 @@ pub(crate) async fn widget_page(
         }
     }
     if let Some(code) = params.commune.as_deref().filter(|c| !c.is_empty()) {
-        // A commune of the feed's territory only: the filter narrows, never widens.
-        let inside = feed.places.communes.iter().any(|c| c == code)
-            || geography().current_commune(code).is_some_and(|id| {
-                let commune = geography().commune(id);
-                feed.places
-                    .whole_departements
-                    .iter()
-                    .any(|d| d == commune.departement)
-                    || feed
-                        .places
-                        .whole_regions
-                        .iter()
-                        .any(|r| r == commune.region)
-            });
-        if inside {
+        if commune_inside(&feed.places, code) {
             request.places = vec![std::sync::Arc::new(PlaceFilter {
                 communes: vec![code.to_owned()],
                 ..PlaceFilter::default()
@@ -249,7 +340,8 @@ pub(crate) async fn widget_page(
             None => error = Some("Ce lien de page n'est plus valable.".to_owned()),
         }
     }
-    // The filters' choices: the feed's values, with or without the current filters.
+    let sort = request.sort;
+    // The filters' choices: the feed's values, whatever the current filters.
     let choices = SearchRequest {
         limit: 1,
         facets: vec![
@@ -272,20 +364,25 @@ pub(crate) async fn widget_page(
     } else {
         None
     };
-    let (mut cards, mut total, mut next_url) = (Vec::new(), 0, None);
-    let (mut contracts, mut communes, mut working_times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut view = WidgetView {
+        feed: name.to_owned(),
+        title: feed.definition.title.clone(),
+        total: 0,
+        offers: Vec::new(),
+        next: None,
+        contracts: Vec::new(),
+        communes: Vec::new(),
+        working_times: Vec::new(),
+        error: None,
+        unavailable: false,
+        credits: Vec::new(),
+        method_url: String::new(),
+    };
     let mut credits_of = Vec::new();
     match searched {
         Some((page, facets)) => {
-            total = page.total;
-            let sort = if params.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
-                SortOrder::Relevance
-            } else {
-                SortOrder::Date
-            };
-            next_url = page
-                .next_cursor
-                .map(|c| url_with(&name, &params, Some(&c.token(sort))));
+            view.total = page.total;
+            view.next = page.next_cursor.map(|c| c.token(sort));
             for hit in page.hits {
                 let Some(summary) = hit.summary else { continue };
                 let Ok(licensed) = state.inner.licence.license(summary, Surface::Widget, now)
@@ -294,7 +391,7 @@ pub(crate) async fn widget_page(
                 };
                 let (summary, credit) = licensed.into_parts();
                 credits_of.push(credit.clone());
-                cards.push(Card {
+                view.offers.push(Card {
                     page_url: format!("{}/offres/{}", state.base_url(), summary.key),
                     place: summary
                         .commune
@@ -304,37 +401,23 @@ pub(crate) async fn widget_page(
                         .unwrap_or_else(|| "Lieu non précisé".to_owned()),
                     contract: contract_name(&summary.contract_kind),
                     published: summary.created_at.map(|d| d.format("%d/%m/%Y").to_string()),
+                    updated: credit
+                        .updated_at
+                        .map(|d| d.format("%d/%m/%Y").to_string())
+                        .filter(|updated| {
+                            summary
+                                .created_at
+                                .map(|d| d.format("%d/%m/%Y").to_string())
+                                .as_ref()
+                                != Some(updated)
+                        }),
+                    key: summary.key.to_string(),
                     title: summary.title,
                     employer: summary.employer,
                     credit,
                 });
             }
-            let selected =
-                |current: &Option<String>, value: &str| current.as_deref() == Some(value);
-            for (facet, values) in facets.facets {
-                for (value, _) in values {
-                    let choice = |label: String| Choice {
-                        selected: match facet {
-                            FacetName::Contract => selected(&params.contrat, &value),
-                            FacetName::Commune => selected(&params.commune, &value),
-                            _ => selected(&params.temps, &value),
-                        },
-                        value: value.clone(),
-                        label,
-                    };
-                    match facet {
-                        FacetName::Contract => {
-                            contracts.push(choice(contract_name(&value).to_owned()))
-                        }
-                        FacetName::Commune => communes.push(choice(commune_label(&value))),
-                        FacetName::WorkingTime if value != "unknown" => {
-                            working_times.push(choice(working_time_label(&value).to_owned()))
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            communes.sort_by(|a, b| a.label.cmp(&b.label));
+            fill_choices(&mut view, params, facets.facets);
         }
         None if error.is_none() => {
             unavailable = true;
@@ -346,40 +429,42 @@ pub(crate) async fn widget_page(
         None => {}
     }
     let channel = state.inner.licence.channel(credits_of.iter());
-    let page = WidgetPage {
-        feed: name.clone(),
-        title: feed.definition.title.clone(),
-        q,
-        contracts,
-        communes,
-        working_times,
-        cards,
-        total,
-        next_url,
-        first_url: url_with(
-            &name,
-            &WidgetParams {
-                accent: params.accent.clone(),
-                texte: params.texte.clone(),
-                fond: params.fond.clone(),
-                rayon: params.rayon.clone(),
-                police: params.police.clone(),
-                ..WidgetParams::default()
-            },
-            None,
-        ),
-        error,
-        credits: channel.sources,
-        method_url: format!("{}{}", state.base_url(), channel.method_url),
-        theme: theme(&params),
-    };
-    let status = match (&page.error, unavailable) {
-        (_, true) => StatusCode::SERVICE_UNAVAILABLE,
-        (Some(_), false) => StatusCode::BAD_REQUEST,
-        (None, false) => StatusCode::OK,
-    };
-    match page.render() {
-        Ok(body) => html_response(status, body),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    view.error = error;
+    view.unavailable = unavailable;
+    view.credits = channel.sources;
+    view.method_url = format!("{}{}", state.base_url(), channel.method_url);
+    Some(view)
+}
+
+/// The filters' choices from the feed's facets, the current ones selected.
+fn fill_choices(
+    view: &mut WidgetView,
+    params: &WidgetParams,
+    facets: std::collections::BTreeMap<FacetName, Vec<(String, u64)>>,
+) {
+    let selected = |current: &Option<String>, value: &str| current.as_deref() == Some(value);
+    for (facet, values) in facets {
+        for (value, _) in values {
+            let choice = |label: String| Choice {
+                selected: match facet {
+                    FacetName::Contract => selected(&params.contrat, &value),
+                    FacetName::Commune => selected(&params.commune, &value),
+                    _ => selected(&params.temps, &value),
+                },
+                value: value.clone(),
+                label,
+            };
+            match facet {
+                FacetName::Contract => view
+                    .contracts
+                    .push(choice(contract_name(&value).to_owned())),
+                FacetName::Commune => view.communes.push(choice(commune_label(&value))),
+                FacetName::WorkingTime if value != "unknown" => view
+                    .working_times
+                    .push(choice(working_time_label(&value).to_owned())),
+                _ => {}
+            }
+        }
     }
+    view.communes.sort_by(|a, b| a.label.cmp(&b.label));
 }

@@ -178,6 +178,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("offer: {base}/offres/{}", offer.key);
     }
     println!("widget: {base}/widget/haute-garonne");
+    println!("site: {base}/exemple/haute-garonne");
     println!("rss: {base}/v1/feeds/haute-garonne/rss");
     println!("atom: {base}/v1/feeds/haute-garonne/atom");
     println!("method: {base}/methode");
