@@ -1,7 +1,8 @@
 /* relais: <relais-offres feed="grand-cahors"></relais-offres>, the job offers of a territory.
  *
  * One classic script, no dependency. The element draws itself in a shadow DOM, so the host
- * page's CSS does not reach it (`:host { all: initial }`) and its own CSS does not leak out.
+ * page's CSS does not reach it (its root resets every inherited property) and its own CSS does
+ * not leak out.
  * It reads /widget/{feed}/offres from the server it was loaded from (or its `serveur`
  * attribute) and writes every value as text, never as HTML. Themeable with CSS custom
  * properties set on the element: --relais-couleur-accent, --relais-couleur-texte,
@@ -21,12 +22,14 @@
   var UNAVAILABLE = "Les offres ne peuvent pas être affichées pour le moment. Réessayez dans quelques instants.";
 
   var STYLE = [
-    ":host { all: initial; display: block; font-size: medium; line-height: 1.5;",
+    ":host { display: block; }",
+    ":host([hidden]) { display: none; }",
+    // The host page's rules reach the element itself (even with !important), not its shadow
+    // tree: every inherited property starts afresh here.
+    ".relais { all: initial; display: block; padding: 0.75em; font-size: medium; line-height: 1.5;",
     "  font-family: var(--relais-police, system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif);",
     "  color: var(--relais-couleur-texte, #1f2328); background: var(--relais-couleur-fond, #ffffff); }",
-    ":host([hidden]) { display: none; }",
     "*, *::before, *::after { box-sizing: border-box; }",
-    ".relais { padding: 0.75em; }",
     "h2 { font-size: 1.25em; line-height: 1.3; margin: 0 0 0.75em; }",
     "form { display: grid; grid-template-columns: repeat(auto-fit, minmax(11em, 1fr)); gap: 0.5em 0.75em; align-items: end; margin: 0 0 1em; }",
     "label { display: block; font-size: 0.9em; font-weight: 600; margin-bottom: 0.2em; }",

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cli::start_and_read;
 
 /// The demo's URLs by the name it prints before them.
-fn demo() -> (
+pub(crate) fn demo() -> (
     crate::cli::Running,
     tempfile::TempDir,
     Vec<(String, String)>,
@@ -39,7 +39,7 @@ fn demo() -> (
     (demo, data, urls)
 }
 
-fn url<'a>(urls: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn url<'a>(urls: &'a [(String, String)], name: &str) -> &'a str {
     &urls.iter().find(|(n, _)| n == name).unwrap().1
 }
 

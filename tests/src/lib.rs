@@ -99,31 +99,44 @@ pub fn feed_fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// The build directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// Runs `install` into `dir` under `target/test-tools/` unless an earlier run finished it:
+/// tests run in parallel, so one installs and the others wait on the lock.
+fn test_tool(name: &str, install: impl FnOnce(&std::path::Path)) -> std::path::PathBuf {
+    let tools = target_dir().join("test-tools");
+    std::fs::create_dir_all(&tools).expect("test-tools dir");
+    let dir = tools.join(name);
+    let lock = std::fs::File::create(tools.join("tools.lock")).expect("lock file");
+    lock.lock().expect("test tools lock");
+    if !dir.join("ready").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("tool dir");
+        install(&dir);
+        std::fs::write(dir.join("ready"), name).expect("ready marker");
+    }
+    drop(lock);
+    dir
+}
+
 /// A Python with these pinned PyPI packages (`feedparser==6.0.12`), in a virtual environment
 /// kept under the build directory: installed once on a fresh machine, reused afterwards.
 pub fn python_with(packages: &[&str]) -> std::path::PathBuf {
     use std::process::Command;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let venv = target
-        .join("test-tools")
-        .join(packages.join("+").replace(['=', '.'], "_"));
-    let python = venv.join("bin").join("python");
-    // Tests run in parallel: one creates the environment, the others wait on its lock.
-    let lock_path = target.join("test-tools").join("python.lock");
-    std::fs::create_dir_all(target.join("test-tools")).expect("test-tools dir");
-    let lock = std::fs::File::create(&lock_path).expect("lock file");
-    lock.lock().expect("python tools lock");
-    if !venv.join("ready").exists() {
-        let _ = std::fs::remove_dir_all(&venv);
+    let name = format!("python-{}", packages.join("+").replace(['=', '.'], "_"));
+    let venv = test_tool(&name, |venv| {
         let status = Command::new("python3")
             .args(["-m", "venv"])
-            .arg(&venv)
+            .arg(venv)
             .status()
             .expect("python3 runs");
         assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(&python)
+        let status = Command::new(venv.join("bin").join("python"))
             .args([
                 "-m",
                 "pip",
@@ -135,8 +148,35 @@ pub fn python_with(packages: &[&str]) -> std::path::PathBuf {
             .status()
             .expect("pip runs");
         assert!(status.success(), "pip install {packages:?} failed");
-        std::fs::write(venv.join("ready"), packages.join("\n")).expect("ready marker");
-    }
-    drop(lock);
-    python
+    });
+    venv.join("bin").join("python")
 }
+
+/// A file of an npm package at a pinned version (`axe-core`, `4.14.1`, `axe.min.js`), fetched
+/// once from the registry with `npm pack` (which checks the tarball's integrity).
+pub fn npm_package_file(package: &str, version: &str, file: &str) -> std::path::PathBuf {
+    use std::process::Command;
+    let dir = test_tool(&format!("npm-{package}-{version}"), |dir| {
+        let output = Command::new("npm")
+            .args(["pack", "--silent", &format!("{package}@{version}")])
+            .current_dir(dir)
+            .output()
+            .expect("npm runs");
+        assert!(
+            output.status.success(),
+            "npm pack {package}@{version} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tarball = String::from_utf8(output.stdout).expect("utf-8");
+        let status = Command::new("tar")
+            .arg("xzf")
+            .arg(tarball.trim())
+            .current_dir(dir)
+            .status()
+            .expect("tar runs");
+        assert!(status.success(), "cannot unpack {tarball}");
+    });
+    dir.join("package").join(file)
+}
+
+pub mod browser;
