@@ -1,5 +1,6 @@
 //! End-to-end tests: one test binary (see `tests/src/lib.rs` for the helpers).
 
+mod accessibility;
 mod browser;
 mod cli;
 mod client;
