@@ -601,3 +601,135 @@ async fn the_iframe_widget_searches_filters_and_credits_without_javascript() {
     let (status, _, _) = page(&app, "/widget/nowhere").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_web_component_reads_the_iframes_view_as_json() {
+    let (_dir, app) = app().await;
+    let (status, view) = get(&app, "/widget/cahors/offres").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["total"], 6);
+    assert_eq!(keys(&view), PUBLISHED, "the same offers as every surface");
+    for offer in view["offers"].as_array().unwrap() {
+        assert!(offer["page_url"].as_str().unwrap().starts_with("/offres/"));
+        assert!(
+            offer["credit"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Offre")
+        );
+        assert!(offer["credit"]["licence_url"].is_string());
+        assert!(offer["credit"]["updated_at"].is_string(), "the last update");
+        assert!(offer.get("contact").is_none() && offer.get("description_html").is_none());
+    }
+    assert_eq!(view["communes"][0]["value"], "46042");
+    assert_eq!(view["communes"][0]["label"], "Cahors");
+    assert!(view["credits"].as_array().unwrap().len() >= 2);
+    assert_eq!(view["method_url"], "/methode");
+    assert!(view["error"].is_null());
+
+    let (_, searched) = get(&app, "/widget/cahors/offres?q=accueil").await;
+    assert_eq!(searched["total"], 5);
+    let (status, outside) = get(&app, "/widget/cahors/offres?commune=75056").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        outside["error"]
+            .as_str()
+            .unwrap()
+            .contains("pas dans le territoire de ce flux")
+    );
+    assert!(outside["offers"].as_array().unwrap().is_empty());
+    let (status, unknown) = get(&app, "/widget/nowhere/offres").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown["error"], "Aucun flux d'offres ne porte ce nom.");
+}
+
+#[tokio::test]
+async fn the_widget_script_is_small_cached_and_the_sample_page_embeds_both_forms() {
+    let (_dir, app) = app().await;
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/widget.js")
+                .header("accept-encoding", "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["cache-control"], "public, max-age=3600");
+    let gzipped = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    assert!(
+        gzipped.len() <= 30 * 1024,
+        "widget.js is {} bytes gzipped",
+        gzipped.len()
+    );
+    let again = app
+        .clone()
+        .oneshot(
+            Request::get("/widget.js")
+                .header("if-none-match", headers["etag"].clone())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let (status, _, script) = page(&app, "/widget.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(script.contains(r#"customElements.define("relais-offres""#));
+    assert!(script.contains("attachShadow"));
+    assert!(
+        !script.contains("innerHTML"),
+        "the component writes text, never HTML"
+    );
+
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/exemple/cahors")
+                .header("host", "emplois.example.fr")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    let html = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(html.contains(r#"<html lang="fr">"#));
+    assert!(html.contains(r#"<relais-offres feed="cahors"></relais-offres>"#));
+    assert!(html.contains(r#"<iframe src="http://emplois.example.fr/widget/cahors""#));
+    assert!(html.contains(r#"<script src="http://emplois.example.fr/widget.js" defer></script>"#));
+    assert!(
+        html.contains("&#60;relais-offres feed=&#34;cahors&#34;&#62;"),
+        "the snippet to copy"
+    );
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/exemple/cahors")
+                .header("host", "x\"><script>")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("x\"><script>"),
+        "a forged Host never reaches the page"
+    );
+    let (status, _, _) = page(&app, "/exemple/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
