@@ -141,6 +141,33 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
         keys_of(&first),
         "the component shows the feed's first page"
     );
+    // Each offer credited to its source with its dates; the list's sources and the method.
+    let credits = browser
+        .js(&format!(
+            "{SHADOW} return [w.querySelector('li.offre .discret').textContent,
+               [...w.querySelectorAll('.credits a')].map(a => [a.textContent, a.href])];"
+        ))
+        .await;
+    let card_credit = credits[0].as_str().unwrap();
+    assert!(
+        card_credit.starts_with("Publiée le ") && card_credit.contains("Offre France Travail"),
+        "{credits}"
+    );
+    let links = credits[1].as_array().unwrap();
+    assert!(
+        links.iter().any(|l| l[0] == "France Travail"
+            && l[1]
+                .as_str()
+                .unwrap()
+                .starts_with("https://francetravail.io/")),
+        "{credits}"
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l[0] == "Méthode et licences" && l[1] == format!("{relais}/methode")),
+        "{credits}"
+    );
     let count = status_text(&browser).await;
     assert!(
         count.starts_with(&format!("{total} offres")),
@@ -323,14 +350,14 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
 
     // The error states: an unknown feed, and a server that does not answer.
     browser
-        .js(&format!(
-            "for (const [feed, server] of [['inconnu', null], ['haute-garonne', 'http://127.0.0.1:9']]) {{
+        .js(
+            "for (const [feed, server] of [['inconnu', null], ['haute-garonne', 'http://127.0.0.1:9']]) {
                const e = document.createElement('relais-offres');
                e.setAttribute('feed', feed); e.className = 'autre';
                if (server) e.setAttribute('serveur', server);
                document.querySelector('main').append(e);
-             }} return true;"
-        ))
+             } return true;",
+        )
         .await;
     browser
         .wait_until(

@@ -258,6 +258,8 @@ fn body(client: &Client, url: &str) -> (u16, String) {
 
 #[test]
 fn an_offer_withdrawn_by_a_sync_is_gone_from_every_surface_right_after_it() {
+    // Feeds (JSON, RSS, Atom), the sitemap, the search, both forms of the widget; the kept
+    // bodies of the configured feed included, since each surface is read once before.
     let dir = tempfile::tempdir().unwrap();
     let board = dir.path().join("board.xml");
     let full = std::fs::read_to_string(relais_tests::feed_fixture("hellowork.xml")).unwrap();
@@ -302,6 +304,9 @@ format = {{ type = "xml", preset = "hellowork" }}
         format!("{base}/sitemaps/nord-ouest.xml"),
         format!("{base}/v1/offers?limit=100"),
         format!("{base}/v1/offers.rss"),
+        // The widget: the iframe page and the JSON the web component reads.
+        format!("{base}/widget/nord-ouest"),
+        format!("{base}/widget/nord-ouest/offres"),
     ];
     // Before: every surface shows it (and the feed bodies are now kept).
     for url in &surfaces {
