@@ -2,6 +2,7 @@
 //! `chromedriver` (WebDriver), and axe-core from the npm registry.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +25,22 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Also when a test fails: the session is ended (chromedriver then closes Chromium), and
+    /// chromedriver's process group is killed, so that no browser outlives its test.
     fn drop(&mut self) {
+        let session = self.session_url.clone();
+        // A blocking client of its own thread: the drop may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .and_then(|client| client.delete(session).send())
+        })
+        .join();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", self.driver.id()))
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -47,6 +63,8 @@ impl Browser {
             .port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            // Its own process group, with the browsers it starts: killed together on drop.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -59,12 +59,7 @@ pub(crate) async fn example_page(
     headers: HeaderMap,
 ) -> Response {
     let Some(feed) = state.inner.feeds.get(&name) else {
-        return (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>",
-        )
-            .into_response();
+        return super::widget::unknown_feed();
     };
     let server = server_url(&state, &headers);
     let title = feed.definition.title.clone();

@@ -200,7 +200,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
 }
 
 /// The answer for an unknown feed.
-fn unknown_feed() -> Response {
+pub(super) fn unknown_feed() -> Response {
     html_response(
         StatusCode::NOT_FOUND,
         "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Flux inconnu</title><p>Aucun flux d'offres ne porte ce nom.</p></html>"
