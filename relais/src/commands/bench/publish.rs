@@ -134,6 +134,17 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
 
     // Feed pages rendered afresh: every page of the feed at the default size (20 offers) but
     // the first, each asked once, one at a time (at most 200).
+    // A warm-up first, as for the offer pages: pages of another size (other bodies, other cache
+    // keys), not measured.
+    for page in 1..=20 {
+        client
+            .get(format!("{base}{feed_path}?page={page}&per_page=19"))
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+    }
     let mut uncached = Vec::new();
     for page in 2..=in_feed.div_ceil(20).clamp(2, 201) {
         let url = format!("{base}{feed_path}?page={page}");
