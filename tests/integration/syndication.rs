@@ -220,6 +220,11 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
     let html = page.text().unwrap();
     assert!(html.contains(r#"<script type="application/ld+json">"#));
     assert!(html.contains("Postuler") || !html.contains("/r/"));
+    // The demo prints an offer that HelloWork also carries: named as the board, not its id.
+    assert!(
+        html.contains("<h2>Aussi publiée sur</h2>") && html.contains(">HelloWork</a></li>"),
+        "the other boards that carry the offer"
+    );
     let method = client.get(url(&urls, "method")).send().unwrap();
     assert_eq!(method.status(), 200);
     assert!(method.text().unwrap().contains("GeoNames"));

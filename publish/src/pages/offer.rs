@@ -188,7 +188,16 @@ pub(crate) async fn offer_page(
         .and_then(Result::ok)
         .flatten()
         .map(|summary| summary.also_published_on)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        // Shown by the board's name (`HelloWork`), not its id.
+        .map(|mut copy| {
+            if let Some(terms) = state.inner.licence.terms(&copy.source) {
+                copy.source = terms.name.clone();
+            }
+            copy
+        })
+        .collect();
     let offer = licensed.value();
     let credit = licensed.credit();
     let canonical = format!("{}/offres/{}", state.base_url(), offer.key);

@@ -42,14 +42,17 @@ fn write_partner_feeds(
     offers: u64,
 ) -> anyhow::Result<Vec<FeedSourceConfig>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let source =
-        |id: &str, path: &std::path::Path, format: &str| -> anyhow::Result<FeedSourceConfig> {
-            let text = format!(
-                "id = {id:?}\nurl = {:?}\nformat = {format}\n",
-                path.display().to_string()
-            );
-            Ok(toml::from_str(&text)?)
-        };
+    let source = |id: &str,
+                  name: &str,
+                  path: &std::path::Path,
+                  format: &str|
+     -> anyhow::Result<FeedSourceConfig> {
+        let text = format!(
+            "id = {id:?}\nname = {name:?}\nurl = {:?}\nformat = {format}\n",
+            path.display().to_string()
+        );
+        Ok(toml::from_str(&text)?)
+    };
     let generated = dir.join("hellowork.xml");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&generated)?);
     // The simulator's own seed: HelloWork republishes a fifth of France Travail's stock (the same
@@ -64,13 +67,14 @@ fn write_partner_feeds(
     std::io::Write::flush(&mut out)?;
     let mut sources = vec![source(
         "hellowork",
+        "HelloWork",
         &generated,
         r#"{ type = "xml", preset = "hellowork" }"#,
     )?];
     for sample in SAMPLE_FEEDS {
         let path = dir.join(sample.file);
         std::fs::write(&path, sample.bytes)?;
-        sources.push(source(sample.id, &path, sample.format)?);
+        sources.push(source(sample.id, sample.name, &path, sample.format)?);
     }
     Ok(sources)
 }
