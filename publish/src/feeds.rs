@@ -425,7 +425,7 @@ async fn with_descriptions(
             let (summary, attribution) = licensed.into_parts();
             let details = details.remove(&summary.key).unwrap_or_default();
             FeedOffer {
-                page_url: format!("{}/offres/{}", state.base_url(), summary.key),
+                page_url: crate::syndication::offer_url(state.base_url(), &summary.key),
                 summary,
                 details,
                 attribution,

@@ -143,6 +143,30 @@ impl AppState {
     }
 }
 
+/// An offer key as one path segment: a partner's id may hold `/`, `?`, `#` or spaces
+/// (`hellowork:1792883/10218731 MESMEO`); `:` and the rest stay as they are.
+pub(crate) fn path_segment(key: &str) -> String {
+    use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+    const SEGMENT: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'/')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'[')
+        .add(b'\\')
+        .add(b']')
+        .add(b'^')
+        .add(b'`')
+        .add(b'{')
+        .add(b'|')
+        .add(b'}');
+    utf8_percent_encode(key, SEGMENT).to_string()
+}
+
 /// The status of an index served as it is (no follower).
 fn ready_now() -> IndexStatus {
     let status = IndexStatus::starting();

@@ -118,8 +118,9 @@ fn channel_rights(channel: &Channel<'_>) -> String {
     )
 }
 
+/// The page of the offer `key` (`{base_url}/offres/{key}`).
 pub(crate) fn offer_url(base_url: &str, key: &str) -> String {
-    format!("{base_url}/offres/{key}")
+    format!("{base_url}/offres/{}", crate::path_segment(key))
 }
 
 /// The channel's date: its offers' last update, else the Unix epoch (a body must not change

@@ -67,7 +67,11 @@ fn licence() -> Licence {
 /// Three France Travail offers, two fresh HelloWork ones, one past HelloWork's maximum age,
 /// two of a closed board; all in Cahors.
 async fn app() -> (tempfile::TempDir, axum::Router) {
-    let offers = vec![
+    app_with(default_offers()).await
+}
+
+fn default_offers() -> Vec<Offer> {
+    vec![
         offer("francetravail", "1", 1),
         offer("francetravail", "2", 2),
         offer("francetravail", "3", 400),
@@ -78,7 +82,11 @@ async fn app() -> (tempfile::TempDir, axum::Router) {
         offer("closed", "8", 2),
         hostile(),
         offer("francetravail", "10", 1),
-    ];
+    ]
+}
+
+/// The router over `offers` (`francetravail:10` withdrawn), with the feed `cahors`.
+async fn app_with(offers: Vec<Offer>) -> (tempfile::TempDir, axum::Router) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
         .await
@@ -732,4 +740,42 @@ async fn the_widget_script_is_small_cached_and_the_sample_page_embeds_both_forms
     );
     let (status, _, _) = page(&app, "/exemple/nowhere").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_offer_id_with_slashes_spaces_and_marks_has_working_links_everywhere() {
+    let id = "1792883/10218731 MESMEO?94V#x";
+    let mut offers = default_offers();
+    offers.push(offer("hellowork", id, 1));
+    let (_dir, app) = app_with(offers).await;
+    let encoded = "/offres/hellowork:1792883%2F10218731%20MESMEO%3F94V%23x";
+    let (_, feed) = get(&app, "/v1/feeds/cahors/offers?per_page=100").await;
+    let urls: Vec<&str> = feed["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["page_url"].as_str().unwrap())
+        .collect();
+    assert!(urls.contains(&encoded), "{urls:?}");
+    let (_, widget) = get(&app, "/widget/cahors/offres").await;
+    assert!(widget.to_string().contains(encoded));
+    for surface in [
+        "/v1/feeds/cahors/rss",
+        "/sitemaps/cahors.xml",
+        "/widget/cahors",
+    ] {
+        let (_, _, body) = page(&app, surface).await;
+        assert!(body.contains(encoded), "{surface}");
+    }
+    let (status, _, html) = page(&app, encoded).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!(r#"<link rel="canonical" href="{encoded}">"#)));
+    let apply = "/r/hellowork:1792883%2F10218731%20MESMEO%3F94V%23x";
+    assert!(html.contains(&format!(r#"href="{apply}""#)), "Postuler");
+    let response = app
+        .clone()
+        .oneshot(Request::get(apply).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
 }

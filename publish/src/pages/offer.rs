@@ -200,7 +200,7 @@ pub(crate) async fn offer_page(
         .collect();
     let offer = licensed.value();
     let credit = licensed.credit();
-    let canonical = format!("{}/offres/{}", state.base_url(), offer.key);
+    let canonical = crate::syndication::offer_url(state.base_url(), &offer.key.to_string());
     let description_html = offer
         .description_html
         .as_deref()
@@ -222,7 +222,7 @@ pub(crate) async fn offer_page(
         .take(200)
         .collect();
     let apply_path = (offer.apply_url.is_some() || offer.offer_url.is_some())
-        .then(|| format!("/r/{}", offer.key));
+        .then(|| format!("/r/{}", crate::path_segment(&offer.key.to_string())));
     let place = place_text(offer);
     let json_ld = job_posting(
         offer,

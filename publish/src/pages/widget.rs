@@ -392,7 +392,7 @@ async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Opt
                 let (summary, credit) = licensed.into_parts();
                 credits_of.push(credit.clone());
                 view.offers.push(Card {
-                    page_url: format!("{}/offres/{}", state.base_url(), summary.key),
+                    page_url: crate::syndication::offer_url(state.base_url(), &summary.key),
                     place: summary
                         .commune
                         .as_deref()
