@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 
 use fantoccini::Locator;
+use fantoccini::elements::ShadowRoot;
 use fantoccini::key::Key;
 use relais_tests::browser::Browser;
 use reqwest::Client;
@@ -86,6 +87,18 @@ async fn wait_for_cards(browser: &Browser, count: usize, what: &str) {
             ),
         )
         .await;
+}
+
+/// Clicks the element of the widget's shadow tree that `css` finds.
+async fn click_in(shadow: &ShadowRoot, css: &str) {
+    let element = shadow.find(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
+/// Chooses `value` in the widget's `<select>` that `css` finds.
+async fn choose_in(shadow: &ShadowRoot, css: &str, value: &str) {
+    let select = shadow.find(Locator::Css(css)).await.unwrap();
+    select.select_by_value(value).await.unwrap();
 }
 
 /// What the widget's JSON says for `query` (the same view the component shows).
@@ -250,20 +263,8 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
     search.clear().await.unwrap();
     let contract = first["contracts"][0]["value"].as_str().unwrap().to_owned();
     let label = first["contracts"][0]["label"].as_str().unwrap().to_owned();
-    shadow
-        .find(Locator::Css("#contrat"))
-        .await
-        .unwrap()
-        .select_by_value(&contract)
-        .await
-        .unwrap();
-    shadow
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_in(&shadow, "#contrat", &contract).await;
+    click_in(&shadow, "button[type=submit]").await;
     let filtered = view(&http, &relais, &[("contrat", &contract)]).await;
     let filtered_total = filtered["total"].as_u64().unwrap();
     browser
@@ -289,28 +290,10 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
 
     // All contracts again, then the next page: twenty offers, none twice, the server's two pages,
     // the focus on the first new one.
-    shadow
-        .find(Locator::Css("#contrat"))
-        .await
-        .unwrap()
-        .select_by_value("")
-        .await
-        .unwrap();
-    shadow
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose_in(&shadow, "#contrat", "").await;
+    click_in(&shadow, "button[type=submit]").await;
     wait_for_cards(&browser, 10, "the feed's first page again").await;
-    shadow
-        .find(Locator::Css("button.suite"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&shadow, "button.suite").await;
     wait_for_cards(&browser, 20, "the second page").await;
     let second = view(
         &http,
@@ -339,13 +322,7 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
         status_text(&browser).await,
         "Aucune offre ne correspond à votre recherche."
     );
-    shadow
-        .find(Locator::Css(".etat button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&shadow, ".etat button").await;
     wait_for_cards(&browser, 10, "all offers after the empty state").await;
 
     // The error states: an unknown feed, and a server that does not answer.
@@ -406,13 +383,7 @@ async fn the_widget_searches_filters_and_paginates_in_headless_chromium_inside_a
 
     // A card opens its offer page.
     let (href, title) = cards(&browser).await.remove(0);
-    shadow
-        .find(Locator::Css("li.offre h3 a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&shadow, "li.offre h3 a").await;
     browser
         .wait_until(
             "the offer page",
