@@ -2,7 +2,6 @@
 //! `chromedriver` (WebDriver), and axe-core from the npm registry.
 
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,8 +24,8 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
-    /// Also when a test fails: the session is ended (chromedriver then closes Chromium), and
-    /// chromedriver's process group is killed, so that no browser outlives its test.
+    /// Also when a test fails: the session is ended (chromedriver then closes Chromium), so
+    /// that no browser outlives its test; then chromedriver is killed.
     fn drop(&mut self) {
         let session = self.session_url.clone();
         // A blocking client of its own thread: the drop may run inside the test's runtime.
@@ -37,10 +36,6 @@ impl Drop for Browser {
                 .and_then(|client| client.delete(session).send())
         })
         .join();
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.driver.id()))
-            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -63,8 +58,6 @@ impl Browser {
             .port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
-            // Its own process group, with the browsers it starts: killed together on drop.
-            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
