@@ -208,16 +208,24 @@ pub(super) fn unknown_feed() -> Response {
     )
 }
 
+/// The feed's name and the form's fields (an unreadable query reads as an empty form).
+fn form(
+    feed: Result<Path<String>, PathRejection>,
+    params: Result<Query<WidgetParams>, QueryRejection>,
+) -> Option<(String, WidgetParams)> {
+    let Path(name) = feed.ok()?;
+    Some((name, params.map(|Query(p)| p).unwrap_or_default()))
+}
+
 /// `GET /widget/{feed}`: the iframe page.
 pub(crate) async fn widget_page(
     State(state): State<AppState>,
     feed: Result<Path<String>, PathRejection>,
     params: Result<Query<WidgetParams>, QueryRejection>,
 ) -> Response {
-    let Ok(Path(name)) = feed else {
+    let Some((name, params)) = form(feed, params) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let params = params.map(|Query(p)| p).unwrap_or_default();
     let Some(view) = widget_view(&state, &name, &params).await else {
         return unknown_feed();
     };
@@ -252,10 +260,9 @@ pub(crate) async fn widget_offers(
     feed: Result<Path<String>, PathRejection>,
     params: Result<Query<WidgetParams>, QueryRejection>,
 ) -> Response {
-    let Ok(Path(name)) = feed else {
+    let Some((name, params)) = form(feed, params) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let params = params.map(|Query(p)| p).unwrap_or_default();
     let Some(view) = widget_view(&state, &name, &params).await else {
         return (
             StatusCode::NOT_FOUND,
