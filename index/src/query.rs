@@ -177,6 +177,9 @@ pub struct SearchRequest {
     pub text: Option<String>,
     /// Places (a territory, communes, départements, régions): an offer in any of them matches.
     pub places: Vec<Arc<PlaceFilter>>,
+    /// Only offers inside these places as well, whatever the other filters say: an API key's
+    /// territory.
+    pub within: Option<Arc<PlaceFilter>>,
     /// Only offers whose point is within this disc.
     pub radius: Option<Radius>,
     /// Measure distances from here (the radius' centre when there is one).
@@ -508,6 +511,9 @@ fn filter_clauses(
             .map(|p| (Occur::Should, place_query(p)))
             .collect();
         clauses.push(filter(clauses_query_any(places)));
+    }
+    if let Some(within) = &request.within {
+        clauses.push(filter(place_query(within)));
     }
     if let Some(radius) = &request.radius {
         clauses.push(filter(any_of(

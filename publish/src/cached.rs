@@ -32,9 +32,22 @@ pub(crate) struct Rendered {
     /// A kept body is rendered again after this long even when the index has not changed: a
     /// partner offer may have passed its source's maximum age meanwhile.
     rendered_at: Instant,
+    /// The keys of the offers the body lists: its impressions when it is sent.
+    shown: Vec<String>,
 }
 
 impl Rendered {
+    /// The same body, listing these offers.
+    pub(crate) fn showing(mut self, keys: Vec<String>) -> Self {
+        self.shown = keys;
+        self
+    }
+
+    /// The keys of the offers the body lists.
+    pub(crate) fn shown(&self) -> impl Iterator<Item = &str> {
+        self.shown.iter().map(String::as_str)
+    }
+
     pub(crate) fn new(
         body: impl Into<Bytes>,
         content_type: &'static str,
@@ -63,6 +76,7 @@ impl Rendered {
             }),
             last_modified,
             rendered_at: Instant::now(),
+            shown: Vec::new(),
         }
     }
 

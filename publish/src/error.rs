@@ -2,7 +2,7 @@
 //! `{"error": {"code": "<stable code>", "message": "<for humans>"}}` (see `docs/api.md`).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -54,6 +54,39 @@ pub enum ApiError {
     /// The index is not loaded yet (first start): retry shortly.
     #[error("the index is not ready yet: retry shortly")]
     NotReady,
+    /// No `Authorization: Bearer` header.
+    #[error("this endpoint needs an API key: send it as `Authorization: Bearer <key>`")]
+    MissingApiKey,
+    /// A key that this server did not issue (the key itself is never repeated).
+    #[error("the API key is not valid")]
+    InvalidApiKey,
+    /// A key that was revoked.
+    #[error("the API key was revoked")]
+    RevokedApiKey,
+    /// The key does not have the scope the endpoint needs.
+    #[error("the API key does not have the `{0}` scope")]
+    InsufficientScope(String),
+    /// Over the key's rate.
+    #[error("too many requests: at most {limit} a second with this key")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: u64,
+        /// Requests a second allowed.
+        limit: u32,
+    },
+    /// The key's requests of the day are used up.
+    #[error("the API key's daily quota of requests is used up: it resets at midnight (Paris)")]
+    DailyQuotaExceeded {
+        /// Seconds to the reset.
+        retry_after: u64,
+    },
+    /// The key has been given as many offers as it may be today (licence art. 3: no bulk
+    /// extraction).
+    #[error("the API key has paged through as many offers as it may today: it resets at midnight (Paris)")]
+    DailyOffersExceeded {
+        /// Seconds to the reset.
+        retry_after: u64,
+    },
     /// Something failed inside; the message sent is generic.
     #[error("internal error")]
     Internal(String),
@@ -76,6 +109,17 @@ impl ApiError {
             ApiError::InvalidCursor => ("invalid_cursor", StatusCode::BAD_REQUEST),
             ApiError::QueryTooLong(_) => ("query_too_long", StatusCode::BAD_REQUEST),
             ApiError::NotReady => ("not_ready", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::MissingApiKey => ("missing_api_key", StatusCode::UNAUTHORIZED),
+            ApiError::InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
+            ApiError::RevokedApiKey => ("revoked_api_key", StatusCode::UNAUTHORIZED),
+            ApiError::InsufficientScope(_) => ("insufficient_scope", StatusCode::FORBIDDEN),
+            ApiError::RateLimited { .. } => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::DailyQuotaExceeded { .. } => {
+                ("daily_quota_exceeded", StatusCode::TOO_MANY_REQUESTS)
+            }
+            ApiError::DailyOffersExceeded { .. } => {
+                ("daily_offers_exceeded", StatusCode::TOO_MANY_REQUESTS)
+            }
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -95,6 +139,13 @@ impl ApiError {
         ("invalid_cursor", 400),
         ("query_too_long", 400),
         ("not_ready", 503),
+        ("missing_api_key", 401),
+        ("invalid_api_key", 401),
+        ("revoked_api_key", 401),
+        ("insufficient_scope", 403),
+        ("rate_limited", 429),
+        ("daily_quota_exceeded", 429),
+        ("daily_offers_exceeded", 429),
         ("internal", 500),
     ];
 }
@@ -105,10 +156,29 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(error_code = code, %detail, "request failed");
         }
-        (
+        let mut response = (
             status,
             Json(json!({"error": {"code": code, "message": self.to_string()}})),
         )
-            .into_response()
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::MissingApiKey | ApiError::InvalidApiKey | ApiError::RevokedApiKey => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"relais\""),
+                );
+            }
+            ApiError::RateLimited { retry_after, limit } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                crate::access::rate_headers(headers, *limit, 0, *retry_after);
+            }
+            ApiError::DailyQuotaExceeded { retry_after }
+            | ApiError::DailyOffersExceeded { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
     }
 }

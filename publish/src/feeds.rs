@@ -247,10 +247,11 @@ async fn feed_response(
         .as_deref()
         .and_then(|key| state.inner.bodies.get(version, key))
     {
-        return Ok(body.respond(&headers, FEED_MAX_AGE_SECONDS));
+        return Ok(send_counted(&state, &name, &body, &headers));
     }
     let (response, version) = feed_page(&state, feed, page, per_page, params.q, format).await?;
     let updated = response.attribution.updated_at;
+    let shown = response.offers.iter().map(|o| o.summary.key.clone()).collect();
     let rendered = Arc::new(match format {
         FeedFormat::Json => Rendered::new(
             serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -268,6 +269,7 @@ async fn feed_response(
                 link: &link,
                 base_url: base,
                 credit: &response.attribution,
+                via: Some(&name),
             };
             let items: Vec<Item> = response
                 .offers
@@ -280,11 +282,28 @@ async fn feed_response(
                 Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
             }
         }
-    });
+    }
+    .showing(shown));
     if let Some(key) = cache_key {
         state.inner.bodies.put(version, key, rendered.clone());
     }
-    Ok(rendered.respond(&headers, FEED_MAX_AGE_SECONDS))
+    Ok(send_counted(&state, &name, &rendered, &headers))
+}
+
+/// The answer with `body`; its offers count as shown when the body is sent (not on a 304: the
+/// reader shows what it already had, counted then).
+fn send_counted(state: &AppState, feed: &str, body: &Rendered, headers: &HeaderMap) -> Response {
+    let answer = body.respond(headers, FEED_MAX_AGE_SECONDS);
+    if answer.status() == axum::http::StatusCode::OK {
+        state.count_for_feed(
+            headers,
+            feed,
+            crate::traffic::Channel::Feed,
+            crate::traffic::Event::Impression,
+            body.shown(),
+        );
+    }
+    answer
 }
 
 /// The content types of the syndication formats.
@@ -321,7 +340,13 @@ async fn feed_page(
         // The search filters withhold what the terms forbid: a refusal here is a filter gap.
         tracing::warn!(feed = %feed.definition.name, refused = licensed.refused, %refusal, "offers left out of a feed page");
     }
-    let offers = with_descriptions(state, licensed.items, format.surface()).await?;
+    let offers = with_descriptions(
+        state,
+        licensed.items,
+        format.surface(),
+        &feed.definition.name,
+    )
+    .await?;
     let response = FeedResponse {
         feed: feed.definition.name.clone(),
         title: feed.definition.title.clone(),
@@ -400,6 +425,7 @@ async fn with_descriptions(
     state: &AppState,
     summaries: Vec<Licensed<IndexedOffer>>,
     surface: Surface,
+    feed: &str,
 ) -> Result<Vec<FeedOffer>, ApiError> {
     let mut details: HashMap<String, FeedDetails> = HashMap::new();
     if let Some(store) = &state.inner.store {
@@ -425,7 +451,11 @@ async fn with_descriptions(
             let (summary, attribution) = licensed.into_parts();
             let details = details.remove(&summary.key).unwrap_or_default();
             FeedOffer {
-                page_url: crate::syndication::offer_url(state.base_url(), &summary.key),
+                page_url: crate::syndication::offer_link(
+                    state.base_url(),
+                    &summary.key,
+                    Some(feed),
+                ),
                 summary,
                 details,
                 attribution,

@@ -9,24 +9,29 @@
 //! Architecture invariant: publish only talks to consumers; it reads the index and never
 //! fetches from a source.
 
+mod access;
 mod cached;
 mod error;
 mod feeds;
 mod openapi;
 mod pages;
+pub mod reports;
 mod search;
 mod sitemaps;
 mod status;
+mod sources;
 mod syndication;
+mod traffic;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use relais_index::OfferIndex;
 use relais_storage::Store;
 
+pub use access::{CollectiviteDefinition, IssuedKey, SCOPES, hash_key, issue_key};
 pub use error::ApiError;
 pub use feeds::{FeedDefinition, FeedDetails, FeedOffer, FeedResponse};
 pub use openapi::document as openapi_document;
@@ -34,6 +39,7 @@ pub use relais_licence::{ChannelCredit, Credit, Licence};
 pub use relais_territory::TerritoryError;
 pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};
 pub use search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
+pub use sources::{DEFAULT_MAX_STALENESS_HOURS, SourceStatus, SourcesResponse};
 pub use status::{IndexStatus, Readiness};
 
 use feeds::CompiledFeed;
@@ -58,6 +64,39 @@ struct Inner {
     bodies: cached::BodyCache,
     /// Where this server is reached (`https://emplois.example.fr`), for the links in feeds.
     base_url: String,
+    /// Collectivités and API keys.
+    access: access::Access,
+    /// Traffic counted and not yet written.
+    traffic: traffic::TrafficCounter,
+    /// Signs the widget's beacon tokens.
+    beacon: traffic::beacon::BeaconKey,
+    /// "Now" (a test sets its own).
+    clock: Clock,
+    /// What the store says of each source: `/v1/sources` and the freshness duties.
+    sources: sources::Sources,
+}
+
+/// Where the server reads the time: `Utc::now` unless a test sets its own.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>);
+
+impl Clock {
+    /// A clock that reads `now`.
+    pub fn new(now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new(chrono::Utc::now)
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
 }
 
 impl AppState {
@@ -79,6 +118,11 @@ impl AppState {
                 licence: Licence::default(),
                 bodies: cached::BodyCache::default(),
                 base_url: String::new(),
+                access: access::Access::default(),
+                traffic: traffic::TrafficCounter::default(),
+                beacon: traffic::beacon::BeaconKey::default(),
+                clock: Clock::default(),
+                sources: sources::Sources::default(),
             }),
         })
     }
@@ -124,16 +168,186 @@ impl AppState {
         }
     }
 
+    /// The same state with these collectivités (those of the configuration file: they win
+    /// over stored ones with the same id); fails on a territory that does not compile.
+    pub fn with_collectivites(
+        self,
+        collectivites: Vec<CollectiviteDefinition>,
+    ) -> Result<Self, TerritoryError> {
+        let inner = Arc::into_inner(self.inner).expect("the state is not shared while built");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                access: access::Access::new(collectivites)?,
+                ..inner
+            }),
+        })
+    }
+
+    /// The same state reading the time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        let inner = Arc::into_inner(self.inner).expect("the state is not shared while built");
+        Self {
+            inner: Arc::new(Inner { clock, ..inner }),
+        }
+    }
+
+    /// The same state withholding a source whose stock has not been confirmed for longer than
+    /// `hours` (default 72).
+    pub fn with_max_staleness_hours(self, hours: i64) -> Self {
+        let inner = Arc::into_inner(self.inner).expect("the state is not shared while built");
+        let sources = sources::Sources {
+            max_staleness: chrono::Duration::hours(hours),
+            ..sources::Sources::default()
+        };
+        Self {
+            inner: Arc::new(Inner { sources, ..inner }),
+        }
+    }
+
+    /// "Now".
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.inner.clock.0)()
+    }
+
+    /// Reads the collectivités and keys from the store again (a key created or revoked by the
+    /// CLI takes effect), and, the first time, the keys' use of the day.
+    pub async fn refresh_access(&self) -> Result<(), relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let collectivites = store.collectivites().await?;
+        let keys = store.api_keys().await?;
+        self.inner.access.reload(collectivites, keys);
+        Ok(())
+    }
+
+    /// Reads the keys' use of today from the store (at start: quotas hold across restarts).
+    pub async fn load_key_usage(&self) -> Result<(), relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let day = traffic::paris_day(self.now());
+        let used = store.key_usage(&day).await?;
+        self.inner.access.load_usage(&day, used);
+        Ok(())
+    }
+
+    /// Writes the traffic counted since the last write, and the keys' use, to the store; on
+    /// failure keeps them for the next write. Returns the counter rows written.
+    pub async fn flush_traffic(&self) -> Result<usize, relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(0);
+        };
+        let rows = self.inner.traffic.take();
+        let written = rows.len();
+        if !rows.is_empty()
+            && let Err(error) = store.add_traffic(&rows).await
+        {
+            self.inner.traffic.restore(rows);
+            return Err(error);
+        }
+        let usage = self.inner.access.take_usage();
+        if !usage.is_empty()
+            && let Err(error) = store.add_key_usage(&usage).await
+        {
+            self.inner.access.restore_usage(usage);
+            return Err(error);
+        }
+        Ok(written)
+    }
+
+    /// Counts `event` for these offers, shown through `feed` on `channel`, unless the request
+    /// comes from a robot. The traffic goes to the feed's collectivité.
+    pub(crate) fn count_for_feed<'a>(
+        &self,
+        headers: &axum::http::HeaderMap,
+        feed: &str,
+        channel: traffic::Channel,
+        event: traffic::Event,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) {
+        if traffic::is_robot(headers) {
+            return;
+        }
+        let collectivite = self.inner.access.feed_owner(feed).unwrap_or_default();
+        self.inner
+            .traffic
+            .count(self.now(), &collectivite, channel, event, keys);
+    }
+
+    /// Counts a view or an apply click of an offer's page reached through `via` (a feed's name
+    /// or a collectivité's id; else the traffic belongs to no collectivité), unless the request
+    /// comes from a robot.
+    pub(crate) fn count_via(
+        &self,
+        headers: &axum::http::HeaderMap,
+        via: Option<&str>,
+        event: traffic::Event,
+        key: &str,
+    ) {
+        if traffic::is_robot(headers) {
+            return;
+        }
+        let access = &self.inner.access;
+        let collectivite = via
+            .and_then(|via| {
+                access
+                    .feed_owner(via)
+                    .or_else(|| access.collectivite(via).map(|c| c.definition.id.clone()))
+            })
+            .unwrap_or_default();
+        self.inner.traffic.count(
+            self.now(),
+            &collectivite,
+            traffic::Channel::Page,
+            event,
+            [key],
+        );
+    }
+
+    /// Counts `event` for these offers, served to a key's app on `channel`: the traffic goes
+    /// to the key's collectivité (an app is not a robot: no user-agent rule).
+    pub(crate) fn count_for_caller<'a>(
+        &self,
+        caller: &access::Caller,
+        channel: traffic::Channel,
+        event: traffic::Event,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) {
+        self.inner.traffic.count(
+            self.now(),
+            &caller.collectivite.definition.id,
+            channel,
+            event,
+            keys,
+        );
+    }
+
     /// Where this server is reached, without a trailing `/`.
     pub(crate) fn base_url(&self) -> &str {
         &self.inner.base_url
     }
 
+    /// Whether `source`'s stock has gone unconfirmed for too long (its offers are withheld).
+    pub(crate) fn is_stale(&self, source: &str) -> bool {
+        self.inner
+            .sources
+            .stale(self.now())
+            .iter()
+            .any(|(id, _)| id == source)
+    }
+
     /// The filters of what the sources' terms withhold, at `now`.
     pub(crate) fn withheld(&self, now: chrono::DateTime<chrono::Utc>) -> relais_index::Withheld {
         let licence = &self.inner.licence;
+        let mut withheld_sources = licence.unpublishable_sources();
+        for (source, _) in self.inner.sources.stale(now) {
+            if !withheld_sources.contains(&source) {
+                withheld_sources.push(source);
+            }
+        }
         relais_index::Withheld {
-            sources: licence.unpublishable_sources(),
+            sources: withheld_sources,
             created_before: licence
                 .oldest_allowed(now)
                 .into_iter()
@@ -184,13 +398,22 @@ pub fn router(state: AppState) -> Router {
     use axum::http::{Method, header};
     let cors = tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
             header::IF_NONE_MATCH,
             header::IF_MODIFIED_SINCE,
+            header::CONTENT_TYPE,
         ])
-        .expose_headers([header::ETAG, header::LAST_MODIFIED])
+        .expose_headers([
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+            header::HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(std::time::Duration::from_secs(86_400));
     Router::new()
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
@@ -207,6 +430,9 @@ pub fn router(state: AppState) -> Router {
         .route("/widget/{feed}", get(pages::widget_page))
         .route("/widget/{feed}/offres", get(pages::widget_offers))
         .route("/widget.js", get(pages::widget_script))
+        .route("/v1/traffic/impressions", post(pages::widget_beacon))
+        .route("/v1/reports", get(reports::reports))
+        .route("/v1/sources", get(sources::sources))
         .route("/exemple/{feed}", get(pages::example_page))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))

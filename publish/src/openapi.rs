@@ -47,6 +47,13 @@ pub enum ErrorCode {
     InvalidCursor,
     QueryTooLong,
     NotReady,
+    MissingApiKey,
+    InvalidApiKey,
+    RevokedApiKey,
+    InsufficientScope,
+    RateLimited,
+    DailyQuotaExceeded,
+    DailyOffersExceeded,
     Internal,
 }
 
@@ -83,6 +90,8 @@ pub enum SortParam {
         crate::feeds::feed_atom,
         healthz,
         crate::status::ready,
+        crate::sources::sources,
+        crate::reports::reports,
         openapi_json,
     ),
     components(schemas(
@@ -102,14 +111,44 @@ pub enum SortParam {
         ErrorCode,
         ExperienceParam,
         SortParam,
+        crate::sources::SourcesResponse,
+        crate::sources::SourceStatus,
+        crate::reports::Report,
+        crate::reports::Totals,
+        crate::reports::DayRow,
+        crate::reports::TopOffer,
     )),
+    modifiers(&BearerKey),
     tags(
         (name = "search", description = "Search the offers (mobile apps, websites)"),
         (name = "feeds", description = "The configured feeds of a collectivité"),
+        (name = "sources", description = "The sources, their freshness and their licences"),
+        (name = "reports", description = "Traffic reports of a collectivité (a key of scope `reports`)"),
         (name = "operations", description = "Health, readiness and this document"),
     )
 )]
 struct ApiDoc;
+
+/// The API key: `Authorization: Bearer <key>`.
+struct BearerKey;
+
+impl utoipa::Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A key made by `relais key create`, sent as `Authorization: Bearer <key>`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use relais_index::{AlsoPublishedOn, IndexedOffer, SearchHit};
 use relais_model::OfferKey;
@@ -18,7 +18,9 @@ use relais_licence::{ChannelCredit, Credit, Refusal, Surface};
 
 use crate::cached::{FEED_MAX_AGE_SECONDS, Rendered};
 use crate::feeds::{ATOM_TYPE, FeedFormat, RSS_TYPE};
-use crate::syndication::{self, Channel, Item};
+use crate::access::Caller;
+use crate::syndication::{self, Item};
+use crate::traffic::{Channel, Event};
 use crate::{ApiError, AppState};
 
 /// An offer in a list of results.
@@ -166,16 +168,32 @@ pub struct SearchResponse {
     responses(
         (status = 200, description = "A page of results", body = SearchResponse),
         (status = 400, description = "`unknown_parameter`, `repeated_parameter`, `invalid_parameter`, `radius_too_large`, `invalid_coordinates`, `invalid_cursor` or `query_too_long`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`missing_api_key`, `invalid_api_key` or `revoked_api_key`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the key has no `search` scope", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`), `daily_quota_exceeded` or `daily_offers_exceeded`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
-    )
+    ),
+    security(("api_key" = []))
 )]
 pub(crate) async fn search(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<SearchResponse>, ApiError> {
-    Ok(Json(
-        run_search(&state, query.as_deref(), Surface::Search).await?,
-    ))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = state
+        .inner
+        .access
+        .authorize(&headers, "search", state.now())?;
+    let response = run_search(&state, query.as_deref(), Surface::Search, &caller).await?;
+    state.count_for_caller(
+        &caller,
+        Channel::Api,
+        Event::Impression,
+        response.offers.iter().map(|o| o.key.as_str()),
+    );
+    let mut answer = Json(response).into_response();
+    caller.decorate(&mut answer);
+    Ok(answer)
 }
 
 /// A search, licensed for `surface`.
@@ -183,10 +201,16 @@ async fn run_search(
     state: &AppState,
     query: Option<&str>,
     surface: Surface,
+    caller: &Caller,
 ) -> Result<SearchResponse, ApiError> {
     let mut request = params::parse(query)?;
-    let now = Utc::now();
+    let now = state.now();
     request.withheld = state.withheld(now);
+    // The key's territory bounds every search made with it.
+    request.within = Some(caller.collectivite.places.clone());
+    if let Some(left) = caller.offers_left() {
+        request.limit = request.limit.min(left.max(1));
+    }
     let sort = request.sort;
     let index = state.inner.index.clone();
     let result = tokio::task::spawn_blocking(move || index.search_offers(&request, true))
@@ -212,6 +236,10 @@ async fn run_search(
         }
     }
     let attribution = licence.channel(offers.iter().map(|o| &o.attribution));
+    state
+        .inner
+        .access
+        .count_offers(&caller.key_id, offers.len(), now);
     Ok(SearchResponse {
         offers,
         total: result.total,
@@ -240,8 +268,12 @@ async fn run_search(
         (status = 200, description = "RSS 2.0 of the search's first page (same parameters as `GET /v1/offers`)", content_type = "application/rss+xml"),
         (status = 304, description = "The client's copy is current"),
         (status = 400, description = "As `GET /v1/offers`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`missing_api_key`, `invalid_api_key` or `revoked_api_key`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the key has no `search` scope", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`), `daily_quota_exceeded` or `daily_offers_exceeded`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
-    )
+    ),
+    security(("api_key" = []))
 )]
 pub(crate) async fn search_rss(
     State(state): State<AppState>,
@@ -260,8 +292,12 @@ pub(crate) async fn search_rss(
         (status = 200, description = "Atom 1.0 of the search's first page (same parameters as `GET /v1/offers`)", content_type = "application/atom+xml"),
         (status = 304, description = "The client's copy is current"),
         (status = 400, description = "As `GET /v1/offers`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`missing_api_key`, `invalid_api_key` or `revoked_api_key`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the key has no `search` scope", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`), `daily_quota_exceeded` or `daily_offers_exceeded`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
-    )
+    ),
+    security(("api_key" = []))
 )]
 pub(crate) async fn search_atom(
     State(state): State<AppState>,
@@ -277,12 +313,19 @@ async fn search_feed(
     headers: &HeaderMap,
     format: FeedFormat,
 ) -> Result<Response, ApiError> {
+    let caller = state.inner.access.authorize(headers, "search", state.now())?;
     let surface = if format == FeedFormat::Rss {
         Surface::Rss
     } else {
         Surface::Atom
     };
-    let response = run_search(state, query, surface).await?;
+    let response = run_search(state, query, surface, &caller).await?;
+    state.count_for_caller(
+        &caller,
+        Channel::Feed,
+        Event::Impression,
+        response.offers.iter().map(|o| o.key.as_str()),
+    );
     let keys: Vec<OfferKey> = response
         .offers
         .iter()
@@ -304,12 +347,13 @@ async fn search_feed(
     let link = format!("{base}/v1/offers?{query}");
     let title = "Offres d'emploi : recherche";
     let updated = response.attribution.updated_at;
-    let channel = Channel {
+    let channel = syndication::Channel {
         title,
         self_url: &self_url,
         link: &link,
         base_url: base,
         credit: &response.attribution,
+        via: Some(&caller.collectivite.definition.id),
     };
     let items: Vec<Item> = response
         .offers
@@ -330,7 +374,9 @@ async fn search_feed(
     } else {
         Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
     };
-    Ok(rendered.respond(headers, FEED_MAX_AGE_SECONDS))
+    let mut answer = rendered.respond(headers, FEED_MAX_AGE_SECONDS);
+    caller.decorate(&mut answer);
+    Ok(answer)
 }
 
 /// The answer of `GET /v1/offers/{key}`: the whole offer, the other copies of its job, and the
@@ -357,13 +403,22 @@ pub struct OfferDetail {
         (status = 200, description = "The whole offer", body = OfferDetail),
         (status = 404, description = "`offer_not_found`", body = crate::openapi::ErrorBody),
         (status = 410, description = "`offer_withdrawn`: nothing of it is published", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`missing_api_key`, `invalid_api_key` or `revoked_api_key`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`insufficient_scope`: the key has no `search` scope", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`), `daily_quota_exceeded` or `daily_offers_exceeded`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal`", body = crate::openapi::ErrorBody),
-    )
+    ),
+    security(("api_key" = []))
 )]
 pub(crate) async fn offer(
     State(state): State<AppState>,
     key: Result<Path<String>, PathRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = state
+        .inner
+        .access
+        .authorize(&headers, "search", state.now())?;
     let Path(key) = key.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
     let parsed = OfferKey::parse(&key).map_err(|_| ApiError::OfferNotFound(key.clone()))?;
     let Some(store) = &state.inner.store else {
@@ -374,10 +429,20 @@ pub(crate) async fn offer(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or_else(|| ApiError::OfferNotFound(key.clone()))?;
+    // Outside the key's territory, or from a source withheld as stale, an offer does not exist
+    // for it.
+    let place = &offer.location;
+    if state.is_stale(offer.key.source().as_str()) || !caller.collectivite.covers(
+        place.commune.as_ref().map(|c| c.as_str()),
+        place.departement.as_ref().map(|d| d.as_str()),
+        place.region.as_deref(),
+    ) {
+        return Err(ApiError::OfferNotFound(key));
+    }
     let licensed = match state
         .inner
         .licence
-        .license(offer, Surface::Detail, Utc::now())
+        .license(offer, Surface::Detail, state.now())
     {
         Ok(licensed) => licensed,
         // Licence art. 7: nothing of a withdrawn offer is published.
@@ -407,9 +472,12 @@ pub(crate) async fn offer(
         // Cleared by the licence (internal bookkeeping, not content of the offer).
         object.remove("warnings");
         // The key as consumers use it (`source:id`), not the store's pair.
-        object.insert("key".into(), serde_json::Value::String(key));
+        object.insert("key".into(), serde_json::Value::String(key.clone()));
     }
-    Ok(Json(body))
+    state.count_for_caller(&caller, Channel::Api, Event::View, [key.as_str()]);
+    let mut answer = Json(body).into_response();
+    caller.decorate(&mut answer);
+    Ok(answer)
 }
 
 #[cfg(test)]

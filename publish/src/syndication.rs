@@ -30,6 +30,8 @@ pub(crate) struct Channel<'a> {
     /// Where offer pages live (`https://host`).
     pub base_url: &'a str,
     pub credit: &'a ChannelCredit,
+    /// The feed or collectivité the links count their traffic for (`?via=`).
+    pub via: Option<&'a str>,
 }
 
 /// Most characters of an item's summary.
@@ -118,9 +120,23 @@ fn channel_rights(channel: &Channel<'_>) -> String {
     )
 }
 
-/// The page of the offer `key` (`{base_url}/offres/{key}`).
+/// The page of the offer `key` (`{base_url}/offres/{key}`): its canonical URL.
 pub(crate) fn offer_url(base_url: &str, key: &str) -> String {
     format!("{base_url}/offres/{}", crate::path_segment(key))
+}
+
+/// The page of the offer `key` as linked from a feed or a widget: `?via=` names the feed (or
+/// the collectivité) whose traffic the visit counts for.
+pub(crate) fn offer_link(base_url: &str, key: &str, via: Option<&str>) -> String {
+    let url = offer_url(base_url, key);
+    match via {
+        Some(via) => format!("{url}?via={}", urlencoding_component(via)),
+        None => url,
+    }
+}
+
+fn urlencoding_component(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// The channel's date: its offers' last update, else the Unix epoch (a body must not change
@@ -138,7 +154,7 @@ pub(crate) fn rss(channel: &Channel<'_>, items: &[Item]) -> String {
             let link = offer_url(channel.base_url, &item.key);
             rss::Item {
                 title: Some(item.title.clone()),
-                link: Some(link.clone()),
+                link: Some(offer_link(channel.base_url, &item.key, channel.via)),
                 description: Some(summary(item)),
                 categories: vec![rss::Category {
                     name: contract_name(&item.contract).to_owned(),
@@ -209,7 +225,7 @@ pub(crate) fn atom(channel: &Channel<'_>, items: &[Item]) -> String {
                     label: Some(contract_name(&item.contract).to_owned()),
                 }],
                 links: vec![Link {
-                    href: link,
+                    href: offer_link(channel.base_url, &item.key, channel.via),
                     rel: "alternate".to_owned(),
                     mime_type: Some("text/html".to_owned()),
                     ..Default::default()

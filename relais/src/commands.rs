@@ -1,9 +1,12 @@
 //! The subcommands. Each returns the process exit code.
 
+pub mod access;
+pub mod audit;
 pub mod bench;
 pub mod dedup;
 pub mod demo;
 pub mod offers;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod status;

@@ -12,7 +12,7 @@ use relais_dedup::DedupConfig;
 use relais_ingest::feeds::FeedSourceConfig;
 use relais_ingest::francetravail::FranceTravailConfig;
 use relais_licence::{Licence, SourceTerms};
-use relais_publish::FeedDefinition;
+use relais_publish::{CollectiviteDefinition, FeedDefinition};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,37 @@ pub struct Config {
     pub sources: Vec<FeedSourceConfig>,
     /// Deduplication.
     pub dedup: DedupConfig,
+    /// Collectivités configured here (read-only; the CLI manages others in the store, and
+    /// these win on a shared id).
+    pub collectivites: Vec<CollectiviteDefinition>,
+    /// The licence's duties over time.
+    pub duties: DutiesConfig,
+    /// Who the audit trail names for actions of this deployment's CLI (empty: the OS user).
+    pub operator: String,
+}
+
+/// The licence's duties over time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DutiesConfig {
+    /// A source whose whole stock has not been confirmed by a complete run for longer than
+    /// this stops being published (the reason shows on `/v1/sources` and in `relais status`).
+    pub max_staleness_hours: i64,
+    /// Days after its withdrawal when an offer's retained copy is anonymised and its raw
+    /// payloads purged (licence art. 7).
+    pub retention_days: i64,
+    /// Seconds between two writes of the traffic counters (a crash loses at most this much).
+    pub traffic_flush_seconds: u64,
+}
+
+impl Default for DutiesConfig {
+    fn default() -> Self {
+        Self {
+            max_staleness_hours: relais_publish::DEFAULT_MAX_STALENESS_HOURS,
+            retention_days: 30,
+            traffic_flush_seconds: 5,
+        }
+    }
 }
 
 /// Where data lives.
@@ -175,8 +206,52 @@ impl Config {
                         .with_context(|| format!("source `{}`", source.id))?;
                 }
                 config.dedup.validate()?;
+                config.validate_collectivites()?;
+                anyhow::ensure!(
+                    config.duties.max_staleness_hours > 0
+                        && config.duties.retention_days >= 0
+                        && config.duties.traffic_flush_seconds > 0,
+                    "[duties]: max_staleness_hours and traffic_flush_seconds must be positive, retention_days at least 0"
+                );
                 Ok(config)
             })
+    }
+
+    fn validate_collectivites(&self) -> anyhow::Result<()> {
+        let mut ids = std::collections::HashSet::new();
+        let mut owners = std::collections::HashMap::new();
+        for collectivite in &self.collectivites {
+            collectivite.validate().map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(
+                ids.insert(&collectivite.id),
+                "collectivité `{}` is configured twice",
+                collectivite.id
+            );
+            for feed in &collectivite.feeds {
+                anyhow::ensure!(
+                    self.feeds.iter().any(|f| &f.name == feed),
+                    "collectivité `{}`: no feed is named `{feed}`",
+                    collectivite.id
+                );
+                if let Some(other) = owners.insert(feed, &collectivite.id) {
+                    anyhow::bail!(
+                        "feed `{feed}` belongs to both `{other}` and `{}`",
+                        collectivite.id
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Who the audit trail names: `operator`, else the OS user.
+    pub fn operator(&self) -> String {
+        if !self.operator.trim().is_empty() {
+            return self.operator.trim().to_owned();
+        }
+        std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".to_owned())
     }
 
     /// The SQLite database file.

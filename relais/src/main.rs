@@ -69,6 +69,20 @@ enum Command {
         #[command(subcommand)]
         command: commands::dedup::DedupCommand,
     },
+    /// Collectivités: add, list, show.
+    Collectivite {
+        #[command(subcommand)]
+        command: commands::access::CollectiviteCommand,
+    },
+    /// API keys for collectivités' apps: create, list, revoke.
+    Key {
+        #[command(subcommand)]
+        command: commands::access::KeyCommand,
+    },
+    /// Traffic reports for France Travail.
+    Report(commands::report::ReportArgs),
+    /// The operator actions recorded.
+    Audit(commands::audit::AuditArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -92,6 +106,12 @@ async fn main() -> std::process::ExitCode {
         Command::Territory { command } => commands::territory::run(command),
         Command::Dedup { command } => commands::dedup::run(cli.config.as_deref(), command).await,
         Command::Bench { bench } => commands::bench::run(bench).await,
+        Command::Collectivite { command } => {
+            commands::access::collectivite(cli.config.as_deref(), command).await
+        }
+        Command::Key { command } => commands::access::key(cli.config.as_deref(), command).await,
+        Command::Report(args) => commands::report::run(cli.config.as_deref(), args).await,
+        Command::Audit(args) => commands::audit::run(cli.config.as_deref(), args).await,
     };
     match result {
         Ok(code) => code,

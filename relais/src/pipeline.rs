@@ -18,16 +18,21 @@ use crate::lock::try_lock_source;
 
 /// The store and the index of a configuration.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
-    let store = Store::open_sqlite(&config.database_path())
+    let store = open_store(config).await?;
+    let index = OfferIndex::open_or_create(&config.index_dir())?;
+    Ok((store, index))
+}
+
+/// Opens the store alone (the CLI's commands that do not read the index).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open_sqlite(&config.database_path())
         .await
         .with_context(|| {
             format!(
                 "cannot open the store at `{}`",
                 config.database_path().display()
             )
-        })?;
-    let index = OfferIndex::open_or_create(&config.index_dir())?;
-    Ok((store, index))
+        })
 }
 
 /// Which France Travail run.

@@ -9,10 +9,13 @@
 //! `sqlx::query` calls written in SQL that PostgreSQL also accepts; timestamps are integer
 //! milliseconds so that they compare identically on both dialects.
 
+mod access;
+mod audit;
 mod changes;
 mod error;
 mod offers;
 mod runs;
+mod traffic;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,10 +24,13 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use access::{ApiKeyRecord, CollectiviteRecord, KeyUsage};
+pub use audit::AuditEntry;
 pub use changes::{ChangeKind, OfferChange};
 pub use error::StorageError;
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
 pub use runs::{RunKind, RunOutcome, RunRecord};
+pub use traffic::TrafficRow;
 
 /// A connection pool to the store.
 #[derive(Debug, Clone)]

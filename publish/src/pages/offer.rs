@@ -6,8 +6,8 @@
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use relais_index::AlsoPublishedOn;
@@ -18,10 +18,20 @@ use relais_territory::geography;
 use super::html;
 use super::jsonld::job_posting;
 use crate::AppState;
+use crate::traffic::Event;
 use crate::syndication::contract_name;
 
-/// Seconds a browser or a proxy may keep an offer's page.
-const PAGE_MAX_AGE_SECONDS: u32 = 300;
+/// Seconds a browser or a proxy may keep an offer's page: none, so that every view reaches the
+/// server and is counted (the page costs well under a millisecond to render).
+const PAGE_MAX_AGE_SECONDS: u32 = 0;
+
+/// The `via` parameter: the feed or collectivité a visit counts for.
+fn via(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "via")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty() && value.len() <= 64)
+}
 
 #[derive(Template)]
 #[template(path = "offer.html")]
@@ -112,7 +122,10 @@ async fn licensed_offer(
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
     };
-    match state.inner.licence.license(offer, surface, Utc::now()) {
+    if state.is_stale(offer.key.source().as_str()) {
+        return Err(not_found(state));
+    }
+    match state.inner.licence.license(offer, surface, state.now()) {
         Ok(licensed) => Ok(licensed),
         Err(Refusal::Withdrawn | Refusal::TooOld { .. }) => Err(withdrawn(state)),
         Err(Refusal::NotRedistributable { .. } | Refusal::UnknownSource { .. }) => {
@@ -172,6 +185,8 @@ fn place_text(offer: &Offer) -> String {
 pub(crate) async fn offer_page(
     State(state): State<AppState>,
     key: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
     let Ok(Path(key)) = key else {
         return not_found(&state);
@@ -180,6 +195,8 @@ pub(crate) async fn offer_page(
         Ok(licensed) => licensed,
         Err(response) => return response,
     };
+    let via = via(query.as_deref());
+    state.count_via(&headers, via.as_deref(), Event::View, &key);
     let index = state.inner.index.clone();
     let lookup = key.clone();
     let also_published_on = tokio::task::spawn_blocking(move || index.summary(&lookup))
@@ -221,8 +238,16 @@ pub(crate) async fn offer_page(
         .chars()
         .take(200)
         .collect();
-    let apply_path = (offer.apply_url.is_some() || offer.offer_url.is_some())
-        .then(|| format!("/r/{}", crate::path_segment(&offer.key.to_string())));
+    let apply_path = (offer.apply_url.is_some() || offer.offer_url.is_some()).then(|| {
+        let path = format!("/r/{}", crate::path_segment(&offer.key.to_string()));
+        match &via {
+            Some(via) => format!(
+                "{path}?via={}",
+                form_urlencoded::byte_serialize(via.as_bytes()).collect::<String>()
+            ),
+            None => path,
+        }
+    });
     let place = place_text(offer);
     let json_ld = job_posting(
         offer,
@@ -268,6 +293,8 @@ pub(crate) async fn offer_page(
 pub(crate) async fn apply_redirect(
     State(state): State<AppState>,
     key: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
     let Ok(Path(key)) = key else {
         return not_found(&state);
@@ -282,6 +309,9 @@ pub(crate) async fn apply_redirect(
         .as_deref()
         .or(offer.offer_url.as_deref())
         .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
+    if target.is_some() {
+        state.count_via(&headers, via(query.as_deref()).as_deref(), Event::ApplyClick, &key);
+    }
     match target {
         Some(url) => (
             StatusCode::FOUND,

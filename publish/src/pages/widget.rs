@@ -14,7 +14,7 @@
 use askama::Template;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use relais_index::{CONTRACT_NAMES, Cursor, FacetName, PlaceFilter, SearchRequest, SortOrder};
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::syndication::contract_name;
+use crate::traffic::{Channel, Event};
 
 /// Offers per page of the widget.
 const PER_PAGE: usize = 10;
@@ -222,6 +223,7 @@ pub(crate) async fn widget_page(
     State(state): State<AppState>,
     feed: Result<Path<String>, PathRejection>,
     params: Result<Query<WidgetParams>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Response {
     let Some((name, params)) = form(feed, params) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -230,6 +232,17 @@ pub(crate) async fn widget_page(
         return unknown_feed();
     };
     let status = view.status();
+    // The iframe's list is on screen once served: its impressions are counted here (the web
+    // component reports its own with a beacon).
+    if status == StatusCode::OK {
+        state.count_for_feed(
+            &headers,
+            &name,
+            Channel::Widget,
+            Event::Impression,
+            view.offers.iter().map(|o| o.key.as_str()),
+        );
+    }
     let theme_only = WidgetParams {
         accent: params.accent.clone(),
         texte: params.texte.clone(),
@@ -271,12 +284,44 @@ pub(crate) async fn widget_offers(
         )
             .into_response();
     };
+    let status = view.status();
+    let token = state.inner.beacon.token(
+        &name,
+        view.offers.iter().map(|o| o.key.clone()).collect(),
+        state.now(),
+    );
+    let mut body = serde_json::to_value(&view).unwrap_or_default();
+    if let Some(object) = body.as_object_mut() {
+        // Sent back by the web component once these offers are on screen.
+        object.insert("beacon".into(), serde_json::Value::String(token));
+    }
     (
-        view.status(),
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        axum::Json(view),
+        status,
+        // Private: the token in it is for the one page that shows these offers.
+        [(header::CACHE_CONTROL, "private, max-age=60")],
+        axum::Json(body),
     )
         .into_response()
+}
+
+/// `POST /v1/traffic/impressions`: the web component's beacon. The body is the `beacon` token of
+/// a page of `/widget/{feed}/offres` once its offers are on screen.
+pub(crate) async fn widget_beacon(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
+    let Some(shown) = state.inner.beacon.verify(body.trim(), state.now()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    state.count_for_feed(
+        &headers,
+        &shown.feed,
+        Channel::Widget,
+        Event::Impression,
+        shown.keys.iter().map(String::as_str),
+    );
+    StatusCode::NO_CONTENT
 }
 
 /// Whether `code` is a commune of the feed's territory: the filter narrows, never widens.
@@ -399,7 +444,7 @@ async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Opt
                 let (summary, credit) = licensed.into_parts();
                 credits_of.push(credit.clone());
                 view.offers.push(Card {
-                    page_url: crate::syndication::offer_url(state.base_url(), &summary.key),
+                    page_url: crate::syndication::offer_link(state.base_url(), &summary.key, Some(name)),
                     place: summary
                         .commune
                         .as_deref()

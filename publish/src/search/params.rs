@@ -293,6 +293,7 @@ pub fn parse(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     }
 
     Ok(SearchRequest {
+        within: None,
         text,
         places,
         radius,

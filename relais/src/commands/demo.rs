@@ -11,10 +11,11 @@ use clap::Args;
 use relais_fixtures::sample_feeds::SAMPLE_FEEDS;
 use relais_fixtures::{SimulatorConfig, start_simulator};
 use relais_ingest::feeds::{FeedRunOptions, FeedSourceConfig};
-use relais_publish::FeedDefinition;
-use secrecy::SecretString;
+use relais_publish::{CollectiviteDefinition, FeedDefinition};
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::access::{KeyCreateArgs, create_key};
 use crate::commands::serve::{serve_until_interrupted, start_live_index, start_schedules};
 use crate::config::Config;
 use crate::pipeline::{self, FranceTravailRun};
@@ -120,6 +121,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         feed("paris", "Offres d'emploi à Paris", "commune:75056"),
         feed("occitanie", "Offres d'emploi en Occitanie", "region:76"),
     ];
+    // The demo collectivité (the département of the search URL) and the Grand Cahors.
+    config.collectivites = vec![
+        CollectiviteDefinition {
+            id: "haute-garonne".into(),
+            name: "Département de la Haute-Garonne".into(),
+            siren: "223100017".into(),
+            territory: "dep:31".into(),
+            feeds: vec!["haute-garonne".into()],
+            contact: None,
+        },
+        CollectiviteDefinition {
+            id: "grand-cahors".into(),
+            name: "Communauté d'agglomération du Grand Cahors".into(),
+            siren: "200023737".into(),
+            territory: "epci:200023737".into(),
+            feeds: vec!["grand-cahors".into()],
+            contact: None,
+        },
+    ];
+    config.operator = "relais demo".into();
 
     eprintln!(
         "France Travail simulator at {} with {} offers",
@@ -156,6 +177,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on port {}", args.port))?;
     let base = format!("http://{}", listener.local_addr()?);
+    let (_, key) = create_key(
+        &config,
+        &store,
+        &KeyCreateArgs::defaults("haute-garonne", &["search", "reports"]),
+    )
+    .await?;
     println!("feed: {base}/v1/feeds/haute-garonne/offers");
     println!(
         "other feeds: {base}/v1/feeds/grand-cahors/offers {base}/v1/feeds/occitanie/offers {base}/v1/feeds/paris/offers?q=infirmier"
@@ -187,6 +214,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("atom: {base}/v1/feeds/haute-garonne/atom");
     println!("method: {base}/methode");
     println!("health: {base}/healthz");
+    println!("sources: {base}/v1/sources");
+    // The key of the demo collectivité's app: send it as `Authorization: Bearer <key>` to the
+    // search API and the reports.
+    println!("api-key: {}", key.expose_secret());
+    println!(
+        "report: {base}/v1/reports?from={today}&to={today}&format=html",
+        today = relais_publish::reports::today()
+    );
     println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");
     let cancel = CancellationToken::new();

@@ -92,13 +92,26 @@ pub async fn serve_until_interrupted(
     let state = AppState::with_store(index, config.feeds.clone(), store, live.status.clone())
         .context("invalid feed in the configuration")?
         .with_licence(config.licence())
-        .with_public_url(&public_url(config, &listener)?);
-    let app = router(state);
+        .with_public_url(&public_url(config, &listener)?)
+        .with_collectivites(config.collectivites.clone())
+        .context("invalid collectivité in the configuration")?
+        .with_max_staleness_hours(config.duties.max_staleness_hours);
+    state.refresh_access().await?;
+    state.load_key_usage().await?;
+    state.refresh_sources().await?;
+    log_source_alarms(&state);
+    let upkeep = tokio::spawn(keep_up(
+        state.clone(),
+        Duration::from_secs(config.duties.traffic_flush_seconds),
+        cancel.clone(),
+    ));
+    let app = router(state.clone());
     let shutdown = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
+                _ = terminate() => {}
                 () = shutdown.cancelled() => {}
             }
         })
@@ -106,7 +119,72 @@ pub async fn serve_until_interrupted(
         .context("server stopped")?;
     // Ctrl-C stops the follower and the schedules too.
     cancel.cancel();
+    let _ = upkeep.await;
+    // The last counts, once no request is left.
+    match state.flush_traffic().await {
+        Ok(rows) => tracing::info!(rows, "traffic counters written at shutdown"),
+        Err(error) => tracing::error!(%error, "traffic counters lost at shutdown"),
+    }
     Ok(())
+}
+
+/// SIGTERM (what systemd and container runtimes send).
+async fn terminate() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+/// Seconds between two readings of the keys, collectivités and sources from the store: a key
+/// revoked by the CLI stops working within this.
+const ACCESS_REFRESH: Duration = Duration::from_secs(2);
+
+/// Every few seconds: the keys, collectivités and sources read again, the traffic counters
+/// written; until `cancel`.
+async fn keep_up(state: AppState, flush_every: Duration, cancel: CancellationToken) {
+    let mut refresh = tokio::time::interval(ACCESS_REFRESH);
+    let mut flush = tokio::time::interval(flush_every);
+    let mut alarms = tokio::time::interval(Duration::from_secs(3600));
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = refresh.tick() => {
+                if let Err(error) = state.refresh_access().await {
+                    tracing::warn!(%error, "reading the keys and collectivités");
+                }
+                if let Err(error) = state.refresh_sources().await {
+                    tracing::warn!(%error, "reading the sources' runs");
+                }
+            }
+            _ = flush.tick() => {
+                if let Err(error) = state.flush_traffic().await {
+                    tracing::warn!(%error, "writing the traffic counters (kept for the next write)");
+                }
+            }
+            _ = alarms.tick() => log_source_alarms(&state),
+        }
+    }
+}
+
+/// Logs, loudly, each source that is not fresh or not published.
+fn log_source_alarms(state: &AppState) {
+    for source in state.source_statuses() {
+        if let Some(alarm) = &source.alarm {
+            tracing::error!(source = %source.id, %alarm, "licence freshness duty not met");
+        }
+        if let Some(reason) = &source.withheld_reason {
+            tracing::warn!(source = %source.id, %reason, "source withheld from every surface");
+        }
+    }
 }
 
 /// Starts the scheduled France Travail runs; each wakes the live index when it ends.

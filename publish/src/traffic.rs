@@ -1,0 +1,182 @@
+//! Traffic, counted without personal data: impressions (an offer listed in a widget, a feed page
+//! or a search response), views (an offer page, the detail API) and apply clicks (the `/r/{key}`
+//! redirect), per day (Europe/Paris) × collectivité × channel × source × offer.
+//!
+//! Nothing about the visitor is kept: no IP address (the server never asks for one), no cookie,
+//! no user agent. The user agent is read once, to leave known robots out ([`is_robot`], the
+//! `isbot` crate's list), and forgotten. Counts are added up in memory and written to the store
+//! by [`crate::AppState::flush_traffic`] (every few seconds in `relais serve`, and at shutdown):
+//! a process killed outright loses at most what was counted since the last write.
+
+pub(crate) mod beacon;
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Days, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use relais_storage::TrafficRow;
+
+/// Where an offer was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Channel {
+    /// The widget, in either form.
+    Widget,
+    /// A feed (JSON, RSS, Atom).
+    Feed,
+    /// The search API (a key's app).
+    Api,
+    /// The offer's page.
+    Page,
+}
+
+impl Channel {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Channel::Widget => "widget",
+            Channel::Feed => "feed",
+            Channel::Api => "api",
+            Channel::Page => "page",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CounterKey {
+    day: String,
+    collectivite: String,
+    channel: Channel,
+    source: String,
+    source_offer_id: String,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    impressions: i64,
+    views: i64,
+    apply_clicks: i64,
+}
+
+/// What was counted and not yet written.
+#[derive(Debug, Default)]
+pub(crate) struct TrafficCounter {
+    pending: Mutex<HashMap<CounterKey, Counts>>,
+}
+
+/// What is counted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event {
+    Impression,
+    View,
+    ApplyClick,
+}
+
+impl TrafficCounter {
+    /// Counts `event` for each offer key (`source:id`).
+    pub(crate) fn count<'a>(
+        &self,
+        now: DateTime<Utc>,
+        collectivite: &str,
+        channel: Channel,
+        event: Event,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) {
+        let day = paris_day(now);
+        let mut pending = self.pending.lock().expect("traffic lock");
+        for key in keys {
+            let Some((source, id)) = key.split_once(':') else {
+                continue;
+            };
+            let counts = pending
+                .entry(CounterKey {
+                    day: day.clone(),
+                    collectivite: collectivite.to_owned(),
+                    channel,
+                    source: source.to_owned(),
+                    source_offer_id: id.to_owned(),
+                })
+                .or_default();
+            match event {
+                Event::Impression => counts.impressions += 1,
+                Event::View => counts.views += 1,
+                Event::ApplyClick => counts.apply_clicks += 1,
+            }
+        }
+    }
+
+    /// Takes what is not yet written.
+    pub(crate) fn take(&self) -> Vec<TrafficRow> {
+        let drained: Vec<_> = self.pending.lock().expect("traffic lock").drain().collect();
+        drained
+            .into_iter()
+            .map(|(key, counts)| TrafficRow {
+                day: key.day,
+                collectivite: key.collectivite,
+                channel: key.channel.as_str().to_owned(),
+                source: key.source,
+                source_offer_id: key.source_offer_id,
+                impressions: counts.impressions,
+                views: counts.views,
+                apply_clicks: counts.apply_clicks,
+            })
+            .collect()
+    }
+
+    /// Puts back rows that could not be written (the store was unavailable).
+    pub(crate) fn restore(&self, rows: Vec<TrafficRow>) {
+        let mut pending = self.pending.lock().expect("traffic lock");
+        for row in rows {
+            let channel = match row.channel.as_str() {
+                "widget" => Channel::Widget,
+                "feed" => Channel::Feed,
+                "api" => Channel::Api,
+                _ => Channel::Page,
+            };
+            let counts = pending
+                .entry(CounterKey {
+                    day: row.day,
+                    collectivite: row.collectivite,
+                    channel,
+                    source: row.source,
+                    source_offer_id: row.source_offer_id,
+                })
+                .or_default();
+            counts.impressions += row.impressions;
+            counts.views += row.views;
+            counts.apply_clicks += row.apply_clicks;
+        }
+    }
+}
+
+/// The day of `now` in France (metropolitan time), `YYYY-MM-DD`: the day of the reports.
+pub(crate) fn paris_day(now: DateTime<Utc>) -> String {
+    now.with_timezone(&Paris).format("%Y-%m-%d").to_string()
+}
+
+/// Seconds until the next French day starts (when daily quotas reset).
+pub(crate) fn seconds_to_next_day(now: DateTime<Utc>) -> u64 {
+    let local = now.with_timezone(&Paris).date_naive();
+    let next = local
+        .checked_add_days(Days::new(1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|midnight| Paris.from_local_datetime(&midnight).earliest());
+    next.map_or(3600, |next| {
+        (next.with_timezone(&Utc) - now).num_seconds().max(1) as u64
+    })
+}
+
+static ROBOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
+
+/// Whether the request's user agent is a known robot (crawler, link preview, monitoring, HTTP
+/// library): its traffic is not counted. The user agent is not kept.
+pub(crate) fn is_robot(headers: &HeaderMap) -> bool {
+    match headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(agent) if !agent.trim().is_empty() => ROBOTS.is_bot(agent),
+        // No user agent at all: not a browser.
+        _ => true,
+    }
+}
