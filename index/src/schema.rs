@@ -206,7 +206,16 @@ pub(crate) fn place_terms(offer: &Offer) -> Vec<String> {
     match (commune, &location.region) {
         (Some(commune), _) => terms.push(format!("r:{}", commune.region)),
         (None, Some(region)) => terms.push(format!("r:{region}")),
-        (None, None) => {}
+        // Known by its département alone: the région is the département's.
+        (None, None) => {
+            if let Some((_, region)) = location
+                .departement
+                .as_ref()
+                .and_then(|d| geography.departement(d.as_str()))
+            {
+                terms.push(format!("r:{region}"));
+            }
+        }
     }
     terms
 }

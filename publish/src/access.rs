@@ -75,8 +75,7 @@ impl CollectiviteDefinition {
                 self.id, self.siren
             ));
         }
-        parse_territory(&self.territory)
-            .map_err(|e| format!("collectivité `{}`: {e}", self.id))?;
+        parse_territory(&self.territory).map_err(|e| format!("collectivité `{}`: {e}", self.id))?;
         Ok(())
     }
 }
@@ -124,6 +123,12 @@ impl Collectivite {
         match commune {
             Some(code) => self.territory.contains_code(code),
             None => {
+                // Known by its département alone: the région is the département's.
+                let region = region.or_else(|| {
+                    departement
+                        .and_then(|d| relais_territory::geography().departement(d))
+                        .map(|(_, region)| region)
+                });
                 departement.is_some_and(|d| self.territory.contains_departement(d))
                     || region.is_some_and(|r| self.territory.contains_region(r))
             }
@@ -203,7 +208,8 @@ impl Access {
             .iter()
             .map(|d| Ok((d.id.clone(), Arc::new(Collectivite::compile(d.clone())?))))
             .collect::<Result<BTreeMap<_, _>, TerritoryError>>()?;
-        *access.registry.write().expect("registry lock") = Registry::of(collectivites, Vec::new(), &Registry::default());
+        *access.registry.write().expect("registry lock") =
+            Registry::of(collectivites, Vec::new(), &Registry::default());
         Ok(access)
     }
 
@@ -288,12 +294,20 @@ impl Access {
         let day = crate::traffic::paris_day(now);
         let used = self.usage.lock().expect("usage lock").today(id, &day);
         let until_tomorrow = crate::traffic::seconds_to_next_day(now);
-        if entry.record.daily_quota.is_some_and(|quota| used.requests >= quota) {
+        if entry
+            .record
+            .daily_quota
+            .is_some_and(|quota| used.requests >= quota)
+        {
             return Err(ApiError::DailyQuotaExceeded {
                 retry_after: until_tomorrow,
             });
         }
-        if entry.record.daily_offers.is_some_and(|cap| used.offers >= cap) {
+        if entry
+            .record
+            .daily_offers
+            .is_some_and(|cap| used.offers >= cap)
+        {
             return Err(ApiError::DailyOffersExceeded {
                 retry_after: until_tomorrow,
             });
@@ -305,10 +319,7 @@ impl Access {
                 limit: not_until.quota().burst_size().get(),
             }
         })?;
-        self.usage
-            .lock()
-            .expect("usage lock")
-            .add(id, &day, 1, 0);
+        self.usage.lock().expect("usage lock").add(id, &day, 1, 0);
         Ok(Caller {
             key_id: id.to_owned(),
             collectivite: entry.collectivite.clone(),
@@ -385,7 +396,11 @@ impl Registry {
 
 /// A limiter of `rate` requests a second, with a burst of one second's worth.
 fn limiter(rate: f64) -> Limiter {
-    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+    let rate = if rate.is_finite() && rate > 0.0 {
+        rate
+    } else {
+        1.0
+    };
     let burst = NonZeroU32::new(rate.ceil() as u32).unwrap_or(NonZeroU32::MIN);
     let period = Duration::from_secs_f64(1.0 / rate);
     let quota = Quota::with_period(period)
@@ -406,3 +421,6 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
     Ok(key.trim())
 }
+
+#[cfg(test)]
+mod tests;

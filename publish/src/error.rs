@@ -82,7 +82,9 @@ pub enum ApiError {
     },
     /// The key has been given as many offers as it may be today (licence art. 3: no bulk
     /// extraction).
-    #[error("the API key has paged through as many offers as it may today: it resets at midnight (Paris)")]
+    #[error(
+        "the API key has paged through as many offers as it may today: it resets at midnight (Paris)"
+    )]
     DailyOffersExceeded {
         /// Seconds to the reset.
         retry_after: u64,

@@ -251,39 +251,45 @@ async fn feed_response(
     }
     let (response, version) = feed_page(&state, feed, page, per_page, params.q, format).await?;
     let updated = response.attribution.updated_at;
-    let shown = response.offers.iter().map(|o| o.summary.key.clone()).collect();
-    let rendered = Arc::new(match format {
-        FeedFormat::Json => Rendered::new(
-            serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.to_string()))?,
-            "application/json",
-            updated,
-        ),
-        FeedFormat::Rss | FeedFormat::Atom => {
-            let base = state.base_url();
-            let self_url = format!("{base}/v1/feeds/{name}/{}", format.suffix());
-            // The page people read the same offers on: the widget.
-            let link = format!("{base}/widget/{name}");
-            let channel = Channel {
-                title: &response.title,
-                self_url: &self_url,
-                link: &link,
-                base_url: base,
-                credit: &response.attribution,
-                via: Some(&name),
-            };
-            let items: Vec<Item> = response
-                .offers
-                .into_iter()
-                .map(FeedOffer::into_item)
-                .collect();
-            if format == FeedFormat::Rss {
-                Rendered::new(syndication::rss(&channel, &items), RSS_TYPE, updated)
-            } else {
-                Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
+    let shown = response
+        .offers
+        .iter()
+        .map(|o| o.summary.key.clone())
+        .collect();
+    let rendered = Arc::new(
+        match format {
+            FeedFormat::Json => Rendered::new(
+                serde_json::to_vec(&response).map_err(|e| ApiError::Internal(e.to_string()))?,
+                "application/json",
+                updated,
+            ),
+            FeedFormat::Rss | FeedFormat::Atom => {
+                let base = state.base_url();
+                let self_url = format!("{base}/v1/feeds/{name}/{}", format.suffix());
+                // The page people read the same offers on: the widget.
+                let link = format!("{base}/widget/{name}");
+                let channel = Channel {
+                    title: &response.title,
+                    self_url: &self_url,
+                    link: &link,
+                    base_url: base,
+                    credit: &response.attribution,
+                    via: Some(&name),
+                };
+                let items: Vec<Item> = response
+                    .offers
+                    .into_iter()
+                    .map(FeedOffer::into_item)
+                    .collect();
+                if format == FeedFormat::Rss {
+                    Rendered::new(syndication::rss(&channel, &items), RSS_TYPE, updated)
+                } else {
+                    Rendered::new(syndication::atom(&channel, &items), ATOM_TYPE, updated)
+                }
             }
         }
-    }
-    .showing(shown));
+        .showing(shown),
+    );
     if let Some(key) = cache_key {
         state.inner.bodies.put(version, key, rendered.clone());
     }

@@ -18,8 +18,8 @@ mod pages;
 pub mod reports;
 mod search;
 mod sitemaps;
-mod status;
 mod sources;
+mod status;
 mod syndication;
 mod traffic;
 
@@ -388,6 +388,8 @@ fn ready_now() -> IndexStatus {
     status
 }
 
+#[cfg(test)]
+mod testing;
 #[cfg(test)]
 mod tests;
 

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use relais_licence::{ChannelCredit, Credit, Refusal, Surface};
 
+use crate::access::Caller;
 use crate::cached::{FEED_MAX_AGE_SECONDS, Rendered};
 use crate::feeds::{ATOM_TYPE, FeedFormat, RSS_TYPE};
-use crate::access::Caller;
 use crate::syndication::{self, Item};
 use crate::traffic::{Channel, Event};
 use crate::{ApiError, AppState};
@@ -313,7 +313,10 @@ async fn search_feed(
     headers: &HeaderMap,
     format: FeedFormat,
 ) -> Result<Response, ApiError> {
-    let caller = state.inner.access.authorize(headers, "search", state.now())?;
+    let caller = state
+        .inner
+        .access
+        .authorize(headers, "search", state.now())?;
     let surface = if format == FeedFormat::Rss {
         Surface::Rss
     } else {
@@ -432,11 +435,13 @@ pub(crate) async fn offer(
     // Outside the key's territory, or from a source withheld as stale, an offer does not exist
     // for it.
     let place = &offer.location;
-    if state.is_stale(offer.key.source().as_str()) || !caller.collectivite.covers(
-        place.commune.as_ref().map(|c| c.as_str()),
-        place.departement.as_ref().map(|d| d.as_str()),
-        place.region.as_deref(),
-    ) {
+    if state.is_stale(offer.key.source().as_str())
+        || !caller.collectivite.covers(
+            place.commune.as_ref().map(|c| c.as_str()),
+            place.departement.as_ref().map(|d| d.as_str()),
+            place.region.as_deref(),
+        )
+    {
         return Err(ApiError::OfferNotFound(key));
     }
     let licensed = match state

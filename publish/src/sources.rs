@@ -14,7 +14,7 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use relais_licence::SourceTerms;
 use relais_model::SourceId;
-use relais_storage::{RunKind, RunOutcome, Store, StorageError};
+use relais_storage::{RunKind, RunOutcome, StorageError, Store};
 use serde::Serialize;
 
 use crate::{ApiError, AppState};
@@ -151,7 +151,9 @@ pub struct SourcesResponse {
     tag = "sources",
     responses((status = 200, description = "The sources", body = SourcesResponse))
 )]
-pub(crate) async fn sources(State(state): State<AppState>) -> Result<Json<SourcesResponse>, ApiError> {
+pub(crate) async fn sources(
+    State(state): State<AppState>,
+) -> Result<Json<SourcesResponse>, ApiError> {
     Ok(Json(SourcesResponse {
         sources: state.source_statuses(),
     }))

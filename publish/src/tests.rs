@@ -133,13 +133,19 @@ async fn app_with(offers: Vec<Offer>) -> (tempfile::TempDir, axum::Router) {
     let state = AppState::with_store(index, feeds, store, status)
         .unwrap()
         .with_licence(licence());
+    let state = crate::testing::with_test_key(state, crate::testing::ALL_FRANCE);
     (dir, router(state))
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
     let response = app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", crate::testing::TEST_BEARER)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();
@@ -264,7 +270,8 @@ async fn a_feed_shows_what_the_terms_allow_each_credited_to_its_source() {
             .is_some_and(|l| (1.0..2.0).contains(&l))
     );
     assert_eq!(hostile["contract_name"], "Autre contrat");
-    assert_eq!(hostile["page_url"], "/offres/francetravail:9");
+    // `via` counts the visit for the feed's collectivité.
+    assert_eq!(hostile["page_url"], "/offres/francetravail:9?via=cahors");
     assert_eq!(
         hostile["apply_url"],
         "https://recrutement.example.fr/postuler/9"
@@ -362,7 +369,12 @@ async fn the_method_page_lists_the_sources_their_licences_and_the_reference_data
 async fn page(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let response = app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", crate::testing::TEST_BEARER)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();
@@ -562,7 +574,7 @@ async fn the_iframe_widget_searches_filters_and_credits_without_javascript() {
     );
     for key in PUBLISHED {
         assert!(
-            html.contains(&format!(r#"href="/offres/{key}" target="_top""#)),
+            html.contains(&format!(r#"href="/offres/{key}?via=cahors" target="_top""#)),
             "the widget lacks {key}"
         );
     }
@@ -756,7 +768,10 @@ async fn an_offer_id_with_slashes_spaces_and_marks_has_working_links_everywhere(
         .iter()
         .map(|o| o["page_url"].as_str().unwrap())
         .collect();
-    assert!(urls.contains(&encoded), "{urls:?}");
+    assert!(
+        urls.contains(&format!("{encoded}?via=cahors").as_str()),
+        "{urls:?}"
+    );
     let (_, widget) = get(&app, "/widget/cahors/offres").await;
     assert!(widget.to_string().contains(encoded));
     for surface in [

@@ -43,7 +43,9 @@ pub(crate) fn key_id(key: &str) -> Option<&str> {
     let mut parts = key.splitn(3, '_');
     match (parts.next(), parts.next(), parts.next()) {
         (Some(PREFIX), Some(id), Some(secret))
-            if id.len() == 12 && !secret.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            if id.len() == 12
+                && !secret.is_empty()
+                && id.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             Some(id)
         }
@@ -73,7 +75,13 @@ mod tests {
         assert_eq!(hash_key(key), issued.secret_hash);
         assert_eq!(key.len(), "relais_".len() + 12 + 1 + 64);
         assert_ne!(issue_key().id, issued.id);
-        for bad in ["", "relais", "relais_x_y", "other_3f9a0c2b71de_00", "relais_3f9a0c2b71de_"] {
+        for bad in [
+            "",
+            "relais",
+            "relais_x_y",
+            "other_3f9a0c2b71de_00",
+            "relais_3f9a0c2b71de_",
+        ] {
             assert_eq!(key_id(bad), None, "{bad}");
         }
     }

@@ -74,7 +74,12 @@ async fn feeds_by_epci_and_by_commune() {
 
 async fn get(uri: &str) -> (StatusCode, serde_json::Value) {
     let response = router(state())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", crate::testing::TEST_BEARER)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();

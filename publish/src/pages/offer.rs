@@ -18,8 +18,8 @@ use relais_territory::geography;
 use super::html;
 use super::jsonld::job_posting;
 use crate::AppState;
-use crate::traffic::Event;
 use crate::syndication::contract_name;
+use crate::traffic::Event;
 
 /// Seconds a browser or a proxy may keep an offer's page: none, so that every view reaches the
 /// server and is counted (the page costs well under a millisecond to render).
@@ -310,7 +310,12 @@ pub(crate) async fn apply_redirect(
         .or(offer.offer_url.as_deref())
         .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
     if target.is_some() {
-        state.count_via(&headers, via(query.as_deref()).as_deref(), Event::ApplyClick, &key);
+        state.count_via(
+            &headers,
+            via(query.as_deref()).as_deref(),
+            Event::ApplyClick,
+            &key,
+        );
     }
     match target {
         Some(url) => (

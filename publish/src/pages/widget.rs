@@ -444,7 +444,11 @@ async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Opt
                 let (summary, credit) = licensed.into_parts();
                 credits_of.push(credit.clone());
                 view.offers.push(Card {
-                    page_url: crate::syndication::offer_link(state.base_url(), &summary.key, Some(name)),
+                    page_url: crate::syndication::offer_link(
+                        state.base_url(),
+                        &summary.key,
+                        Some(name),
+                    ),
                     place: summary
                         .commune
                         .as_deref()

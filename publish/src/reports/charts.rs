@@ -129,7 +129,11 @@ mod tests {
             }],
         );
         assert!(svg.contains("Vues &lt;par&gt; jour"));
-        assert_eq!(svg.matches("<rect").count(), 2 + 1, "two bars and a legend key");
+        assert_eq!(
+            svg.matches("<rect").count(),
+            2 + 1,
+            "two bars and a legend key"
+        );
         assert!(svg.contains("01/12 : 3 vues"));
     }
 }

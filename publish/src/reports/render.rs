@@ -121,13 +121,8 @@ pub fn html(report: &Report, method_url: &str) -> Result<String, askama::Error> 
         ],
     );
     let channel_labels: Vec<String> = report.per_channel.keys().map(|c| channel_name(c)).collect();
-    let by_channel = |pick: fn(&Totals) -> i64| {
-        report
-            .per_channel
-            .values()
-            .map(pick)
-            .collect::<Vec<_>>()
-    };
+    let by_channel =
+        |pick: fn(&Totals) -> i64| report.per_channel.values().map(pick).collect::<Vec<_>>();
     let channel_chart = bars(
         "Affichages, vues et clics par canal",
         &channel_labels,

@@ -64,13 +64,19 @@ fn app(offers: Vec<Offer>) -> (OfferIndex, axum::Router) {
     let index = OfferIndex::in_memory().unwrap();
     index.rebuild(offers).unwrap();
     let state = AppState::new(index.clone(), []).unwrap();
+    let state = crate::testing::with_test_key(state, crate::testing::ALL_FRANCE);
     (index, router(state))
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
     let response = app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", crate::testing::TEST_BEARER)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();
@@ -454,7 +460,10 @@ async fn pruned_top_k_pages_exactly_as_the_exhaustive_collection() {
     for chunk in corpus.chunks(700) {
         index.apply(chunk, &[]).unwrap();
     }
-    let app = router(AppState::new(index, []).unwrap());
+    let app = router(crate::testing::with_test_key(
+        AppState::new(index, []).unwrap(),
+        crate::testing::ALL_FRANCE,
+    ));
     for query in [
         "q=patissier",
         "q=cuisinier",

@@ -93,13 +93,18 @@ mod tests {
         let shown = key.verify(&token, now).unwrap();
         assert_eq!(shown.feed, "grand-cahors");
         assert_eq!(shown.keys, ["francetravail:1"]);
-        assert!(BeaconKey::default().verify(&token, now).is_none(), "another server's key");
-        let (payload, signature) = token.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(
-            br#"{"f":"grand-cahors","k":["francetravail:2"],"t":0}"#,
+        assert!(
+            BeaconKey::default().verify(&token, now).is_none(),
+            "another server's key"
         );
+        let (payload, signature) = token.split_once('.').unwrap();
+        let forged =
+            URL_SAFE_NO_PAD.encode(br#"{"f":"grand-cahors","k":["francetravail:2"],"t":0}"#);
         assert!(key.verify(&format!("{forged}.{signature}"), now).is_none());
         assert!(key.verify(payload, now).is_none());
-        assert!(key.verify(&token, now + chrono::Duration::hours(7)).is_none());
+        assert!(
+            key.verify(&token, now + chrono::Duration::hours(7))
+                .is_none()
+        );
     }
 }

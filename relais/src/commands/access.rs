@@ -138,9 +138,7 @@ pub async fn find_collectivite(
         .into_iter()
         .map(|(c, _)| c)
         .find(|c| c.id == id)
-        .with_context(|| {
-            format!("no collectivité `{id}` (see `relais collectivite list`)")
-        })
+        .with_context(|| format!("no collectivité `{id}` (see `relais collectivite list`)"))
 }
 
 /// Records an operator action in the audit trail.
@@ -181,7 +179,9 @@ pub async fn collectivite(
                     .collect();
                 println!("{}", json!({ "collectivites": list }));
             } else if all.is_empty() {
-                println!("no collectivité: add one with `relais collectivite add` or in the configuration");
+                println!(
+                    "no collectivité: add one with `relais collectivite add` or in the configuration"
+                );
             } else {
                 for (c, origin) in all {
                     println!(
@@ -190,7 +190,11 @@ pub async fn collectivite(
                         c.name,
                         c.siren,
                         c.territory,
-                        if c.feeds.is_empty() { "-".to_owned() } else { c.feeds.join(", ") }
+                        if c.feeds.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            c.feeds.join(", ")
+                        }
                     );
                 }
             }
@@ -221,7 +225,11 @@ pub async fn collectivite(
                 );
                 println!(
                     "  feeds: {}",
-                    if c.feeds.is_empty() { "-".to_owned() } else { c.feeds.join(", ") }
+                    if c.feeds.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        c.feeds.join(", ")
+                    }
                 );
                 if let Some(contact) = &c.contact {
                     println!("  contact: {contact}");
@@ -297,7 +305,11 @@ async fn add(config: &Config, store: &Store, args: CollectiviteArgs) -> anyhow::
     .await?;
     println!(
         "{} collectivité `{}` ({})",
-        if existing.is_some() { "changed" } else { "added" },
+        if existing.is_some() {
+            "changed"
+        } else {
+            "added"
+        },
         definition.id,
         definition.name
     );
@@ -342,7 +354,9 @@ fn parse_rate(text: &str) -> anyhow::Result<f64> {
         .parse()
         .ok()
         .filter(|n: &f64| n.is_finite() && *n > 0.0)
-        .with_context(|| format!("rate `{text}`: give a positive number of requests, e.g. `10/s`"))?;
+        .with_context(|| {
+            format!("rate `{text}`: give a positive number of requests, e.g. `10/s`")
+        })?;
     let seconds = match per.trim() {
         "s" | "sec" | "second" => 1.0,
         "m" | "min" | "minute" => 60.0,
@@ -366,7 +380,9 @@ pub async fn key(config_path: Option<&Path>, command: KeyCommand) -> anyhow::Res
             } else {
                 println!("key {id} for `{}`:", args.collectivite);
                 println!("{}", key.expose_secret());
-                eprintln!("it is shown only now: keep it in the app's secrets; relais keeps only its hash");
+                eprintln!(
+                    "it is shown only now: keep it in the app's secrets; relais keeps only its hash"
+                );
             }
         }
         KeyCommand::List { collectivite, json } => {
