@@ -34,6 +34,13 @@ name = "val-de-marne"
 title = "Offres d'emploi dans le Val-de-Marne"
 territory = "dep:94"
 
+[[collectivites]]
+id = "val-de-marne"
+name = "Département du Val-de-Marne"
+siren = "229400028"
+territory = "dep:94"
+feeds = ["val-de-marne"]
+
 [[sources]]
 id = "hellowork"
 url = "$work/board.xml"
@@ -41,6 +48,10 @@ format = { type = "xml", preset = "hellowork" }
 TOML
 
 RELAIS_LOG=error "$relais" --config "$work/relais.toml" sync hellowork >/dev/null
+# A key of both scopes, fast enough not to be rate-limited by the run.
+key=$(RELAIS_LOG=error "$relais" --config "$work/relais.toml" key create --collectivite val-de-marne \
+  --scope search,reports --rate 100000/s --daily-quota 100000000 --daily-offers 100000000 --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 RELAIS_LOG=error "$relais" --config "$work/relais.toml" serve >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 base=
@@ -74,5 +85,6 @@ TOML
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$max_examples" \
   --generation-deterministic \
+  --header "Authorization: Bearer $key" \
   --workers 2 \
   --no-color

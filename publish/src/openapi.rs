@@ -68,6 +68,16 @@ pub enum ExperienceParam {
     Unknown,
 }
 
+/// The values of `format` of a report.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum ReportFormat {
+    Json,
+    Csv,
+    Html,
+}
+
 /// The values of `sort`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -91,6 +101,7 @@ pub enum SortParam {
         healthz,
         crate::status::ready,
         crate::sources::sources,
+        crate::pages::widget_beacon,
         crate::reports::reports,
         openapi_json,
     ),
@@ -111,6 +122,7 @@ pub enum SortParam {
         ErrorCode,
         ExperienceParam,
         SortParam,
+        ReportFormat,
         crate::sources::SourcesResponse,
         crate::sources::SourceStatus,
         crate::reports::Report,

@@ -19,7 +19,8 @@ mod widget;
 
 pub(crate) use example::{example_page, widget_script};
 pub(crate) use offer::{apply_redirect, offer_page};
-pub(crate) use widget::{widget_beacon, widget_offers, widget_page};
+pub(crate) use widget::{__path_widget_beacon, widget_beacon};
+pub(crate) use widget::{widget_offers, widget_page};
 
 /// `/methode`.
 #[derive(Template)]

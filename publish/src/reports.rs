@@ -237,10 +237,14 @@ pub fn period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), String> {
     params(
         ("from" = String, Query, description = "First day, YYYY-MM-DD (Europe/Paris)"),
         ("to" = String, Query, description = "Last day, YYYY-MM-DD, included"),
-        ("format" = Option<String>, Query, description = "`json` (default), `csv` or `html`"),
+        ("format" = Option<crate::openapi::ReportFormat>, Query, description = "`json` (default), `csv` or `html`"),
     ),
     responses(
-        (status = 200, description = "The report of the key's collectivité", body = Report),
+        (status = 200, description = "The report of the key's collectivité", content(
+            (Report = "application/json"),
+            (String = "text/csv"),
+            (String = "text/html"),
+        )),
         (status = 400, description = "`invalid_parameter` or `unknown_parameter`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`missing_api_key`, `invalid_api_key` or `revoked_api_key`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`insufficient_scope`: the key has no `reports` scope", body = crate::openapi::ErrorBody),

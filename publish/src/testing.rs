@@ -10,7 +10,7 @@ pub(crate) const TEST_KEY: &str = "relais_0123456789ab_tests";
 pub(crate) const TEST_BEARER: &str = "Bearer relais_0123456789ab_tests";
 
 /// Every région: the whole country.
-pub(crate) const ALL_FRANCE: &str = "region:01 | region:02 | region:03 | region:04 | region:06 | region:11 | region:24 | region:27 | region:28 | region:32 | region:44 | region:52 | region:53 | region:75 | region:76 | region:84 | region:93 | region:94";
+pub(crate) const ALL_FRANCE: &str = "pays:FR";
 
 /// `state` with the collectivité `tests` over `territory` and [`TEST_KEY`], of every scope.
 pub(crate) fn with_test_key(state: AppState, territory: &str) -> AppState {

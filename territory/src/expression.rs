@@ -278,9 +278,15 @@ fn term(
                 .region_communes(value)
                 .ok_or_else(|| unknown("région"))?,
         ),
+        // The whole country: every current commune (an operator's key, a national feed).
+        "pays" if value == "FR" => {
+            let all: Vec<u32> = (0..geography.commune_count() as u32).collect();
+            territory.insert_all(&all);
+        }
+        "pays" => return Err(unknown("pays")),
         other => {
             return Err(syntax(&format!(
-                "unknown kind `{other}`: use commune, list, epci, ept, dep or region"
+                "unknown kind `{other}`: use commune, list, epci, ept, dep, region or pays"
             )));
         }
     }
@@ -298,6 +304,9 @@ mod tests {
     #[test]
     fn counts_from_cog_2026() {
         assert_eq!(geography().commune_count(), 34_969);
+        assert_eq!(count("pays:FR"), 34_969);
+        assert!(parse_territory("pays:FR").unwrap().contains_region("76"));
+        assert!(parse_territory("pays:BE").is_err());
         assert_eq!(count("epci:200023737"), 36);
         assert_eq!(count("dep:46"), 312);
         assert_eq!(count("region:76"), 4_446);

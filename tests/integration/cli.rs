@@ -286,14 +286,56 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
             "2000",
         ],
         &[],
-        |l| l.starts_with("feed: "),
+        |l| l.starts_with("report: "),
     );
-    let url = lines
-        .last()
-        .unwrap()
-        .strip_prefix("feed: ")
-        .unwrap()
-        .to_owned();
+    let printed = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("the demo prints no `{name}:` line: {lines:?}"))
+            .to_owned()
+    };
+    let url = printed("feed");
+    // The search URL answers with the printed key, 401 without it.
+    let key = printed("api-key");
+    let http = reqwest::blocking::Client::new();
+    let search = http
+        .get(printed("search"))
+        .bearer_auth(&key)
+        .send()
+        .unwrap();
+    assert_eq!(search.status().as_u16(), 200);
+    let found: Value = search.json().unwrap();
+    assert!(found["total"].as_u64().unwrap() > 0, "{found}");
+    assert!(
+        found["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["departement"] == "31"),
+        "the demo key answers within Haute-Garonne: {found}"
+    );
+    assert_eq!(
+        http.get(printed("search"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    // Its report, as the key's collectivité's.
+    let report = http
+        .get(printed("report"))
+        .bearer_auth(&key)
+        .send()
+        .unwrap();
+    assert_eq!(report.status().as_u16(), 200);
+    assert!(
+        report
+            .text()
+            .unwrap()
+            .contains("Département de la Haute-Garonne")
+    );
     let body: Value = reqwest::blocking::get(&url)
         .unwrap()
         .error_for_status()

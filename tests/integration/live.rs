@@ -24,7 +24,7 @@ fn readyz(base: &str) -> Option<Value> {
 
 /// Every key a search walk publishes, each offer's own key and its "also published on" copies,
 /// with how many times each was seen.
-fn walk(base: &str) -> (u64, Vec<String>) {
+fn walk(base: &str, key: &str) -> (u64, Vec<String>) {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -32,7 +32,13 @@ fn walk(base: &str) -> (u64, Vec<String>) {
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let body: Value = reqwest::blocking::get(&url).unwrap().json().unwrap();
+        let body: Value = reqwest::blocking::Client::new()
+            .get(&url)
+            .bearer_auth(key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         let total = body["total"].as_u64().unwrap();
         for offer in body["offers"].as_array().unwrap() {
             seen.push(offer["key"].as_str().unwrap().to_owned());
@@ -86,6 +92,7 @@ format = {{ type = "xml", preset = "hellowork" }}
     )
     .unwrap();
 
+    let key = relais_tests::api_key(&config, relais_tests::ALL_FRANCE, &[]);
     let (mut first, base) = serve(&config);
     let mut sync = Command::new(relais_binary())
         .args(["--config", &config.display().to_string(), "sync", "board"])
@@ -137,7 +144,7 @@ format = {{ type = "xml", preset = "hellowork" }}
     let (_second, base) = serve(&config);
     let ready = wait_until_caught_up(&base, Some(last_seq));
     assert_eq!(ready["index_change_seq"], last_seq, "{ready}");
-    let (total, seen) = walk(&base);
+    let (total, seen) = walk(&base, &key);
     let distinct: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(distinct.len(), seen.len(), "an offer is published twice");
     let lost: Vec<&String> = active.difference(&distinct).collect();

@@ -5,8 +5,12 @@ use serde_json::Value;
 
 use crate::cli::serve;
 
-fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::blocking::get(url).unwrap();
+fn get(key: &str, url: &str) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .unwrap();
     let status = response.status().as_u16();
     (status, response.json().unwrap())
 }
@@ -64,23 +68,30 @@ format = {{ type = "xml", preset = "hellowork" }}
         relais_with_config(&config, &["sync", "hellowork", "--accept-shrink", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
 
+    let api_key = relais_tests::api_key(&config, relais_tests::ALL_FRANCE, &[]);
     let (_serve, base) = serve(&config);
 
-    let (status, document) = get(&format!("{base}/openapi.json"));
+    let (status, document) = get(&api_key, &format!("{base}/openapi.json"));
     assert_eq!(status, 200);
     assert!(
         document["openapi"].as_str().unwrap().starts_with("3.1"),
         "{document}"
     );
-    let (status, ready) = get(&format!("{base}/readyz"));
+    let (status, ready) = get(&api_key, &format!("{base}/readyz"));
     conforms(&document, "/readyz", status, &ready);
 
-    let (status, body) = get(&format!("{base}/v1/offers?facets=source,contract&limit=2"));
+    let (status, body) = get(
+        &api_key,
+        &format!("{base}/v1/offers?facets=source,contract&limit=2"),
+    );
     assert_eq!(status, 200, "{body}");
     conforms(&document, "/v1/offers", status, &body);
-    let (status, around) = get(&format!(
-        "{base}/v1/offers?q=manager&lat=48.85&lon=2.35&radius_km=50&sort=distance&facets=published,departement,commune,rome_domain,working_time"
-    ));
+    let (status, around) = get(
+        &api_key,
+        &format!(
+            "{base}/v1/offers?q=manager&lat=48.85&lon=2.35&radius_km=50&sort=distance&facets=published,departement,commune,rome_domain,working_time"
+        ),
+    );
     conforms(&document, "/v1/offers", status, &around);
     assert_eq!(body["total"], 4, "{body}");
     assert_eq!(body["offers"].as_array().unwrap().len(), 2);
@@ -89,9 +100,10 @@ format = {{ type = "xml", preset = "hellowork" }}
         serde_json::json!({"value": "hellowork", "count": 4})
     );
     let cursor = body["next_cursor"].as_str().unwrap();
-    let (_, next) = get(&format!(
-        "{base}/v1/offers?facets=source,contract&limit=2&cursor={cursor}"
-    ));
+    let (_, next) = get(
+        &api_key,
+        &format!("{base}/v1/offers?facets=source,contract&limit=2&cursor={cursor}"),
+    );
     assert_eq!(next["offers"].as_array().unwrap().len(), 2);
     assert!(next["next_cursor"].is_null(), "{next}");
     let key = body["offers"][0]["key"].as_str().unwrap().to_owned();
@@ -111,7 +123,7 @@ format = {{ type = "xml", preset = "hellowork" }}
         );
     }
 
-    let (status, offer) = get(&format!("{base}/v1/offers/{key}"));
+    let (status, offer) = get(&api_key, &format!("{base}/v1/offers/{key}"));
     assert_eq!(status, 200, "{offer}");
     conforms(&document, "/v1/offers/{key}", status, &offer);
     assert_eq!(offer["key"], key.as_str());
@@ -121,7 +133,7 @@ format = {{ type = "xml", preset = "hellowork" }}
     assert_eq!(offer["attribution"]["source"], source);
     assert!(offer["attribution"]["licence_url"].is_string() || source != "francetravail");
 
-    let (status, gone) = get(&format!("{base}/v1/offers/hellowork:68087320"));
+    let (status, gone) = get(&api_key, &format!("{base}/v1/offers/hellowork:68087320"));
     assert_eq!(
         (status, gone["error"]["code"].as_str()),
         (410, Some("offer_withdrawn"))
@@ -131,18 +143,43 @@ format = {{ type = "xml", preset = "hellowork" }}
         "nothing of a withdrawn offer: {gone}"
     );
     conforms(&document, "/v1/offers/{key}", status, &gone);
-    let (status, missing) = get(&format!("{base}/v1/offers/hellowork:nope"));
+    let (status, missing) = get(&api_key, &format!("{base}/v1/offers/hellowork:nope"));
     assert_eq!(
         (status, missing["error"]["code"].as_str()),
         (404, Some("offer_not_found"))
     );
     conforms(&document, "/v1/offers/{key}", status, &missing);
-    let (status, typo) = get(&format!("{base}/v1/offers?qq=x"));
+    let (status, typo) = get(&api_key, &format!("{base}/v1/offers?qq=x"));
     assert_eq!(
         (status, typo["error"]["code"].as_str()),
         (400, Some("unknown_parameter"))
     );
     conforms(&document, "/v1/offers", status, &typo);
-    let (status, missing_feed) = get(&format!("{base}/v1/feeds/nowhere/offers"));
+    let (status, missing_feed) = get(&api_key, &format!("{base}/v1/feeds/nowhere/offers"));
     conforms(&document, "/v1/feeds/{feed}/offers", status, &missing_feed);
+    // Without a key, or with a wrong one: 401, never the offers.
+    let (status, anonymous) = get("", &format!("{base}/v1/offers"));
+    assert_eq!(
+        (status, anonymous["error"]["code"].as_str()),
+        (401, Some("invalid_api_key"))
+    );
+    conforms(&document, "/v1/offers", status, &anonymous);
+    let response = reqwest::blocking::get(format!("{base}/v1/offers")).unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "missing_api_key");
+    let wrong = format!("{}0", &api_key[..api_key.len() - 1]);
+    let (status, _) = get(&wrong, &format!("{base}/v1/offers"));
+    assert_eq!(status, 401);
+    let (status, sources) = get("", &format!("{base}/v1/sources"));
+    conforms(&document, "/v1/sources", status, &sources);
+    let hellowork = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "hellowork")
+        .unwrap();
+    assert!(hellowork["active"].as_u64().unwrap() > 0, "{sources}");
+    assert!(hellowork["last_complete_run"].is_string(), "{sources}");
+    assert_eq!(hellowork["published"], true, "{sources}");
 }

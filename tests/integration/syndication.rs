@@ -29,7 +29,7 @@ pub(crate) fn demo() -> (
             "2000",
         ],
         &[],
-        |l| l.starts_with("method: "),
+        |l| l.starts_with("report: "),
     );
     let urls = lines
         .iter()
@@ -299,8 +299,16 @@ format = {{ type = "xml", preset = "hellowork" }}
     .unwrap();
     let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
     assert_eq!(code, 0, "{out}{err}");
+    let key = relais_tests::api_key(&config, relais_tests::ALL_FRANCE, &["nord-ouest"]);
     let (_serve, base) = crate::cli::serve(&config);
-    let client = Client::new();
+    // The search surfaces need the key; the feeds and the widget ignore it.
+    let client = Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse().unwrap(),
+        )]))
+        .build()
+        .unwrap();
     let gone_key = "hellowork:68087320";
     let surfaces = [
         format!("{base}/v1/feeds/nord-ouest/offers"),

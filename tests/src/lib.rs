@@ -92,6 +92,47 @@ pub fn relais_with_config(config: &std::path::Path, args: &[&str]) -> (i32, Stri
     )
 }
 
+/// Every région: the whole country, as a territory expression.
+pub const ALL_FRANCE: &str = "pays:FR";
+
+/// Adds the collectivité `tests` over `territory` (owning `feeds`) to the configuration file and
+/// makes it a key of both scopes through `relais key create --json`, fast enough for any test;
+/// returns the key.
+pub fn api_key(config: &std::path::Path, territory: &str, feeds: &[&str]) -> String {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(config)
+        .expect("config file");
+    write!(
+        file,
+        "\n[[collectivites]]\nid = \"tests\"\nname = \"Collectivité des tests\"\nsiren = \"200023737\"\nterritory = {territory:?}\nfeeds = {feeds:?}\n"
+    )
+    .expect("config written");
+    drop(file);
+    let (code, out, err) = relais_with_config(
+        config,
+        &[
+            "key",
+            "create",
+            "--collectivite",
+            "tests",
+            "--scope",
+            "search,reports",
+            "--rate",
+            "100000/s",
+            "--daily-quota",
+            "100000000",
+            "--daily-offers",
+            "100000000",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).expect("key JSON");
+    created["key"].as_str().expect("a key").to_owned()
+}
+
 /// A partner feed sample of `fixtures/feeds/`.
 pub fn feed_fixture(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))

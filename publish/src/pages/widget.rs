@@ -306,6 +306,16 @@ pub(crate) async fn widget_offers(
 
 /// `POST /v1/traffic/impressions`: the web component's beacon. The body is the `beacon` token of
 /// a page of `/widget/{feed}/offres` once its offers are on screen.
+#[utoipa::path(
+    post,
+    path = "/v1/traffic/impressions",
+    tag = "feeds",
+    request_body(content = String, content_type = "text/plain", description = "The `beacon` token of a page of `/widget/{feed}/offres`"),
+    responses(
+        (status = 204, description = "Counted (unless the user agent is a known robot)"),
+        (status = 400, description = "Not a token this server signed in the last hours"),
+    )
+)]
 pub(crate) async fn widget_beacon(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -69,6 +69,9 @@ fn lua_string(text: &str) -> String {
     format!("{text:?}")
 }
 
+/// Every région: the bench's key answers everywhere.
+const ALL_FRANCE: &str = "pays:FR";
+
 /// Runs `relais serve` on `data_dir`, loads it with `urls`, and stops it.
 pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result<HttpFigures> {
     let wrk = which("wrk").context(
@@ -78,10 +81,27 @@ pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result
     std::fs::write(
         &config,
         format!(
-            "[storage]\ndata_dir = {:?}\n\n[francetravail]\nenabled = false\n\n[server]\nlisten = \"127.0.0.1:0\"\n",
-            data_dir.display().to_string()
+            "[storage]\ndata_dir = {:?}\n\n[francetravail]\nenabled = false\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n[[collectivites]]\nid = \"bench\"\nname = \"Banc d'essai\"\nsiren = \"200023737\"\nterritory = {:?}\n",
+            data_dir.display().to_string(),
+            ALL_FRANCE,
         ),
     )?;
+    // The search API needs a key, as an app's would be: its check is part of what is measured.
+    let created = Command::new(std::env::current_exe()?)
+        .args(["--config", &config.display().to_string(), "key", "create"])
+        .args(["--collectivite", "bench", "--rate", "100000/s", "--json"])
+        .args([
+            "--daily-quota",
+            "1000000000",
+            "--daily-offers",
+            "100000000000",
+        ])
+        .env("RELAIS_LOG", "error")
+        .output()
+        .context("cannot create the bench's key")?;
+    let key: serde_json::Value = serde_json::from_slice(&created.stdout)
+        .with_context(|| String::from_utf8_lossy(&created.stderr).into_owned())?;
+    let key = key["key"].as_str().context("no key")?.to_owned();
     let mut server = Command::new(std::env::current_exe()?)
         .args(["--config", &config.display().to_string(), "serve"])
         .env("RELAIS_LOG", "error")
@@ -89,7 +109,7 @@ pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot start relais serve")?;
-    let result = load(&mut server, &wrk, data_dir, urls, seconds);
+    let result = load(&mut server, &wrk, data_dir, urls, seconds, &key);
     let _ = server.kill();
     let _ = server.wait();
     result
@@ -101,6 +121,7 @@ fn load(
     data_dir: &Path,
     urls: &[String],
     seconds: u64,
+    key: &str,
 ) -> anyhow::Result<HttpFigures> {
     let stdout = server.stdout.take().context("server stdout")?;
     let mut lines = BufReader::new(stdout).lines();
@@ -132,7 +153,16 @@ fn load(
         server.id()
     );
     let run = |connections: u32, pause_ms: u32| {
-        run_wrk(wrk, &base, urls, connections, pause_ms, seconds, data_dir)
+        run_wrk(
+            wrk,
+            &base,
+            urls,
+            connections,
+            pause_ms,
+            seconds,
+            data_dir,
+            Some(key),
+        )
     };
     let (saturation_qps, _) = run(16, 0)?;
     let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
@@ -165,6 +195,7 @@ pub(super) fn run_wrk(
     pause_ms: u32,
     seconds: u64,
     work_dir: &Path,
+    bearer: Option<&str>,
 ) -> anyhow::Result<(f64, f64)> {
     let script = work_dir.join("paths.lua");
     let quoted: Vec<String> = paths.iter().map(|u| lua_string(u)).collect();
@@ -172,11 +203,12 @@ pub(super) fn run_wrk(
         &script,
         format!(
             r#"local paths = {{ {} }}
+local headers = {{ {} }}
 local i = 0
 local pause = tonumber(os.getenv("RELAIS_BENCH_PAUSE_MS") or "0")
 request = function()
   i = i % #paths + 1
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], headers)
 end
 if pause > 0 then
   delay = function() return pause end
@@ -187,7 +219,13 @@ done = function(summary, latency, requests)
     summary.requests, summary.duration, errors, latency:percentile(50), latency:percentile(99)))
 end
 "#,
-            quoted.join(",\n")
+            quoted.join(",\n"),
+            bearer
+                .map(|key| format!(
+                    "[\"Authorization\"] = {}",
+                    lua_string(&format!("Bearer {key}"))
+                ))
+                .unwrap_or_default()
         ),
     )?;
     let output = Command::new(wrk)

@@ -126,8 +126,8 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
     let seconds = args.seconds;
     let router_base = base.clone();
     let (cached_rps, baseline_rps) = tokio::task::spawn_blocking(move || {
-        let cached = run_wrk(&wrk, &router_base, &paths, 16, 0, seconds, &work)?;
-        let baseline = run_wrk(&wrk, &baseline_base, &paths, 16, 0, seconds, &work)?;
+        let cached = run_wrk(&wrk, &router_base, &paths, 16, 0, seconds, &work, None)?;
+        let baseline = run_wrk(&wrk, &baseline_base, &paths, 16, 0, seconds, &work, None)?;
         anyhow::Ok((cached.0, baseline.0))
     })
     .await??;
