@@ -474,6 +474,29 @@ impl WarningKind {
 }
 
 impl Offer {
+    /// What is kept of a withdrawn offer after the retention period (licence art. 7): what the
+    /// job was (title, job, contract, working time, salary, dates, département) and nothing that
+    /// names or reaches the employer or locates it closer than its département: the employer,
+    /// the contact, every URL, the commune and the coordinates, and the description (which
+    /// often names the employer and a contact).
+    pub fn anonymise(&mut self) {
+        self.employer = Employer::default();
+        self.contact = Contact::default();
+        self.offer_url = None;
+        self.apply_url = None;
+        self.partner_origins.clear();
+        self.description = String::new();
+        self.description_html = None;
+        self.work_context.clear();
+        let departement = self.location.departement.take();
+        let region = self.location.region.take();
+        self.location = Location {
+            departement,
+            region,
+            ..Location::default()
+        };
+    }
+
     /// An active offer with only a key, a title and a description; every other field is empty.
     /// Normalisers fill the rest; tests use it as a starting point.
     pub fn new(key: OfferKey, title: &str, description: &str, seen_at: DateTime<Utc>) -> Self {

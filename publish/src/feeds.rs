@@ -238,10 +238,21 @@ async fn feed_response(
         .ok_or_else(|| ApiError::FeedNotFound(name.clone()))?;
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
-    let cache_key = params
-        .q
-        .is_none()
-        .then(|| format!("feed|{name}|{}|{page}|{per_page}", format.suffix()));
+    let cache_key = params.q.is_none().then(|| {
+        // A source withheld as stale changes the page as much as a new index version.
+        let stale: Vec<String> = state
+            .inner
+            .sources
+            .stale(state.now())
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        format!(
+            "feed|{name}|{}|{page}|{per_page}|{}",
+            format.suffix(),
+            stale.join(",")
+        )
+    });
     let version = state.inner.index.version();
     if let Some(body) = cache_key
         .as_deref()
@@ -325,7 +336,7 @@ async fn feed_page(
     text: Option<String>,
     format: FeedFormat,
 ) -> Result<(FeedResponse, u64), ApiError> {
-    let now = Utc::now();
+    let now = state.now();
     let query = FeedQuery {
         places: Some(feed.places.clone()),
         text,
@@ -443,7 +454,7 @@ async fn with_descriptions(
             .offers(&keys)
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let now = Utc::now();
+        let now = state.now();
         for offer in offers {
             if let Ok(licensed) = state.inner.licence.license(offer, surface, now) {
                 let offer = licensed.value();

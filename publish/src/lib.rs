@@ -39,7 +39,7 @@ pub use relais_licence::{ChannelCredit, Credit, Licence};
 pub use relais_territory::TerritoryError;
 pub use search::params::{MAX_LIMIT, MAX_QUERY_CHARS, MAX_RADIUS_KM, parameter_names};
 pub use search::{FacetCount, OfferDetail, OfferSummary, SearchResponse};
-pub use sources::{DEFAULT_MAX_STALENESS_HOURS, SourceStatus, SourcesResponse};
+pub use sources::{DEFAULT_MAX_STALENESS_HOURS, SourceInfo, SourceStatus, SourcesResponse};
 pub use status::{IndexStatus, Readiness};
 
 use feeds::CompiledFeed;

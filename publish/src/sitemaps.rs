@@ -8,7 +8,6 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::Utc;
 use relais_index::FeedQuery;
 use relais_licence::Surface;
 
@@ -48,7 +47,7 @@ pub(crate) async fn sitemap(
     if let Some(body) = state.inner.bodies.get(version, &key) {
         return Ok(body.respond(&headers, FEED_MAX_AGE_SECONDS));
     }
-    let now = Utc::now();
+    let now = state.now();
     let mut entries = Vec::new();
     let mut read_version = None;
     let mut latest = None;

@@ -24,13 +24,89 @@ pub const DEFAULT_MAX_STALENESS_HOURS: i64 = 72;
 
 /// What the store says of a source.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SourceInfo {
-    id: String,
-    active: u64,
+pub struct SourceInfo {
+    /// Source id.
+    pub id: String,
+    /// Its active offers.
+    pub active: u64,
     /// Its last complete run, of any kind: the last time it was updated.
-    last_complete_run: Option<DateTime<Utc>>,
+    pub last_complete_run: Option<DateTime<Utc>>,
     /// Its last complete run that read its whole stock (a full sweep, a feed's snapshot).
-    last_confirmed: Option<DateTime<Utc>>,
+    pub last_confirmed: Option<DateTime<Utc>>,
+}
+
+impl SourceInfo {
+    /// Reads a source's runs and counts.
+    pub async fn read(store: &Store, id: &str) -> Result<Self, StorageError> {
+        let mut info = Self {
+            id: id.to_owned(),
+            ..Self::default()
+        };
+        let Ok(source) = SourceId::parse(id) else {
+            return Ok(info);
+        };
+        let complete = Some(RunOutcome::Complete);
+        let last = store.latest_run(&source, None, complete).await?;
+        let full = store
+            .latest_run(&source, Some(RunKind::Full), complete)
+            .await?;
+        info.active = store.source_counts(&source).await?.active;
+        info.last_complete_run = last.and_then(|run| run.finished_at);
+        info.last_confirmed = full.and_then(|run| run.finished_at);
+        Ok(info)
+    }
+
+    /// Why its offers are withheld at `now`, when its stock was last confirmed longer than
+    /// `max_staleness` ago (or never, while it has offers).
+    pub fn stale_reason(&self, now: DateTime<Utc>, max_staleness: Duration) -> Option<String> {
+        match self.last_confirmed {
+            Some(at) if now - at > max_staleness => Some(format!(
+                "stock last confirmed {} h ago, more than the {} h allowed",
+                (now - at).num_hours(),
+                max_staleness.num_hours()
+            )),
+            None if self.active > 0 => Some("stock never confirmed by a complete run".into()),
+            _ => None,
+        }
+    }
+
+    /// The source's status at `now` under its terms.
+    pub fn status(
+        &self,
+        terms: &SourceTerms,
+        now: DateTime<Utc>,
+        max_staleness: Duration,
+    ) -> SourceStatus {
+        let age_hours = self
+            .last_complete_run
+            .map(|at| ((now - at).num_seconds() as f64 / 3600.0 * 100.0).round() / 100.0);
+        let alarm = terms.refresh_hours.and_then(|hours| match age_hours {
+            Some(age) if age <= f64::from(hours) => None,
+            Some(age) => Some(format!(
+                "last complete run {age:.1} h ago: the licence asks for an update at least every {hours} h"
+            )),
+            None => Some(format!(
+                "no complete run yet: the licence asks for an update at least every {hours} h"
+            )),
+        });
+        let withheld_reason = if terms.redistribution {
+            self.stale_reason(now, max_staleness)
+        } else {
+            Some("its terms forbid redistribution".to_owned())
+        };
+        SourceStatus {
+            id: terms.id.clone(),
+            name: terms.name.clone(),
+            last_complete_run: self.last_complete_run,
+            age_hours,
+            active: self.active,
+            fresh: alarm.is_none(),
+            alarm,
+            published: withheld_reason.is_none(),
+            withheld_reason,
+            licence: terms.clone(),
+        }
+    }
 }
 
 /// The sources as last read from the store, and the staleness allowed.
@@ -58,20 +134,7 @@ impl Sources {
     ) -> Result<(), StorageError> {
         let mut known = Vec::new();
         for id in ids {
-            let Ok(source) = SourceId::parse(id) else {
-                continue;
-            };
-            let complete = Some(RunOutcome::Complete);
-            let last = store.latest_run(&source, None, complete).await?;
-            let full = store
-                .latest_run(&source, Some(RunKind::Full), complete)
-                .await?;
-            known.push(SourceInfo {
-                id: id.to_owned(),
-                active: store.source_counts(&source).await?.active,
-                last_complete_run: last.and_then(|run| run.finished_at),
-                last_confirmed: full.and_then(|run| run.finished_at),
-            });
+            known.push(SourceInfo::read(store, id).await?);
         }
         *self.known.write().expect("sources lock") = known;
         Ok(())
@@ -85,16 +148,9 @@ impl Sources {
             .expect("sources lock")
             .iter()
             .filter_map(|source| {
-                let reason = match source.last_confirmed {
-                    Some(at) if now - at > self.max_staleness => format!(
-                        "stock last confirmed {} h ago, more than the {} h allowed",
-                        (now - at).num_hours(),
-                        self.max_staleness.num_hours()
-                    ),
-                    None if source.active > 0 => "stock never confirmed by a complete run".into(),
-                    _ => return None,
-                };
-                Some((source.id.clone(), reason))
+                source
+                    .stale_reason(now, self.max_staleness)
+                    .map(|reason| (source.id.clone(), reason))
             })
             .collect()
     }
@@ -163,44 +219,15 @@ impl AppState {
     /// Each source's status at the server's "now".
     pub fn source_statuses(&self) -> Vec<SourceStatus> {
         let now = self.now();
-        let stale = self.inner.sources.stale(now);
         self.inner
             .licence
             .sources()
             .map(|terms| {
-                let info = self.inner.sources.get(&terms.id);
-                let age_hours = info
-                    .last_complete_run
-                    .map(|at| ((now - at).num_seconds() as f64 / 3600.0 * 100.0).round() / 100.0);
-                let alarm = terms.refresh_hours.and_then(|hours| match age_hours {
-                    Some(age) if age <= f64::from(hours) => None,
-                    Some(age) => Some(format!(
-                        "last complete run {age:.1} h ago: the licence asks for an update at least every {hours} h"
-                    )),
-                    None => Some(format!(
-                        "no complete run yet: the licence asks for an update at least every {hours} h"
-                    )),
-                });
-                let withheld_reason = if !terms.redistribution {
-                    Some("its terms forbid redistribution".to_owned())
-                } else {
-                    stale
-                        .iter()
-                        .find(|(id, _)| *id == terms.id)
-                        .map(|(_, reason)| reason.clone())
-                };
-                SourceStatus {
-                    id: terms.id.clone(),
-                    name: terms.name.clone(),
-                    last_complete_run: info.last_complete_run,
-                    age_hours,
-                    active: info.active,
-                    fresh: alarm.is_none(),
-                    alarm,
-                    published: withheld_reason.is_none(),
-                    withheld_reason,
-                    licence: terms.clone(),
-                }
+                self.inner.sources.get(&terms.id).status(
+                    terms,
+                    now,
+                    self.inner.sources.max_staleness,
+                )
             })
             .collect()
     }
@@ -218,3 +245,6 @@ impl AppState {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod dedup;
 pub mod demo;
 pub mod offers;
+pub mod purge;
 pub mod report;
 pub mod serve;
 pub mod simulate;

@@ -42,11 +42,14 @@ enum Command {
     Sync(commands::sync::SyncArgs),
     /// Lists the stored offers of a source.
     Offers(commands::offers::OffersArgs),
-    /// Prints the state of each source.
+    /// Prints the state of each source, with the licence's freshness alarms.
     Status {
         /// Prints JSON.
         #[arg(long)]
         json: bool,
+        /// Judges freshness as of this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Rebuilds the search index from the store.
     Reindex,
@@ -83,6 +86,8 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// The operator actions recorded.
     Audit(commands::audit::AuditArgs),
+    /// Anonymises offers withdrawn longer ago than the retention period (licence art. 7).
+    Purge(commands::purge::PurgeArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -98,7 +103,9 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => commands::migrate(cli.config.as_deref()).await,
         Command::Sync(args) => commands::sync::run(cli.config.as_deref(), args).await,
         Command::Offers(args) => commands::offers::run(cli.config.as_deref(), args).await,
-        Command::Status { json } => commands::status::run(cli.config.as_deref(), json).await,
+        Command::Status { json, at } => {
+            commands::status::run(cli.config.as_deref(), json, at.as_deref()).await
+        }
         Command::Reindex => commands::reindex(cli.config.as_deref()).await,
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,
         Command::Simulate { source } => commands::simulate::run(source).await,
@@ -112,6 +119,7 @@ async fn main() -> std::process::ExitCode {
         Command::Key { command } => commands::access::key(cli.config.as_deref(), command).await,
         Command::Report(args) => commands::report::run(cli.config.as_deref(), args).await,
         Command::Audit(args) => commands::audit::run(cli.config.as_deref(), args).await,
+        Command::Purge(args) => commands::purge::run(cli.config.as_deref(), args).await,
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ mod audit;
 mod changes;
 mod error;
 mod offers;
+mod retention;
 mod runs;
 mod traffic;
 
@@ -29,6 +30,7 @@ pub use audit::AuditEntry;
 pub use changes::{ChangeKind, OfferChange};
 pub use error::StorageError;
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
+pub use retention::PurgeOutcome;
 pub use runs::{RunKind, RunOutcome, RunRecord};
 pub use traffic::TrafficRow;
 
@@ -54,7 +56,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted and overwritten content is zeroed in the file: an anonymised offer's
+            // employer and contact cannot be read back from free pages (licence art. 7).
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

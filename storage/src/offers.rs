@@ -254,7 +254,7 @@ impl Store {
                     .push_bind(document);
             });
             insert.push(
-                " ON CONFLICT (source, source_offer_id) DO UPDATE SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL,
+                " ON CONFLICT (source, source_offer_id) DO UPDATE SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, anonymised_at = NULL,
                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, departement = excluded.departement,
                   commune = excluded.commune, created_at_source = excluded.created_at_source, content_hash = excluded.content_hash,
                   offer = excluded.offer",

@@ -129,8 +129,8 @@ fn rss_and_atom_read_clean_in_a_real_feed_reader() {
                 entry["link"]
                     .as_str()
                     .unwrap()
-                    .ends_with(&format!("/offres/{key}")),
-                "{version}: {entry}"
+                    .ends_with(&format!("/offres/{key}?via=haute-garonne")),
+                "{version}: the link counts the visit for the feed: {entry}"
             );
             // The reader's date is the offer's creation, to the second, in UTC.
             if let Some(created) = offer["created_at"].as_str() {

@@ -16,7 +16,6 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use relais_index::{CONTRACT_NAMES, Cursor, FacetName, PlaceFilter, SearchRequest, SortOrder};
 use relais_licence::{Credit, Surface};
 use relais_territory::geography;
@@ -352,7 +351,7 @@ async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Opt
     let feed = state.inner.feeds.get(name)?;
     let mut error = None;
     let mut unavailable = false;
-    let now = Utc::now();
+    let now = state.now();
     let base = SearchRequest {
         places: vec![feed.places.clone()],
         limit: PER_PAGE,

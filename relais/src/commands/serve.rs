@@ -30,6 +30,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let live = start_live_index(&config, &store, &index, &cancel);
     let mut schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
+    schedulers.push(start_retention(&config, &store, &cancel));
     schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
     println!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(
@@ -47,6 +48,36 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
     let _ = live.task.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often `relais serve` anonymises what the retention period allows.
+const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// Runs the retention purge at start and every few hours, until `cancel`.
+pub fn start_retention(
+    config: &Config,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let mut config = config.clone();
+    if config.operator.trim().is_empty() {
+        config.operator = "relais serve (scheduled purge)".into();
+    }
+    let store = store.clone();
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RETENTION_EVERY);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = every.tick() => match crate::commands::purge::purge(&config, &store, false).await {
+                    Ok(done) if done.anonymised > 0 => tracing::info!(anonymised = done.anonymised, raw_payloads = done.raw_payloads, "withdrawn offers anonymised (retention)"),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "the retention purge failed"),
+                },
+            }
+        }
+    })
 }
 
 /// The live index's follower, running.
