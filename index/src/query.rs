@@ -220,6 +220,8 @@ pub struct Withheld {
     pub sources: Vec<String>,
     /// Per source, the oldest creation time it allows (Unix ms); undated offers are kept.
     pub created_before: Vec<(String, i64)>,
+    /// Offers hidden one by one (`source:id`): an apply link that answers 404 or 410.
+    pub keys: Vec<String>,
 }
 
 /// Contract words that act on the contract when typed alone, with their family.
@@ -469,6 +471,9 @@ fn filter_clauses(
             Occur::MustNot,
             any_of(fields.source, &request.withheld.sources),
         ));
+    }
+    if !request.withheld.keys.is_empty() {
+        clauses.push((Occur::MustNot, any_of(fields.key, &request.withheld.keys)));
     }
     for (source, oldest) in &request.withheld.created_before {
         let too_old: Box<dyn Query> = Box::new(RangeQuery::new(

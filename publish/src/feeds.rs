@@ -239,7 +239,8 @@ async fn feed_response(
     let page = number(params.page.as_deref(), "page", 1, 10_000)?;
     let per_page = number(params.per_page.as_deref(), "per_page", 20, MAX_PER_PAGE)?;
     let cache_key = params.q.is_none().then(|| {
-        // A source withheld as stale changes the page as much as a new index version.
+        // A source withheld as stale, an offer hidden for its link, change the page as much as
+        // a new index version.
         let stale: Vec<String> = state
             .inner
             .sources
@@ -247,8 +248,13 @@ async fn feed_response(
             .into_iter()
             .map(|(id, _)| id)
             .collect();
+        let hidden = state
+            .inner
+            .sources
+            .hidden_version
+            .load(std::sync::atomic::Ordering::Relaxed);
         format!(
-            "feed|{name}|{}|{page}|{per_page}|{}",
+            "feed|{name}|{}|{page}|{per_page}|{}|{hidden}",
             format.suffix(),
             stale.join(",")
         )

@@ -328,13 +328,19 @@ impl AppState {
         &self.inner.base_url
     }
 
-    /// Whether `source`'s stock has gone unconfirmed for too long (its offers are withheld).
-    pub(crate) fn is_stale(&self, source: &str) -> bool {
-        self.inner
-            .sources
-            .stale(self.now())
-            .iter()
-            .any(|(id, _)| id == source)
+    /// Whether an offer is withheld now: its source's stock has gone unconfirmed for too long,
+    /// or its apply link is gone.
+    pub(crate) fn is_withheld(&self, key: &relais_model::OfferKey) -> bool {
+        let sources = &self.inner.sources;
+        sources
+            .hidden
+            .read()
+            .expect("sources lock")
+            .contains(&key.to_string())
+            || sources
+                .stale(self.now())
+                .iter()
+                .any(|(id, _)| id == key.source().as_str())
     }
 
     /// The filters of what the sources' terms withhold, at `now`.
@@ -346,7 +352,18 @@ impl AppState {
                 withheld_sources.push(source);
             }
         }
+        let mut hidden: Vec<String> = self
+            .inner
+            .sources
+            .hidden
+            .read()
+            .expect("sources lock")
+            .iter()
+            .cloned()
+            .collect();
+        hidden.sort();
         relais_index::Withheld {
+            keys: hidden,
             sources: withheld_sources,
             created_before: licence
                 .oldest_allowed(now)

@@ -435,7 +435,7 @@ pub(crate) async fn offer(
     // Outside the key's territory, or from a source withheld as stale, an offer does not exist
     // for it.
     let place = &offer.location;
-    if state.is_stale(offer.key.source().as_str())
+    if state.is_withheld(&offer.key)
         || !caller.collectivite.covers(
             place.commune.as_ref().map(|c| c.as_str()),
             place.departement.as_ref().map(|d| d.as_str()),

@@ -113,6 +113,10 @@ impl SourceInfo {
 #[derive(Debug)]
 pub(crate) struct Sources {
     pub(crate) known: RwLock<Vec<SourceInfo>>,
+    /// Offers hidden for an apply link gone (`source:id`).
+    pub(crate) hidden: RwLock<std::collections::HashSet<String>>,
+    /// Changes whenever `hidden` does: kept feed bodies depend on it.
+    pub(crate) hidden_version: std::sync::atomic::AtomicU64,
     pub(crate) max_staleness: Duration,
 }
 
@@ -120,6 +124,8 @@ impl Default for Sources {
     fn default() -> Self {
         Self {
             known: RwLock::default(),
+            hidden: RwLock::default(),
+            hidden_version: Default::default(),
             max_staleness: Duration::hours(DEFAULT_MAX_STALENESS_HOURS),
         }
     }
@@ -137,6 +143,18 @@ impl Sources {
             known.push(SourceInfo::read(store, id).await?);
         }
         *self.known.write().expect("sources lock") = known;
+        let hidden: std::collections::HashSet<String> = store
+            .hidden_offers()
+            .await?
+            .into_iter()
+            .map(|h| h.key.to_string())
+            .collect();
+        let mut kept = self.hidden.write().expect("sources lock");
+        if *kept != hidden {
+            *kept = hidden;
+            self.hidden_version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 

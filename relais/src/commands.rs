@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod dedup;
 pub mod demo;
+pub mod links;
 pub mod offers;
 pub mod purge;
 pub mod report;

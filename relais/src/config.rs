@@ -53,6 +53,10 @@ pub struct DutiesConfig {
     pub retention_days: i64,
     /// Seconds between two writes of the traffic counters (a crash loses at most this much).
     pub traffic_flush_seconds: u64,
+    /// Hours between two checks of the partner offers' apply links (0: never).
+    pub link_check_hours: u64,
+    /// Requests a second the link check sends to one host.
+    pub link_check_per_host_per_second: u32,
 }
 
 impl Default for DutiesConfig {
@@ -61,6 +65,8 @@ impl Default for DutiesConfig {
             max_staleness_hours: relais_publish::DEFAULT_MAX_STALENESS_HOURS,
             retention_days: 30,
             traffic_flush_seconds: 5,
+            link_check_hours: 6,
+            link_check_per_host_per_second: 1,
         }
     }
 }
@@ -242,6 +248,30 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// How the apply links are checked: politely, saying who asks.
+    pub fn link_check_options(&self) -> relais_ingest::links::LinkCheckOptions {
+        let mut options = relais_ingest::links::LinkCheckOptions {
+            per_host_per_second: self.duties.link_check_per_host_per_second.max(1),
+            ..Default::default()
+        };
+        let public = self.server.public_url.trim().trim_end_matches('/');
+        if !public.is_empty() {
+            options.user_agent = format!(
+                "relais-link-check/{} (+{public}{METHOD_PATH})",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+        options
+    }
+
+    /// The partner sources whose offers' links are checked.
+    pub fn partner_source_ids(&self) -> Vec<relais_model::SourceId> {
+        self.sources
+            .iter()
+            .filter_map(|s| relais_model::SourceId::parse(&s.id).ok())
+            .collect()
     }
 
     /// Who the audit trail names: `operator`, else the OS user.

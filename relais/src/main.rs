@@ -86,6 +86,11 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// The operator actions recorded.
     Audit(commands::audit::AuditArgs),
+    /// Partner offers' apply links: check them now, list the offers hidden for a link gone.
+    Links {
+        #[command(subcommand)]
+        command: commands::links::LinksCommand,
+    },
     /// Anonymises offers withdrawn longer ago than the retention period (licence art. 7).
     Purge(commands::purge::PurgeArgs),
     /// Benchmarks.
@@ -119,6 +124,7 @@ async fn main() -> std::process::ExitCode {
         Command::Key { command } => commands::access::key(cli.config.as_deref(), command).await,
         Command::Report(args) => commands::report::run(cli.config.as_deref(), args).await,
         Command::Audit(args) => commands::audit::run(cli.config.as_deref(), args).await,
+        Command::Links { command } => commands::links::run(cli.config.as_deref(), command).await,
         Command::Purge(args) => commands::purge::run(cli.config.as_deref(), args).await,
     };
     match result {

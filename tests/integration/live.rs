@@ -122,12 +122,26 @@ format = {{ type = "xml", preset = "hellowork" }}
     let (last_seq, active) = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = relais_storage::Store::open_sqlite(&database).await.unwrap();
         let board = relais_model::SourceId::parse("board").unwrap();
-        let active: BTreeSet<String> = store
+        let keys: Vec<relais_model::OfferKey> = store
             .active_offer_ids(&board)
             .await
             .unwrap()
+            .iter()
+            .map(|id| relais_model::OfferKey::new(board.clone(), id).unwrap())
+            .collect();
+        // What a key of the whole country gets: the offers located in France (an offer with
+        // no place at all is in no territory).
+        let active: BTreeSet<String> = store
+            .offers(&keys)
+            .await
+            .unwrap()
             .into_iter()
-            .map(|id| format!("board:{id}"))
+            .filter(|o| {
+                o.location.commune.is_some()
+                    || o.location.departement.is_some()
+                    || o.location.region.is_some()
+            })
+            .map(|o| o.key.to_string())
             .collect();
         (store.last_change_seq().await.unwrap(), active)
     });

@@ -198,3 +198,23 @@ fn an_index_of_an_older_schema_is_recreated() {
         .unwrap();
     assert_eq!(OfferIndex::open_or_create(dir.path()).unwrap().len(), 1);
 }
+
+#[test]
+fn an_offer_hidden_by_key_is_left_out() {
+    let index = index();
+    let all = search(&index, places(&["46001"], &[]));
+    let hidden = all[0].clone();
+    let page = index
+        .search(&FeedQuery {
+            places: places(&["46001"], &[]),
+            limit: 100,
+            withheld: crate::Withheld {
+                keys: vec![hidden.clone()],
+                ..Default::default()
+            },
+            ..FeedQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.total, all.len() - 1);
+    assert!(page.offers.iter().all(|o| o.key != hidden));
+}

@@ -122,7 +122,7 @@ async fn licensed_offer(
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
     };
-    if state.is_stale(offer.key.source().as_str()) {
+    if state.is_withheld(&offer.key) {
         return Err(not_found(state));
     }
     match state.inner.licence.license(offer, surface, state.now()) {

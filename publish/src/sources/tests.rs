@@ -129,4 +129,23 @@ async fn past_24_hours_the_alarm_shows_and_past_max_staleness_the_offers_leave_t
     assert_eq!(feed["total"], 0, "{feed}");
     let (status, _) = get(&state, "/offres/francetravail:1").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Fresh again, then its apply link gone twice: hidden from the feed and its page.
+    hours_ahead.store(0, Ordering::Relaxed);
+    let (_, feed) = get(&state, "/v1/feeds/cahors/offers").await;
+    assert_eq!(feed["total"], 1);
+    let store = state.inner.store.clone().unwrap();
+    let key = OfferKey::parse("francetravail:1").unwrap();
+    for _ in 0..2 {
+        store
+            .record_link_check(&key, "https://example.fr/1", Some(404), Utc::now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.hidden_offers().await.unwrap().len(), 1);
+    state.refresh_sources().await.unwrap();
+    let (_, feed) = get(&state, "/v1/feeds/cahors/offers").await;
+    assert_eq!(feed["total"], 0, "{feed}");
+    let (status, _) = get(&state, "/offres/francetravail:1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -31,6 +31,9 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let live = start_live_index(&config, &store, &index, &cancel);
     let mut schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
     schedulers.push(start_retention(&config, &store, &cancel));
+    if config.duties.link_check_hours > 0 && !config.sources.is_empty() {
+        schedulers.push(start_link_checks(&config, &store, &cancel));
+    }
     schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
     println!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(
@@ -74,6 +77,33 @@ pub fn start_retention(
                     Ok(done) if done.anonymised > 0 => tracing::info!(anonymised = done.anonymised, raw_payloads = done.raw_payloads, "withdrawn offers anonymised (retention)"),
                     Ok(_) => {}
                     Err(error) => tracing::error!(%error, "the retention purge failed"),
+                },
+            }
+        }
+    })
+}
+
+/// Checks the partner offers' apply links every `duties.link_check_hours` (the first round an
+/// hour after start, not to add to a start's load), until `cancel`.
+pub fn start_link_checks(
+    config: &Config,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let every = Duration::from_secs(config.duties.link_check_hours * 3600);
+    let sources = config.partner_source_ids();
+    let options = config.link_check_options();
+    let store = store.clone();
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + Duration::from_secs(3600).min(every);
+        let mut ticks = tokio::time::interval_at(start, every);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = ticks.tick() => match relais_ingest::links::check_apply_links(&store, &sources, &options).await {
+                    Ok(report) => tracing::info!(checked = report.checked, gone = report.gone, hidden = report.hidden, shown_again = report.shown_again, "apply links checked"),
+                    Err(error) => tracing::error!(%error, "the apply links' check failed"),
                 },
             }
         }
