@@ -37,7 +37,7 @@ window.fetch = function () { return Promise.reject(new Error("le fetch de l'hôt
 </body></html>"#;
 
 /// Serves `page` at `/` on a free loopback port: another origin than relais.
-async fn host_site(page: String) -> String {
+pub(crate) async fn host_site(page: String) -> String {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();

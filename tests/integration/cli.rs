@@ -32,12 +32,33 @@ pub(crate) fn start_and_read(
     env: &[(String, String)],
     until: impl Fn(&str) -> bool,
 ) -> (Running, Vec<String>) {
+    start_with_stderr(args, env, until, Stdio::null(), "warn")
+}
+
+/// As [`start_and_read`], its logs (at `info`) written to `log`.
+pub(crate) fn start_logged(
+    args: &[&str],
+    env: &[(String, String)],
+    until: impl Fn(&str) -> bool,
+    log: &std::path::Path,
+) -> (Running, Vec<String>) {
+    let file = std::fs::File::create(log).expect("log file");
+    start_with_stderr(args, env, until, Stdio::from(file), "info")
+}
+
+fn start_with_stderr(
+    args: &[&str],
+    env: &[(String, String)],
+    until: impl Fn(&str) -> bool,
+    stderr: Stdio,
+    level: &str,
+) -> (Running, Vec<String>) {
     let mut child = Command::new(relais_binary())
         .args(args)
         .envs(env.iter().cloned())
-        .env("RELAIS_LOG", "warn")
+        .env("RELAIS_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("relais starts");
     let stdout = child.stdout.take().unwrap();

@@ -13,3 +13,4 @@ mod real_locations;
 mod search;
 mod simulator;
 mod syndication;
+mod traffic;

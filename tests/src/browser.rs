@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// The user agent of desktop Chromium on Linux.
+pub const DESKTOP_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
+
 /// A chromedriver process and a WebDriver session of headless Chromium on it.
 #[derive(Debug)]
 pub struct Browser {
@@ -72,6 +75,9 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-quic", "--hide-scrollbars",
                     "--force-device-scale-factor=1", "--lang=fr-FR",
+                    // Headless Chromium calls itself `HeadlessChrome`, which relais's robot rule
+                    // leaves out of the traffic: present the desktop browser it is.
+                    format!("--user-agent={DESKTOP_AGENT}"),
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],

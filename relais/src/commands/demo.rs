@@ -121,8 +121,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         feed("paris", "Offres d'emploi à Paris", "commune:75056"),
         feed("occitanie", "Offres d'emploi en Occitanie", "region:76"),
     ];
-    // The demo collectivité (the département of the search URL) and the Grand Cahors.
-    config.collectivites = vec![
+    // The demo collectivité (the département of the search URL) and the Grand Cahors, kept in
+    // the store as `relais collectivite add` does: `relais report` on the demo's data directory
+    // finds them.
+    let collectivites = vec![
         CollectiviteDefinition {
             id: "haute-garonne".into(),
             name: "Département de la Haute-Garonne".into(),
@@ -148,6 +150,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.offers
     );
     let (store, index) = pipeline::open(&config).await?;
+    for collectivite in collectivites {
+        let now = chrono::Utc::now();
+        store
+            .upsert_collectivite(&relais_storage::CollectiviteRecord {
+                id: collectivite.id,
+                name: collectivite.name,
+                siren: collectivite.siren,
+                territory: collectivite.territory,
+                feeds: collectivite.feeds,
+                contact: collectivite.contact,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+    }
     let report = pipeline::sync_francetravail(&config, &store, FranceTravailRun::Full)
         .await?
         .context("another demo is running on this data directory")?;
@@ -215,6 +232,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("method: {base}/methode");
     println!("health: {base}/healthz");
     println!("sources: {base}/v1/sources");
+    println!("simulator: {}", simulator.base_url());
     // The key of the demo collectivité's app: send it as `Authorization: Bearer <key>` to the
     // search API and the reports.
     println!("api-key: {}", key.expose_secret());
@@ -222,7 +240,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "report: {base}/v1/reports?from={today}&to={today}&format=html",
         today = relais_publish::reports::today()
     );
-    println!("simulator: {}", simulator.base_url());
     eprintln!("serving; an incremental sync runs every minute; Ctrl-C stops");
     let cancel = CancellationToken::new();
     let live = start_live_index(&config, &store, &index, &cancel);
