@@ -19,6 +19,16 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Sends SIGTERM (what systemd sends) and waits for the process to end; its exit status.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        self.0.wait().expect("the process ends")
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -91,6 +101,25 @@ pub(crate) fn serve(config: &std::path::Path) -> (Running, String) {
     let (serve, lines) = start_and_read(&["--config", &config_arg, "serve"], &[], |l| {
         l.starts_with("serving on ")
     });
+    let base = lines
+        .last()
+        .unwrap()
+        .strip_prefix("serving on ")
+        .unwrap()
+        .to_owned();
+    wait_until_caught_up(&base, None);
+    (serve, base)
+}
+
+/// As [`serve`], its logs (at `info`) written to `log`.
+pub(crate) fn serve_logged(config: &std::path::Path, log: &std::path::Path) -> (Running, String) {
+    let config_arg = config.display().to_string();
+    let (serve, lines) = start_logged(
+        &["--config", &config_arg, "serve"],
+        &[],
+        |l| l.starts_with("serving on "),
+        log,
+    );
     let base = lines
         .last()
         .unwrap()

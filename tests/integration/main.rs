@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod dedup;
 mod harvest;
+mod keys;
 mod links;
 mod live;
 mod partner_feeds;

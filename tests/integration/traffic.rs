@@ -276,3 +276,113 @@ async fn the_report_gives_exactly_the_traffic_of_a_browser_and_an_app_and_no_vis
     assert!(!logs.contains(&key), "the logs hold the key");
     assert!(!stored.contains(&key), "the database holds the key");
 }
+
+/// Impressions of the feed `val-de-marne` counted for `tests`, as `relais report` gives them.
+fn feed_impressions(config: &std::path::Path) -> i64 {
+    let today = relais_publish::reports::today();
+    let (code, out, err) = relais_tests::relais_with_config(
+        config,
+        &[
+            "report",
+            "--collectivite",
+            "tests",
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    report["totals"]["impressions"].as_i64().unwrap()
+}
+
+/// Reads the feed `times` times as a browser; the offers it lists.
+fn read_feed(base: &str, times: usize) -> i64 {
+    let http = reqwest::blocking::Client::builder()
+        .user_agent(DESKTOP_AGENT)
+        .build()
+        .unwrap();
+    let mut listed = 0;
+    for _ in 0..times {
+        let body: Value = http
+            .get(format!("{base}/v1/feeds/val-de-marne/offers"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        listed += body["offers"].as_array().unwrap().len() as i64;
+    }
+    listed
+}
+
+#[test]
+fn a_kill_loses_at_most_one_interval_of_traffic_and_a_sigterm_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relais.toml");
+    std::fs::copy(
+        relais_tests::feed_fixture("hellowork.xml"),
+        dir.path().join("board.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+data_dir = {data:?}
+
+[francetravail]
+enabled = false
+
+[server]
+listen = "127.0.0.1:0"
+
+[duties]
+traffic_flush_seconds = 1
+
+[[feeds]]
+name = "val-de-marne"
+title = "France"
+territory = "pays:FR"
+
+[[sources]]
+id = "hellowork"
+url = {board:?}
+format = {{ type = "xml", preset = "hellowork" }}
+"#,
+            data = dir.path().join("data"),
+            board = dir.path().join("board.xml"),
+        ),
+    )
+    .unwrap();
+    relais_tests::api_key(&config, "pays:FR", &["val-de-marne"]);
+    let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Counted, then written within the interval: a kill after it loses nothing.
+    let (mut serve, base) = crate::cli::serve(&config);
+    let written = read_feed(&base, 5);
+    assert!(written > 0);
+    std::thread::sleep(Duration::from_millis(2_500));
+    serve.kill_now();
+    assert_eq!(feed_impressions(&config), written);
+
+    // A kill right after: what was counted since the last write (at most one interval) may be
+    // lost, nothing else.
+    let (mut serve, base) = crate::cli::serve(&config);
+    let at_risk = read_feed(&base, 5);
+    serve.kill_now();
+    let after_kill = feed_impressions(&config);
+    assert!(
+        (written..=written + at_risk).contains(&after_kill),
+        "{after_kill} impressions after the kill, {written} written before and {at_risk} at risk"
+    );
+
+    // SIGTERM: the server drains and writes everything before it exits.
+    let (mut serve, base) = crate::cli::serve(&config);
+    let last = read_feed(&base, 5);
+    assert!(serve.terminate().success());
+    assert_eq!(feed_impressions(&config), after_kill + last);
+}
