@@ -292,8 +292,12 @@ pub(crate) async fn reports(
         ),
         "csv" => (csv(&report), "text/csv; charset=utf-8"),
         "html" => (
-            html(&report, state.inner.licence.method_url())
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            html(
+                &report,
+                &state.inner.licence,
+                &format!("{}{}", state.base_url(), state.inner.licence.method_url()),
+            )
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
             "text/html; charset=utf-8",
         ),
         other => {

@@ -44,11 +44,20 @@ struct Line {
     totals: Totals,
 }
 
+/// A source's licence, as the report mentions it.
+struct SourceLicence {
+    name: String,
+    licence: String,
+    url: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage<'a> {
     report: &'a Report,
     period: String,
+    licences: Vec<SourceLicence>,
+    edited: String,
     daily_chart: String,
     channel_chart: String,
     days: Vec<Line>,
@@ -69,15 +78,7 @@ fn channel_name(channel: &str) -> String {
     .to_owned()
 }
 
-fn source_name(source: &str) -> String {
-    if source == "francetravail" {
-        "France Travail".to_owned()
-    } else {
-        source.to_owned()
-    }
-}
-
-fn french_day(day: &str) -> String {
+pub(crate) fn french_day(day: &str) -> String {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map(|d| d.format("%d/%m/%Y").to_string())
         .unwrap_or_else(|_| day.to_owned())
@@ -91,8 +92,29 @@ pub(crate) fn percent(rate: &Option<f64>) -> String {
     }
 }
 
-/// The HTML report, in French: period, collectivité, charts, tables, licence mention.
-pub fn html(report: &Report, method_url: &str) -> Result<String, askama::Error> {
+/// The HTML report, in French: period, collectivité, charts, tables, and the licence mention
+/// of each source in it (names and licences from `licence`; `method_url` says what relais
+/// changes in the offers).
+pub fn html(
+    report: &Report,
+    licence: &relais_licence::Licence,
+    method_url: &str,
+) -> Result<String, askama::Error> {
+    let source_name = |id: &str| {
+        licence
+            .terms(id)
+            .map_or_else(|| id.to_owned(), |t| t.name.clone())
+    };
+    let mut licences: Vec<SourceLicence> = licence
+        .sources()
+        .filter(|t| t.id == "francetravail" || report.per_source.contains_key(&t.id))
+        .map(|t| SourceLicence {
+            name: t.name.clone(),
+            licence: t.licence_name.clone(),
+            url: t.licence_url.clone(),
+        })
+        .collect();
+    licences.sort_by_key(|l| l.name != "France Travail");
     let labels: Vec<String> = report
         .per_day
         .keys()
@@ -144,7 +166,8 @@ pub fn html(report: &Report, method_url: &str) -> Result<String, askama::Error> 
             },
         ],
     );
-    let lines = |map: &std::collections::BTreeMap<String, Totals>, name: fn(&str) -> String| {
+    let lines = |map: &std::collections::BTreeMap<String, Totals>,
+                 name: &dyn Fn(&str) -> String| {
         map.iter()
             .map(|(k, t)| Line {
                 label: name(k),
@@ -159,11 +182,13 @@ pub fn html(report: &Report, method_url: &str) -> Result<String, askama::Error> 
             french_day(&report.from),
             french_day(&report.to)
         ),
+        licences,
+        edited: crate::traffic::paris_day(chrono::Utc::now()),
         daily_chart,
         channel_chart,
-        days: lines(&report.per_day, french_day),
-        sources: lines(&report.per_source, source_name),
-        channels: lines(&report.per_channel, channel_name),
+        days: lines(&report.per_day, &french_day),
+        sources: lines(&report.per_source, &source_name),
+        channels: lines(&report.per_channel, &channel_name),
         method_url,
     }
     .render()

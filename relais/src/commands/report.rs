@@ -72,7 +72,7 @@ pub async fn run(config_path: Option<&Path>, args: ReportArgs) -> anyhow::Result
                 first.month(),
                 args.format
             ));
-            std::fs::write(&path, render(&report, &args.format)?)
+            std::fs::write(&path, render(&config, &report, &args.format)?)
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             audit(
                 &config,
@@ -93,7 +93,7 @@ pub async fn run(config_path: Option<&Path>, args: ReportArgs) -> anyhow::Result
     let (from, to) = period(from, to).map_err(anyhow::Error::msg)?;
     let collectivite = find_collectivite(&config, &store, id).await?;
     let report = Report::build(&store, &collectivite, from, to).await?;
-    let body = render(&report, &args.format)?;
+    let body = render(&config, &report, &args.format)?;
     match &args.out {
         Some(path) => std::fs::write(path, &body)
             .with_context(|| format!("cannot write `{}`", path.display()))?,
@@ -111,10 +111,13 @@ pub async fn run(config_path: Option<&Path>, args: ReportArgs) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(report: &Report, format: &str) -> anyhow::Result<String> {
+fn render(config: &Config, report: &Report, format: &str) -> anyhow::Result<String> {
     Ok(match format {
         "csv" => csv(report),
-        "html" => html(report, METHOD_PATH)?,
+        "html" => {
+            let public = config.server.public_url.trim().trim_end_matches('/');
+            html(report, &config.licence(), &format!("{public}{METHOD_PATH}"))?
+        }
         _ => serde_json::to_string(report)?,
     })
 }

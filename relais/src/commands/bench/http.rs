@@ -152,17 +152,13 @@ fn load(
         started.elapsed().as_secs_f64(),
         server.id()
     );
+    let target = WrkTarget {
+        base: &base,
+        paths: urls,
+        bearer: Some(key),
+    };
     let run = |connections: u32, pause_ms: u32| {
-        run_wrk(
-            wrk,
-            &base,
-            urls,
-            connections,
-            pause_ms,
-            seconds,
-            data_dir,
-            Some(key),
-        )
+        run_wrk(wrk, &target, connections, pause_ms, seconds, data_dir)
     };
     let (saturation_qps, _) = run(16, 0)?;
     let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
@@ -185,18 +181,29 @@ fn load(
     })
 }
 
+/// What `wrk` loads: a server, the paths it asks in turn, and the API key it sends.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WrkTarget<'a> {
+    pub(super) base: &'a str,
+    pub(super) paths: &'a [String],
+    pub(super) bearer: Option<&'a str>,
+}
+
 /// One `wrk` run on one thread over `paths` in turn (a pause between a connection's requests
 /// when `pause_ms` > 0): the rate reached and the p99 latency in ms; fails on any error.
 pub(super) fn run_wrk(
     wrk: &Path,
-    base: &str,
-    paths: &[String],
+    target: &WrkTarget<'_>,
     connections: u32,
     pause_ms: u32,
     seconds: u64,
     work_dir: &Path,
-    bearer: Option<&str>,
 ) -> anyhow::Result<(f64, f64)> {
+    let WrkTarget {
+        base,
+        paths,
+        bearer,
+    } = *target;
     let script = work_dir.join("paths.lua");
     let quoted: Vec<String> = paths.iter().map(|u| lua_string(u)).collect();
     std::fs::write(

@@ -16,7 +16,7 @@ use relais_model::{Offer, OfferKey, SourceId};
 use relais_publish::{AppState, FeedDefinition, IndexStatus, router};
 use relais_storage::{IncomingRecord, RunKind, Store};
 
-use super::http::{run_wrk, which};
+use super::http::{WrkTarget, run_wrk, which};
 
 /// Arguments of `relais bench publish`.
 #[derive(Debug, Args)]
@@ -126,8 +126,13 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
     let seconds = args.seconds;
     let router_base = base.clone();
     let (cached_rps, baseline_rps) = tokio::task::spawn_blocking(move || {
-        let cached = run_wrk(&wrk, &router_base, &paths, 16, 0, seconds, &work, None)?;
-        let baseline = run_wrk(&wrk, &baseline_base, &paths, 16, 0, seconds, &work, None)?;
+        let target = |base| WrkTarget {
+            base,
+            paths: &paths,
+            bearer: None,
+        };
+        let cached = run_wrk(&wrk, &target(&router_base), 16, 0, seconds, &work)?;
+        let baseline = run_wrk(&wrk, &target(&baseline_base), 16, 0, seconds, &work)?;
         anyhow::Ok((cached.0, baseline.0))
     })
     .await??;
