@@ -56,9 +56,9 @@ fn report(data_dir: &str) -> Value {
             "--collectivite",
             "haute-garonne",
             "--from",
-            &today,
+            &from,
             "--to",
-            &today,
+            &to,
         ])
         .args(["--format", "json"])
         .env("RELAIS_STORAGE__DATA_DIR", data_dir)
@@ -279,7 +279,7 @@ async fn the_report_gives_exactly_the_traffic_of_a_browser_and_an_app_and_no_vis
 
 /// Impressions of the feed `val-de-marne` counted for `tests`, as `relais report` gives them.
 fn feed_impressions(config: &std::path::Path) -> i64 {
-    let today = relais_publish::reports::today();
+    let (from, to) = around_today();
     let (code, out, err) = relais_tests::relais_with_config(
         config,
         &[
@@ -287,9 +287,9 @@ fn feed_impressions(config: &std::path::Path) -> i64 {
             "--collectivite",
             "tests",
             "--from",
-            &today,
+            &from,
             "--to",
-            &today,
+            &to,
             "--format",
             "json",
         ],

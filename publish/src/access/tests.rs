@@ -15,6 +15,15 @@ use crate::{AppState, CollectiviteDefinition, FeedDefinition, IndexStatus, hash_
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0 Safari/537.36";
 
+/// Today at noon, UTC.
+fn noon() -> chrono::DateTime<Utc> {
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
 fn offer(id: &str, commune: &str) -> Offer {
     let key = OfferKey::new(SourceId::parse("francetravail").unwrap(), id).unwrap();
     let mut offer = Offer::new(key, "Agent d'accueil", "Accueil du public.", Utc::now());
@@ -90,6 +99,8 @@ async fn state(keys: Vec<ApiKeyRecord>) -> (tempfile::TempDir, AppState) {
     }];
     let state = AppState::with_store(index, feeds, store.clone(), status)
         .unwrap()
+        // Noon, Paris time: the day's counts stay on one day however long the test takes.
+        .with_clock(crate::Clock::new(noon))
         .with_collectivites(vec![CollectiviteDefinition {
             id: "cahors".into(),
             name: "Ville de Cahors".into(),
@@ -329,7 +340,7 @@ async fn traffic_is_counted_exactly_per_channel_without_robots_and_reported() {
     assert!(state.flush_traffic().await.unwrap() > 0);
     assert_eq!(state.flush_traffic().await.unwrap(), 0, "written once");
     let store = state.inner.store.clone().unwrap();
-    let today = crate::reports::today();
+    let today = crate::traffic::paris_day(noon());
     let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap();
     let cahors = CollectiviteDefinition {
         id: "cahors".into(),
