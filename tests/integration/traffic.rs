@@ -48,8 +48,16 @@ async fn shown_keys(browser: &Browser, relais: &str, in_shadow: bool) -> Vec<Str
         .collect()
 }
 
+/// Yesterday to tomorrow (France): the test may run across midnight.
+fn around_today() -> (String, String) {
+    let today =
+        chrono::NaiveDate::parse_from_str(&relais_publish::reports::today(), "%Y-%m-%d").unwrap();
+    let day = chrono::Days::new(1);
+    ((today - day).to_string(), (today + day).to_string())
+}
+
 fn report(data_dir: &str) -> Value {
-    let today = relais_publish::reports::today();
+    let (from, to) = around_today();
     let output = std::process::Command::new(relais_tests::relais_binary())
         .args([
             "report",
