@@ -235,8 +235,8 @@ pub fn period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), String> {
     path = "/v1/reports",
     tag = "reports",
     params(
-        ("from" = String, Query, description = "First day, YYYY-MM-DD (Europe/Paris)"),
-        ("to" = String, Query, description = "Last day, YYYY-MM-DD, included"),
+        ("from" = String, Query, format = Date, description = "First day, YYYY-MM-DD (Europe/Paris)"),
+        ("to" = String, Query, format = Date, description = "Last day, YYYY-MM-DD, included"),
         ("format" = Option<crate::openapi::ReportFormat>, Query, description = "`json` (default), `csv` or `html`"),
     ),
     responses(

@@ -365,7 +365,7 @@ format = {{ type = "xml", preset = "hellowork" }}
         ),
     )
     .unwrap();
-    relais_tests::api_key(&config, "pays:FR", &["val-de-marne"]);
+    let key = relais_tests::api_key(&config, "pays:FR", &["val-de-marne"]);
     let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
     assert_eq!(code, 0, "{out}{err}");
 
@@ -393,4 +393,71 @@ format = {{ type = "xml", preset = "hellowork" }}
     let last = read_feed(&base, 5);
     assert!(serve.terminate().success());
     assert_eq!(feed_impressions(&config), after_kill + last);
+
+    // The month's reports, one file per collectivité, for the operator to send.
+    let month = &relais_publish::reports::today()[..7];
+    let out_dir = dir.path().join("rapports");
+    let out_arg = out_dir.display().to_string();
+    let (code, out, err) = relais_tests::relais_with_config(
+        &config,
+        &[
+            "report", "--all", "--month", month, "--format", "html", "--out", &out_arg,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let file = out_dir.join(format!("relais-tests-{month}.html"));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        html.contains("Collectivité des tests") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "no script in a report");
+
+    // The audit trail: the key's creation and the exports, by whom, never a secret.
+    let (code, out, err) = relais_tests::relais_with_config(&config, &["audit", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let actions: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named = |action: &str| actions.iter().filter(|a| a["action"] == action).count();
+    assert_eq!(named("key.create"), 1, "{out}");
+    assert!(named("report.export") >= 4, "{out}");
+    assert!(
+        actions
+            .iter()
+            .all(|a| a["actor"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+    assert!(
+        !out.contains("relais_") || !out.contains("_secret"),
+        "{out}"
+    );
+    assert!(!out.contains("secret_hash"), "{out}");
+
+    // Freshness judged at another instant: past the staleness limit the feed's source is
+    // withheld, and says why.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(73)).to_rfc3339();
+    let status = |at: Option<&str>| {
+        let mut args = vec!["status", "--json"];
+        if let Some(at) = at {
+            args.extend(["--at", at]);
+        }
+        let (code, out, err) = relais_tests::relais_with_config(&config, &args);
+        assert_eq!(code, 0, "{out}{err}");
+        let body: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        body["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "hellowork")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(status(None)["published"], true);
+    let stale = status(Some(&later));
+    assert_eq!(stale["published"], false, "{stale}");
+    assert!(
+        stale["withheld_reason"].as_str().unwrap().contains("72 h"),
+        "{stale}"
+    );
 }
