@@ -70,6 +70,8 @@ struct Inner {
     traffic: traffic::TrafficCounter,
     /// Signs the widget's beacon tokens.
     beacon: traffic::beacon::BeaconKey,
+    /// The beacon tokens already counted.
+    beacons_counted: traffic::beacon::Counted,
     /// "Now" (a test sets its own).
     clock: Clock,
     /// What the store says of each source: `/v1/sources` and the freshness duties.
@@ -121,6 +123,7 @@ impl AppState {
                 access: access::Access::default(),
                 traffic: traffic::TrafficCounter::default(),
                 beacon: traffic::beacon::BeaconKey::default(),
+                beacons_counted: traffic::beacon::Counted::default(),
                 clock: Clock::default(),
                 sources: sources::Sources::default(),
             }),

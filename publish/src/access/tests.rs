@@ -302,6 +302,8 @@ async fn traffic_is_counted_exactly_per_channel_without_robots_and_reported() {
     let token = view["beacon"].as_str().unwrap();
     let (status, _, _) = call(&state, "POST", "/v1/traffic/impressions", &browser, token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(&state, "POST", "/v1/traffic/impressions", &browser, token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a token counts once");
     let (status, _, _) = call(
         &state,
         "POST",

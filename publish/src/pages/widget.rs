@@ -261,7 +261,15 @@ pub(crate) async fn widget_page(
         view,
     };
     match page.render() {
-        Ok(body) => html_response(status, body),
+        // Not kept by the browser: each display is an impression, counted when served.
+        Ok(body) => {
+            let mut answer = html_response(status, body);
+            answer.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-cache"),
+            );
+            answer
+        }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -296,8 +304,8 @@ pub(crate) async fn widget_offers(
     }
     (
         status,
-        // Private: the token in it is for the one page that shows these offers.
-        [(header::CACHE_CONTROL, "private, max-age=60")],
+        // Not kept: its token counts the one display of these offers (sent twice, it counts once).
+        [(header::CACHE_CONTROL, "no-store")],
         axum::Json(body),
     )
         .into_response()
@@ -320,7 +328,12 @@ pub(crate) async fn widget_beacon(
     headers: HeaderMap,
     body: String,
 ) -> StatusCode {
-    let Some(shown) = state.inner.beacon.verify(body.trim(), state.now()) else {
+    let Some(shown) =
+        state
+            .inner
+            .beacon
+            .verify_once(body.trim(), state.now(), &state.inner.beacons_counted)
+    else {
         return StatusCode::BAD_REQUEST;
     };
     state.count_for_feed(

@@ -13,6 +13,31 @@ use sha2::Sha256;
 /// How long a token may be sent back after its page was served.
 const TOKEN_LIFETIME_MS: i64 = 6 * 3600 * 1000;
 
+/// Tokens remembered as counted, at most (about 64 bytes each): beyond, the oldest go.
+const MAX_REMEMBERED: usize = 200_000;
+
+/// The tokens already counted (their signatures, with when they were issued), so that a token
+/// sent twice counts once.
+#[derive(Debug, Default)]
+pub(crate) struct Counted {
+    seen: std::sync::Mutex<std::collections::HashMap<Vec<u8>, i64>>,
+}
+
+impl Counted {
+    /// Whether this is the first time `signature` (issued at `issued_ms`) is counted.
+    fn first_time(&self, signature: &[u8], issued_ms: i64, now_ms: i64) -> bool {
+        let mut seen = self.seen.lock().expect("beacon lock");
+        if seen.len() >= MAX_REMEMBERED {
+            seen.retain(|_, issued| now_ms - *issued <= TOKEN_LIFETIME_MS);
+            if seen.len() >= MAX_REMEMBERED {
+                let oldest = seen.values().copied().min().unwrap_or(now_ms);
+                seen.retain(|_, issued| *issued > oldest);
+            }
+        }
+        seen.insert(signature.to_vec(), issued_ms).is_none()
+    }
+}
+
 /// The server's signing key (random at start unless configured).
 #[derive(Clone)]
 pub(crate) struct BeaconKey([u8; 32]);
@@ -65,6 +90,25 @@ impl BeaconKey {
             URL_SAFE_NO_PAD.encode(&payload),
             URL_SAFE_NO_PAD.encode(signature)
         )
+    }
+
+    /// What a token says, when this server signed it less than a few hours ago and it was not
+    /// counted before.
+    pub(crate) fn verify_once(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        counted: &Counted,
+    ) -> Option<Shown> {
+        let shown = self.verify(token, now)?;
+        let (_, signature) = token.split_once('.')?;
+        counted
+            .first_time(
+                signature.as_bytes(),
+                shown.issued_ms,
+                now.timestamp_millis(),
+            )
+            .then_some(shown)
     }
 
     /// What a token says, when this server signed it less than a few hours ago.
