@@ -203,14 +203,19 @@ async fn terminate() {
     std::future::pending::<()>().await
 }
 
-/// Seconds between two readings of the keys, collectivités and sources from the store: a key
-/// revoked by the CLI stops working within this.
+/// Seconds between two readings of the keys and collectivités from the store: a key revoked by
+/// the CLI stops working within this.
 const ACCESS_REFRESH: Duration = Duration::from_secs(2);
+
+/// Seconds between two readings of the sources' runs and counts and of the offers hidden for
+/// their apply link (a count of a source's offers costs tens of milliseconds at a million).
+const SOURCES_REFRESH: Duration = Duration::from_secs(10);
 
 /// Every few seconds: the keys, collectivités and sources read again, the traffic counters
 /// written; until `cancel`.
 async fn keep_up(state: AppState, flush_every: Duration, cancel: CancellationToken) {
     let mut refresh = tokio::time::interval(ACCESS_REFRESH);
+    let mut sources = tokio::time::interval(SOURCES_REFRESH);
     let mut flush = tokio::time::interval(flush_every);
     let mut alarms = tokio::time::interval(Duration::from_secs(3600));
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -222,6 +227,8 @@ async fn keep_up(state: AppState, flush_every: Duration, cancel: CancellationTok
                 if let Err(error) = state.refresh_access().await {
                     tracing::warn!(%error, "reading the keys and collectivités");
                 }
+            }
+            _ = sources.tick() => {
                 if let Err(error) = state.refresh_sources().await {
                     tracing::warn!(%error, "reading the sources' runs");
                 }
