@@ -189,3 +189,200 @@ format = {{ type = "xml", preset = "hellowork" }}
         served
     );
 }
+
+#[test]
+fn collectivites_and_keys_are_managed_by_the_cli_and_a_revoked_key_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relais.toml");
+    std::fs::copy(
+        relais_tests::feed_fixture("hellowork.xml"),
+        dir.path().join("board.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            r#"operator = "Camille (exploitation)"
+
+[storage]
+data_dir = {data:?}
+
+[francetravail]
+enabled = false
+
+[server]
+listen = "127.0.0.1:0"
+
+[[feeds]]
+name = "val-de-marne"
+title = "Val-de-Marne"
+territory = "dep:94"
+
+[[collectivites]]
+id = "grand-cahors"
+name = "Communauté d'agglomération du Grand Cahors"
+siren = "200023737"
+territory = "epci:200023737"
+
+[[sources]]
+id = "hellowork"
+url = {board:?}
+format = {{ type = "xml", preset = "hellowork" }}
+"#,
+            data = dir.path().join("data"),
+            board = dir.path().join("board.xml"),
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| relais_with_config(&config, args);
+    let (code, out, err) = run(&["sync", "hellowork"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Added to the store; the file's collectivité cannot be changed from the CLI.
+    let add = [
+        "collectivite",
+        "add",
+        "--id",
+        "val-de-marne",
+        "--name",
+        "Département du Val-de-Marne",
+        "--siren",
+        "229400028",
+        "--territory",
+        "dep:94",
+        "--feed",
+        "val-de-marne",
+        "--contact",
+        "emploi@valdemarne.example",
+    ];
+    let (code, out, err) = run(&add);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(&[
+        "collectivite",
+        "add",
+        "--id",
+        "grand-cahors",
+        "--name",
+        "x",
+        "--siren",
+        "200023737",
+        "--territory",
+        "dep:46",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("configuration file"), "{err}");
+    let (code, _, err) = run(&[
+        "collectivite",
+        "add",
+        "--id",
+        "x",
+        "--name",
+        "x",
+        "--siren",
+        "12",
+        "--territory",
+        "dep:46",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("SIREN"), "{err}");
+    let (_, out, _) = run(&["collectivite", "list", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let origins: Vec<(String, String)> = list["collectivites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["collectivite"]["id"].as_str().unwrap().to_owned(),
+                c["defined_in"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("grand-cahors".to_owned(), "config".to_owned()),
+            ("val-de-marne".to_owned(), "store".to_owned())
+        ]
+    );
+
+    let (code, out, err) = run(&[
+        "key",
+        "create",
+        "--collectivite",
+        "val-de-marne",
+        "--scope",
+        "search",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let (id, key) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["key"].as_str().unwrap().to_owned(),
+    );
+    assert!(key.starts_with(&format!("relais_{id}_")));
+    let (code, _, err) = run(&["key", "create", "--collectivite", "nowhere"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nowhere"), "{err}");
+    let (_, shown, _) = run(&["collectivite", "show", "val-de-marne", "--json"]);
+    let (_, listed, _) = run(&["key", "list", "--json"]);
+    for text in [&shown, &listed] {
+        assert!(text.contains(&id) && !text.contains(&key), "{text}");
+    }
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["communes"], 47);
+
+    let (_serve, base) = crate::cli::serve(&config);
+    let http = reqwest::blocking::Client::new();
+    let search = || {
+        http.get(format!("{base}/v1/offers"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+    };
+    let answer = search();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body: Value = answer.json().unwrap();
+    assert!(
+        body["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["departement"] == "94"),
+        "{body}"
+    );
+    let (code, out, err) = run(&["key", "revoke", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = search();
+        if answer.status().as_u16() == 401 {
+            let body: Value = answer.json().unwrap();
+            assert_eq!(body["error"]["code"], "revoked_api_key");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked key still works"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, audit, _) = run(&["audit", "--json"]);
+    let actions: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("collectivite.add", "Camille (exploitation)"),
+            ("key.create", "Camille (exploitation)"),
+            ("key.revoke", "Camille (exploitation)"),
+        ]
+    );
+    assert!(!audit.contains(&key));
+}
