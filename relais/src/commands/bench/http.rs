@@ -156,6 +156,7 @@ fn load(
         base: &base,
         paths: urls,
         bearer: Some(key),
+        user_agent: None,
     };
     let run = |connections: u32, pause_ms: u32| {
         run_wrk(wrk, &target, connections, pause_ms, seconds, data_dir)
@@ -187,7 +188,12 @@ pub(super) struct WrkTarget<'a> {
     pub(super) base: &'a str,
     pub(super) paths: &'a [String],
     pub(super) bearer: Option<&'a str>,
+    /// Sent as `User-Agent` (wrk sends none, which relais counts as a robot's request).
+    pub(super) user_agent: Option<&'a str>,
 }
+
+/// A desktop browser's user agent: its requests are counted as traffic.
+pub(super) const BROWSER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
 
 /// One `wrk` run on one thread over `paths` in turn (a pause between a connection's requests
 /// when `pause_ms` > 0): the rate reached and the p99 latency in ms; fails on any error.
@@ -203,6 +209,7 @@ pub(super) fn run_wrk(
         base,
         paths,
         bearer,
+        user_agent,
     } = *target;
     let script = work_dir.join("paths.lua");
     let quoted: Vec<String> = paths.iter().map(|u| lua_string(u)).collect();
@@ -229,10 +236,12 @@ end
             quoted.join(",\n"),
             bearer
                 .map(|key| format!(
-                    "[\"Authorization\"] = {}",
+                    "[\"Authorization\"] = {},",
                     lua_string(&format!("Bearer {key}"))
                 ))
-                .unwrap_or_default()
+                .into_iter()
+                .chain(user_agent.map(|agent| format!("[\"User-Agent\"] = {},", lua_string(agent))))
+                .collect::<String>()
         ),
     )?;
     let output = Command::new(wrk)

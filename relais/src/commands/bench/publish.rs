@@ -16,7 +16,7 @@ use relais_model::{Offer, OfferKey, SourceId};
 use relais_publish::{AppState, FeedDefinition, IndexStatus, router};
 use relais_storage::{IncomingRecord, RunKind, Store};
 
-use super::http::{WrkTarget, run_wrk, which};
+use super::http::{BROWSER_AGENT, WrkTarget, run_wrk, which};
 
 /// Arguments of `relais bench publish`.
 #[derive(Debug, Args)]
@@ -126,10 +126,13 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
     let seconds = args.seconds;
     let router_base = base.clone();
     let (cached_rps, baseline_rps) = tokio::task::spawn_blocking(move || {
+        // As a browser: the router counts each feed page sent as impressions, as it does for
+        // visitors.
         let target = |base| WrkTarget {
             base,
             paths: &paths,
             bearer: None,
+            user_agent: Some(BROWSER_AGENT),
         };
         let cached = run_wrk(&wrk, &target(&router_base), 16, 0, seconds, &work)?;
         let baseline = run_wrk(&wrk, &target(&baseline_base), 16, 0, seconds, &work)?;
