@@ -422,5 +422,30 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(key.trim())
 }
 
+impl crate::AppState {
+    /// Reads the collectivités and keys from the store again (a key created or revoked by the
+    /// CLI takes effect).
+    pub async fn refresh_access(&self) -> Result<(), relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let collectivites = store.collectivites().await?;
+        let keys = store.api_keys().await?;
+        self.inner.access.reload(collectivites, keys);
+        Ok(())
+    }
+
+    /// Reads the keys' use of today from the store (at start: quotas hold across restarts).
+    pub async fn load_key_usage(&self) -> Result<(), relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        let day = crate::traffic::paris_day(self.now());
+        let used = store.key_usage(&day).await?;
+        self.inner.access.load_usage(&day, used);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

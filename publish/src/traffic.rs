@@ -180,3 +180,92 @@ pub(crate) fn is_robot(headers: &HeaderMap) -> bool {
         _ => true,
     }
 }
+
+impl crate::AppState {
+    /// Writes the traffic counted since the last write, and the keys' use, to the store; on
+    /// failure keeps them for the next write. Returns the counter rows written.
+    pub async fn flush_traffic(&self) -> Result<usize, relais_storage::StorageError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(0);
+        };
+        let rows = self.inner.traffic.take();
+        let written = rows.len();
+        if !rows.is_empty()
+            && let Err(error) = store.add_traffic(&rows).await
+        {
+            self.inner.traffic.restore(rows);
+            return Err(error);
+        }
+        let usage = self.inner.access.take_usage();
+        if !usage.is_empty()
+            && let Err(error) = store.add_key_usage(&usage).await
+        {
+            self.inner.access.restore_usage(usage);
+            return Err(error);
+        }
+        Ok(written)
+    }
+
+    /// Counts `event` for these offers, shown through `feed` on `channel`, unless the request
+    /// comes from a robot. The traffic goes to the feed's collectivité.
+    pub(crate) fn count_for_feed<'a>(
+        &self,
+        headers: &axum::http::HeaderMap,
+        feed: &str,
+        channel: Channel,
+        event: Event,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) {
+        if is_robot(headers) {
+            return;
+        }
+        let collectivite = self.inner.access.feed_owner(feed).unwrap_or_default();
+        self.inner
+            .traffic
+            .count(self.now(), &collectivite, channel, event, keys);
+    }
+
+    /// Counts a view or an apply click of an offer's page reached through `via` (a feed's name
+    /// or a collectivité's id; else the traffic belongs to no collectivité), unless the request
+    /// comes from a robot.
+    pub(crate) fn count_via(
+        &self,
+        headers: &axum::http::HeaderMap,
+        via: Option<&str>,
+        event: Event,
+        key: &str,
+    ) {
+        if is_robot(headers) {
+            return;
+        }
+        let access = &self.inner.access;
+        let collectivite = via
+            .and_then(|via| {
+                access
+                    .feed_owner(via)
+                    .or_else(|| access.collectivite(via).map(|c| c.definition.id.clone()))
+            })
+            .unwrap_or_default();
+        self.inner
+            .traffic
+            .count(self.now(), &collectivite, Channel::Page, event, [key]);
+    }
+
+    /// Counts `event` for these offers, served to a key's app on `channel`: the traffic goes
+    /// to the key's collectivité (an app is not a robot: no user-agent rule).
+    pub(crate) fn count_for_caller<'a>(
+        &self,
+        caller: &crate::access::Caller,
+        channel: Channel,
+        event: Event,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) {
+        self.inner.traffic.count(
+            self.now(),
+            &caller.collectivite.definition.id,
+            channel,
+            event,
+            keys,
+        );
+    }
+}
