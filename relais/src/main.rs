@@ -100,8 +100,38 @@ enum Command {
     },
 }
 
+/// Prints a line on stdout and carries on if nobody reads it any more (`relais demo | head -1`:
+/// the demo keeps serving).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// A command whose output is cut (`relais territory show dep:46 --json | head -c 100`) ends
+/// quietly, as Unix tools do, instead of reporting a panic: Rust ignores SIGPIPE, so printing to
+/// a closed pipe panics.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
     let result = match cli.command {
@@ -139,8 +169,10 @@ async fn main() -> std::process::ExitCode {
 fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn,sqlx=warn"));
+    // Colours only for a terminal: a file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

@@ -373,6 +373,19 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
             .as_u16(),
         401
     );
+    // The demo's configuration, written for the other commands: they see its partner sources.
+    let config = printed("config");
+    let status = run_json(&["--config", &config, "status", "--json"], &[]);
+    let ids: Vec<&str> = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"francetravail") && ids.contains(&"hellowork"),
+        "{status}"
+    );
     // Its report, as the key's collectivité's.
     let report = http
         .get(printed("report"))
@@ -410,6 +423,61 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
         sources.iter().any(|s| s["name"] == "France Travail"),
         "{sources:?}"
     );
+}
+
+#[test]
+fn a_command_whose_output_is_cut_ends_quietly_and_the_demo_keeps_serving() {
+    use std::io::Read as _;
+    // `relais territory show pays:FR --json | head -c 100`: far more than a pipe holds.
+    let mut child = Command::new(relais_binary())
+        .args(["territory", "show", "pays:FR", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // `relais demo | head -1`: the demo goes on serving.
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut demo = Command::new(relais_binary())
+        .args([
+            "demo",
+            "--port",
+            "0",
+            "--data-dir",
+            &data_dir,
+            "--offers",
+            "500",
+        ])
+        .env("RELAIS_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(demo.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone: the demo's next lines go to a closed pipe.
+    let base = first
+        .trim()
+        .strip_prefix("feed: ")
+        .unwrap()
+        .split("/v1/")
+        .next()
+        .unwrap()
+        .to_owned();
+    let demo = Running(demo);
+    std::thread::sleep(Duration::from_secs(2));
+    let health = reqwest::blocking::get(format!("{base}/healthz")).unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    drop(demo);
 }
 
 #[test]

@@ -178,6 +178,7 @@ format = {{ type = "xml", preset = "hellowork" }}
     }
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("INFO"), "the server logged: {logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a log file");
     for (key, _) in &keys {
         let secret = key.rsplit('_').next().unwrap();
         assert!(!logs.contains(secret), "a key is in the logs");

@@ -262,6 +262,7 @@ async fn the_report_gives_exactly_the_traffic_of_a_browser_and_an_app_and_no_vis
     let stored = String::from_utf8_lossy(&stored);
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("INFO"), "the logs were written: {logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a log file");
     // The servers' own addresses may be logged; a visitor's (loopback, another port) may not.
     let servers: Vec<String> = [relais.as_str(), &printed("simulator"), &host]
         .iter()

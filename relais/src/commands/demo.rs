@@ -200,11 +200,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &KeyCreateArgs::defaults("haute-garonne", &["search", "reports"]),
     )
     .await?;
-    println!("feed: {base}/v1/feeds/haute-garonne/offers");
-    println!(
+    crate::say!("feed: {base}/v1/feeds/haute-garonne/offers");
+    crate::say!(
         "other feeds: {base}/v1/feeds/grand-cahors/offers {base}/v1/feeds/occitanie/offers {base}/v1/feeds/paris/offers?q=infirmier"
     );
-    println!(
+    crate::say!(
         "search: {base}/v1/offers?q=infirmier&around=31555&radius_km=30&sort=distance&facets=contract,departement"
     );
     // One offer of the first feed, with the other boards that carry it when there is one.
@@ -223,20 +223,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .find(|o| !o.also_published_on.is_empty())
         .or(sample.offers.first());
     if let Some(offer) = shown {
-        println!("offer: {base}/offres/{}", offer.key);
+        crate::say!("offer: {base}/offres/{}", offer.key);
     }
-    println!("widget: {base}/widget/haute-garonne");
-    println!("site: {base}/exemple/haute-garonne");
-    println!("rss: {base}/v1/feeds/haute-garonne/rss");
-    println!("atom: {base}/v1/feeds/haute-garonne/atom");
-    println!("method: {base}/methode");
-    println!("health: {base}/healthz");
-    println!("sources: {base}/v1/sources");
-    println!("simulator: {}", simulator.base_url());
+    crate::say!("widget: {base}/widget/haute-garonne");
+    crate::say!("site: {base}/exemple/haute-garonne");
+    crate::say!("rss: {base}/v1/feeds/haute-garonne/rss");
+    crate::say!("atom: {base}/v1/feeds/haute-garonne/atom");
+    crate::say!("method: {base}/methode");
+    crate::say!("health: {base}/healthz");
+    crate::say!("sources: {base}/v1/sources");
+    crate::say!("simulator: {}", simulator.base_url());
+    // The demo's configuration, for the other commands: `relais --config <it> status`.
+    let config_path = args.data_dir.join("relais.toml");
+    let mut saved = config.clone();
+    saved.server.public_url = base.clone();
+    std::fs::write(&config_path, toml::to_string(&saved)?)
+        .with_context(|| format!("cannot write `{}`", config_path.display()))?;
+    crate::say!("config: {}", config_path.display());
     // The key of the demo collectivité's app: send it as `Authorization: Bearer <key>` to the
     // search API and the reports.
-    println!("api-key: {}", key.expose_secret());
-    println!(
+    crate::say!("api-key: {}", key.expose_secret());
+    crate::say!(
         "report: {base}/v1/reports?from={today}&to={today}&format=html",
         today = relais_publish::reports::today()
     );

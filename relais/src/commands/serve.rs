@@ -35,7 +35,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         schedulers.push(start_link_checks(&config, &store, &cancel));
     }
     schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
-    println!("serving on http://{}", listener.local_addr()?);
+    crate::say!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(
         listener,
         &config,
