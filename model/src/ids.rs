@@ -99,7 +99,8 @@ string_newtype!(
 );
 
 string_newtype!(
-    /// A département code: `01`..`95` (but `20`), `2A`, `2B`, or an overseas code `971`..`976`.
+    /// A département code: `01`..`95` (but `20`), `2A`, `2B`, or an overseas code (`971`..`978`,
+    /// `984`, `986`..`989`).
     DepartementCode,
     "département code",
     |v| match v.len() {
@@ -108,7 +109,14 @@ string_newtype!(
                 || v == "2B"
                 || (v.bytes().all(|b| b.is_ascii_digit()) && v != "00" && v != "20" && v < "96")
         }
-        3 => matches!(v, "971" | "972" | "973" | "974" | "975" | "976" | "977" | "978"),
+        // Overseas: the départements and collectivités of the 97x codes, and the Pacific and
+        // austral ones of 98x (984 TAAF, 986 Wallis-et-Futuna, 987 French Polynesia, 988 New
+        // Caledonia, 989 Clipperton): every code of the official geography.
+        3 => matches!(
+            v,
+            "971" | "972" | "973" | "974" | "975" | "976" | "977" | "978"
+                | "984" | "986" | "987" | "988" | "989"
+        ),
         _ => false,
     }
 );
@@ -117,7 +125,7 @@ impl DepartementCode {
     /// The département of a commune: the first two characters, or three for overseas communes.
     pub fn of_commune(commune: &InseeCode) -> Option<Self> {
         let code = commune.as_str();
-        let prefix = if code.starts_with("97") {
+        let prefix = if code.starts_with("97") || code.starts_with("98") {
             &code[..3]
         } else {
             &code[..2]
@@ -193,14 +201,18 @@ mod tests {
         assert_eq!(of("46042").as_deref(), Some("46"));
         assert_eq!(of("2A004").as_deref(), Some("2A"));
         assert_eq!(of("97411").as_deref(), Some("974"));
+        assert_eq!(of("98735").as_deref(), Some("987"));
+        assert_eq!(of("98818").as_deref(), Some("988"));
     }
 
     #[test]
     fn departement_codes() {
-        for ok in ["01", "2A", "2B", "95", "971", "976"] {
+        for ok in [
+            "01", "2A", "2B", "95", "971", "976", "984", "986", "987", "988", "989",
+        ] {
             assert!(DepartementCode::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["20", "00", "96", "99", "979", "1", "2C"] {
+        for bad in ["20", "00", "96", "99", "979", "985", "980", "1", "2C"] {
             assert!(DepartementCode::parse(bad).is_err(), "{bad}");
         }
     }

@@ -47,3 +47,27 @@ fn postal_codes_and_names() {
             .any(|&id| g.commune(id).code == "42218")
     );
 }
+
+#[test]
+fn every_departement_code_of_the_geography_is_a_departement_code_of_the_model() {
+    use relais_model::{DepartementCode, InseeCode};
+    let geography = geography();
+    for code in geography.departement_codes() {
+        assert!(DepartementCode::parse(code).is_ok(), "{code}");
+    }
+    // And a commune's département, read from its code as the model does, is the geography's.
+    for id in 0..geography.commune_count() as u32 {
+        let commune = geography.commune(id);
+        let Ok(insee) = InseeCode::parse(commune.code) else {
+            panic!("{} is not an INSEE code of the model", commune.code);
+        };
+        assert_eq!(
+            DepartementCode::of_commune(&insee)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some(commune.departement),
+            "{}",
+            commune.code
+        );
+    }
+}

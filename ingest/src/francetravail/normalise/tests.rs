@@ -177,6 +177,34 @@ fn locations_by_commune_by_departement_label_and_none() {
         Some("2A")
     );
 
+    // The Pacific collectivités: a département-level code of the geography like any other.
+    let papeete = normalise(
+        json!({"id": "100AAAA", "intitule": "x", "description": "y", "lieuTravail": {"libelle": "987 - PAPEETE", "commune": "98735"}}),
+    );
+    assert_eq!(
+        papeete
+            .location
+            .departement
+            .as_ref()
+            .map(DepartementCode::as_str),
+        Some("987"),
+        "{:?}",
+        papeete.location
+    );
+    let noumea = normalise(
+        json!({"id": "100AAAA", "intitule": "x", "description": "y", "lieuTravail": {"libelle": "988 - Nouvelle-Calédonie"}}),
+    );
+    assert_eq!(
+        noumea
+            .location
+            .departement
+            .as_ref()
+            .map(DepartementCode::as_str),
+        Some("988"),
+        "{:?}",
+        noumea.location
+    );
+
     let abroad = normalise(
         json!({"id": "100AAAA", "intitule": "x", "description": "y", "lieuTravail": {"libelle": "Belgique"}}),
     );
