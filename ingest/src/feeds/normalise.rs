@@ -564,7 +564,9 @@ fn date(
     Some(at)
 }
 
-/// RFC 3339, RFC 2822, then the source's formats as date-times, then as dates.
+/// RFC 3339, RFC 2822, then the source's formats as date-times, then as dates. A zone
+/// designator at the end of the text (`UTC`, `GMT`, `Z`, `+01:00`, `+0100`), written literally
+/// in the format or not, decides the zone; without one the source's `timezone` does.
 pub fn parse_date(raw: &str, options: &NormaliseOptions) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
@@ -573,33 +575,132 @@ pub fn parse_date(raw: &str, options: &NormaliseOptions) -> Option<DateTime<Utc>
     if let Ok(at) = DateTime::parse_from_rfc2822(raw) {
         return Some(at.with_timezone(&Utc));
     }
-    let local = |naive: NaiveDateTime| {
-        options
+    let (text, zone) = split_zone(raw);
+    let at_zone = |naive: NaiveDateTime| match zone {
+        Some(offset) => offset
+            .from_local_datetime(&naive)
+            .single()
+            .map(|at| at.with_timezone(&Utc)),
+        None => options
             .timezone
             .from_local_datetime(&naive)
             .earliest()
-            .map(|at| at.with_timezone(&Utc))
+            .map(|at| at.with_timezone(&Utc)),
     };
     for format in &options.date_formats {
         if let Ok(at) = DateTime::parse_from_str(raw, format) {
             return Some(at.with_timezone(&Utc));
         }
-        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
-            return local(naive);
+        // The format's own zone literal, if any, is the one the text ends with.
+        let format = split_zone(format.trim()).0;
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return at_zone(naive);
         }
-        if let Ok(day) = NaiveDate::parse_from_str(raw, format) {
-            return local(day.and_hms_opt(0, 0, 0)?);
+        if let Ok(day) = NaiveDate::parse_from_str(text, format) {
+            return at_zone(day.and_hms_opt(0, 0, 0)?);
         }
     }
     // ISO dates without a zone are common enough to try whatever the source says.
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
-            return local(naive);
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return at_zone(naive);
         }
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .and_then(|d| local(d.and_hms_opt(0, 0, 0)?))
+        .and_then(|d| at_zone(d.and_hms_opt(0, 0, 0)?))
+}
+
+/// The text without its trailing zone designator, and the offset it designates: ` UTC`,
+/// ` GMT`, `Z` (UTC), `+01:00`, `+0100`, `-05:00` (after a space or not).
+fn split_zone(text: &str) -> (&str, Option<chrono::FixedOffset>) {
+    let utc = chrono::FixedOffset::east_opt(0);
+    for name in [" UTC", " GMT", "UTC", "GMT", "Z"] {
+        if let Some(rest) = text.strip_suffix(name)
+            && rest.ends_with(|c: char| c.is_ascii_digit() || c == ' ' || c == 'S')
+        {
+            return (rest.trim_end(), utc);
+        }
+    }
+    let bytes = text.as_bytes();
+    for width in [6, 5] {
+        if bytes.len() <= width {
+            continue;
+        }
+        let (rest, zone) = text.split_at(text.len() - width);
+        let sign = match zone.as_bytes()[0] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => continue,
+        };
+        let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
+        let well_formed = digits.len() == 4 && (width == 5 || zone.as_bytes()[3] == b':');
+        // A date's own `-` (`2024-01-30`) is not an offset: an offset follows a time.
+        if !well_formed
+            || !rest
+                .trim_end()
+                .ends_with(|c: char| c.is_ascii_digit() || c == 'S')
+        {
+            continue;
+        }
+        if !rest.contains(':') && !rest.contains("%H") {
+            continue;
+        }
+        let hours: i32 = digits[..2].parse().unwrap_or(99);
+        let minutes: i32 = digits[2..].parse().unwrap_or(99);
+        if hours > 14 || minutes > 59 {
+            continue;
+        }
+        let offset = chrono::FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60));
+        return (rest.trim_end(), offset);
+    }
+    (text, None)
+}
+
+/// Why a date format cannot be used, if it cannot: `%Z` and zone abbreviations other than
+/// `UTC`/`GMT` read a zone name that the parser would ignore (the time would be read in the
+/// default zone, silently off by an hour or more).
+pub fn check_date_format(format: &str) -> Result<(), String> {
+    if format.contains("%Z") {
+        return Err(format!(
+            "date format `{format}`: `%Z` reads a zone name that cannot be interpreted: write the zone literally (`UTC`), use `%z` for an offset, or set `timezone`"
+        ));
+    }
+    let literal: String = {
+        // Letters outside `%x` specifiers.
+        let mut out = String::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c == '%' {
+                chars.next();
+                out.push(' ');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    for word in literal.split(|c: char| !c.is_ascii_alphabetic()) {
+        if matches!(
+            word,
+            "CET"
+                | "CEST"
+                | "EST"
+                | "EDT"
+                | "PST"
+                | "PDT"
+                | "BST"
+                | "WET"
+                | "WEST"
+                | "EET"
+                | "EEST"
+        ) {
+            return Err(format!(
+                "date format `{format}`: the zone `{word}` would be ignored: set `timezone` (e.g. `Europe/Paris`) and leave it out of the format"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

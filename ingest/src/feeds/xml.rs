@@ -99,6 +99,9 @@ impl XmlReaderSpec {
             zone.parse::<chrono_tz::Tz>()
                 .map_err(|_| format!("unknown time zone `{zone}`"))?;
         }
+        for format in mapping.date_formats.iter().flatten() {
+            super::normalise::check_date_format(format)?;
+        }
         let mut spec = Self {
             record_path: record.split('/').map(str::to_owned).collect(),
             element_slots: HashMap::new(),

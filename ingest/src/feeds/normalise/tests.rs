@@ -61,6 +61,55 @@ fn dates_in_the_formats_boards_use() {
 }
 
 #[test]
+fn a_zone_written_in_the_text_decides_the_zone() {
+    let mut options = NormaliseOptions::new(SourceId::parse("test").unwrap());
+    options.date_formats = vec!["%Y-%m-%d %H:%M:%S UTC".into(), "%d/%m/%Y %H:%M".into()];
+    let at = |s: &str| parse_date(s, &options).map(|d| d.to_rfc3339());
+    // The format's literal zone, honoured (it was read in Paris time: one hour off).
+    assert_eq!(
+        at("2024-01-30 23:21:39 UTC").as_deref(),
+        Some("2024-01-30T23:21:39+00:00")
+    );
+    // A designator the format does not name, after a format's time.
+    assert_eq!(
+        at("30/01/2024 23:21 +01:00").as_deref(),
+        Some("2024-01-30T22:21:00+00:00")
+    );
+    assert_eq!(
+        at("30/01/2024 23:21 GMT").as_deref(),
+        Some("2024-01-30T23:21:00+00:00")
+    );
+    // Without formats, the ISO shapes with a designator.
+    options.date_formats.clear();
+    let at = |s: &str| parse_date(s, &options).map(|d| d.to_rfc3339());
+    for (raw, utc) in [
+        ("2024-01-30 23:21:39 UTC", "2024-01-30T23:21:39+00:00"),
+        ("2024-01-30 23:21:39Z", "2024-01-30T23:21:39+00:00"),
+        ("2024-01-30 23:21:39 +0100", "2024-01-30T22:21:39+00:00"),
+        ("2024-01-30T23:21:39-05:00", "2024-01-31T04:21:39+00:00"),
+        // No designator: Paris time, as before.
+        ("2024-01-30 23:21:39", "2024-01-30T22:21:39+00:00"),
+        ("2024-01-30", "2024-01-29T23:00:00+00:00"),
+    ] {
+        assert_eq!(at(raw).as_deref(), Some(utc), "{raw}");
+    }
+}
+
+#[test]
+fn a_format_that_reads_a_zone_name_it_would_ignore_is_refused() {
+    assert!(check_date_format("%Y-%m-%d %H:%M:%S UTC").is_ok());
+    assert!(check_date_format("%d/%m/%Y %H:%M:%S %z").is_ok());
+    for bad in [
+        "%Y-%m-%d %H:%M:%S %Z",
+        "%d/%m/%Y %H:%M CET",
+        "%d/%m/%Y %H:%M CEST",
+    ] {
+        let refused = check_date_format(bad).unwrap_err();
+        assert!(refused.contains(bad), "{refused}");
+    }
+}
+
+#[test]
 fn hostile_urls_are_dropped() {
     let mut record = FeedRecord::default();
     record.set(Field::Id, "1");
