@@ -420,6 +420,7 @@ fn contract(record: &FeedRecord, options: &NormaliseOptions) -> Contract {
 }
 
 fn working_time(label: Option<&str>) -> WorkingTime {
+    let weekly_hours = label.and_then(weekly_hours);
     let kind = match label.map(deunicode_lower) {
         Some(l) if l.contains("part") || l.contains("partiel") => WorkingTimeKind::PartTime,
         Some(l)
@@ -427,13 +428,51 @@ fn working_time(label: Option<&str>) -> WorkingTime {
         {
             WorkingTimeKind::FullTime
         }
-        _ => WorkingTimeKind::Unknown,
+        // Hours alone: the legal full time is 35 hours a week.
+        _ => match weekly_hours {
+            Some(hours) if hours >= 35.0 => WorkingTimeKind::FullTime,
+            Some(_) => WorkingTimeKind::PartTime,
+            None => WorkingTimeKind::Unknown,
+        },
     };
     WorkingTime {
         kind,
         label: label.map(str::to_owned),
-        weekly_hours: None,
+        weekly_hours,
     }
+}
+
+/// Weekly hours in a label: a bare number (`35`, `24,5`), or hours with a unit (`35h`,
+/// `35 h 30`, `35H30`, `28 heures`, `39h/semaine`, `Temps partiel 24h`); between 1 and 60.
+fn weekly_hours(label: &str) -> Option<f32> {
+    let text = deunicode_lower(label);
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let (before, from_number) = text.split_at(start);
+    let number_len = from_number
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+        .unwrap_or(from_number.len());
+    let hours: f32 = from_number[..number_len]
+        .trim_end_matches(['.', ','])
+        .replace(',', ".")
+        .parse()
+        .ok()?;
+    let after = from_number[number_len..].trim_start();
+    let value = if let Some(rest) = after.strip_prefix('h') {
+        // `35h30`, `35 h 30`, `35 heures`.
+        let rest = rest.trim_start_matches("eures").trim_start();
+        let minutes: f32 = rest
+            .get(..2)
+            .filter(|m| m.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0.0);
+        hours + minutes / 60.0
+    } else if after.is_empty() && before.trim().is_empty() {
+        // A bare number: the field holds hours.
+        hours
+    } else {
+        return None;
+    };
+    (1.0..=60.0).contains(&value).then_some(value)
 }
 
 /// `1 823,00`, `33000.000`, `35 000 €` → a number.

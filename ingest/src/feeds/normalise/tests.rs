@@ -61,6 +61,27 @@ fn dates_in_the_formats_boards_use() {
 }
 
 #[test]
+fn weekly_hours_alone_give_the_working_time() {
+    let of = |label: &str| {
+        let time = working_time(Some(label));
+        (time.kind, time.weekly_hours)
+    };
+    use WorkingTimeKind::*;
+    assert_eq!(of("35"), (FullTime, Some(35.0)));
+    assert_eq!(of("39h/semaine"), (FullTime, Some(39.0)));
+    assert_eq!(of("24,5"), (PartTime, Some(24.5)));
+    assert_eq!(of("28 heures"), (PartTime, Some(28.0)));
+    assert_eq!(of("35H30"), (FullTime, Some(35.5)));
+    assert_eq!(of("Temps partiel 24h"), (PartTime, Some(24.0)));
+    assert_eq!(of("Temps plein"), (FullTime, None));
+    assert_eq!(of("Temps plein 35 h"), (FullTime, Some(35.0)));
+    // Not hours: left unknown.
+    assert_eq!(of("2 postes"), (Unknown, None));
+    assert_eq!(of("350"), (Unknown, None));
+    assert_eq!(of("Horaires variables"), (Unknown, None));
+}
+
+#[test]
 fn a_zone_written_in_the_text_decides_the_zone() {
     let mut options = NormaliseOptions::new(SourceId::parse("test").unwrap());
     options.date_formats = vec!["%Y-%m-%d %H:%M:%S UTC".into(), "%d/%m/%Y %H:%M".into()];
