@@ -531,14 +531,34 @@ fn salary(
         min = bounds.next();
         max = bounds.next();
     }
+    let period = record
+        .get(Field::SalaryPeriod)
+        .or(label)
+        .and_then(salary_period);
+    // What a salary in France can be for its period (gross, in euros): outside, the figure is
+    // not published (the label still is) and the offer says why.
+    let (low, high) = match period {
+        Some(SalaryPeriod::Hour) => (5.0, 500.0),
+        Some(SalaryPeriod::Month) => (300.0, 50_000.0),
+        Some(SalaryPeriod::Year) => (3_000.0, 1_000_000.0),
+        _ => (1.0, 10_000_000.0),
+    };
     let mut plausible = |value: Option<f64>, field: Field| {
         value.filter(|v| {
-            let ok = *v > 0.0 && *v < 10_000_000.0;
+            let ok = (low..=high).contains(v);
             if !ok {
+                let per = match period {
+                    Some(SalaryPeriod::Hour) => " an hour",
+                    Some(SalaryPeriod::Month) => " a month",
+                    Some(SalaryPeriod::Year) => " a year",
+                    _ => "",
+                };
                 warn(
                     WarningKind::UnparsedLabel,
                     field,
-                    format!("salary `{v}` is not plausible"),
+                    format!(
+                        "salary `{v}`{per} is not plausible (expected {low} to {high}): left out"
+                    ),
                 );
             }
             ok
@@ -549,10 +569,6 @@ fn salary(
     if label.is_none() && min.is_none() && max.is_none() {
         return None;
     }
-    let period = record
-        .get(Field::SalaryPeriod)
-        .or(label)
-        .and_then(salary_period);
     Some(Salary {
         label: label.map(str::to_owned),
         comment: None,

@@ -152,3 +152,42 @@ fn hostile_urls_are_dropped() {
             .any(|w| w.kind == WarningKind::InvalidCode && w.field == "url")
     );
 }
+
+#[test]
+fn a_salary_implausible_for_its_period_is_left_out_with_a_warning() {
+    let options = NormaliseOptions::new(SourceId::parse("test").unwrap());
+    let salary = |label: &str| {
+        let mut record = FeedRecord::default();
+        record.set(Field::Id, "1");
+        record.set(Field::Title, "Agent");
+        record.set(Field::Salary, label);
+        let (offer, _) = normalise_record(record, &options, Utc::now()).unwrap();
+        let salary = offer.salary.unwrap();
+        let warned = offer
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("not plausible"));
+        (salary.min, salary.period, warned, salary.label)
+    };
+    // An hourly wage written as yearly: the figure is left out, the label kept, and said.
+    let (min, period, warned, label) = salary("11,88 € par an");
+    assert_eq!(
+        (min, period, warned),
+        (None, Some(SalaryPeriod::Year), true)
+    );
+    assert_eq!(label.as_deref(), Some("11,88 € par an"));
+    assert_eq!(salary("11,88 € de l'heure").0, Some(11.88));
+    assert_eq!(salary("1 900 € par mois").0, Some(1900.0));
+    assert_eq!(
+        salary("32 000 € par an"),
+        (
+            Some(32000.0),
+            Some(SalaryPeriod::Year),
+            false,
+            Some("32 000 € par an".into())
+        )
+    );
+    // A monthly 19 000 € is possible, 190 000 is not.
+    assert!(!salary("19 000 € par mois").2);
+    assert!(salary("190 000 € par mois").2);
+}
