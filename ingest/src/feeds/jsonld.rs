@@ -244,7 +244,11 @@ fn posting(value: &Value) -> FeedRecord {
         }
         other => text(other),
     };
-    put(Field::Contract, employment.clone());
+    let first_type = match get(&["employmentType"]) {
+        Some(Value::Array(types)) => types.iter().find_map(|t| text(Some(t))),
+        other => text(other),
+    };
+    put(Field::Contract, first_type);
     put(Field::WorkingTime, employment);
     put(
         Field::SalaryMin,
@@ -269,6 +273,23 @@ fn posting(value: &Value) -> FeedRecord {
     put(Field::Qualification, text(get(&["qualifications"])));
     put(Field::Experience, text(get(&["experienceRequirements"])));
     put(Field::Sector, text(get(&["industry"])));
+    // Each employment type is one of the contract's values (`["FULL_TIME", "CONTRACTOR"]`).
+    if let Some(Value::Array(types)) = get(&["employmentType"]) {
+        for kind in types.iter().skip(1).filter_map(|t| text(Some(t))) {
+            record.add_other(Field::Contract, kind);
+        }
+    }
+    // Further places of work: recorded, and said, since only one is kept.
+    if let Some(Value::Array(places)) = value.get("jobLocation") {
+        for place in places.iter().skip(1) {
+            let locality = ["address", "addressLocality"]
+                .iter()
+                .try_fold(place, |v, key| v.get(key));
+            if let Some(locality) = text(locality) {
+                record.add_other(Field::City, locality);
+            }
+        }
+    }
     record.raw_payload = value.to_string();
     record
 }
@@ -335,7 +356,11 @@ mod tests {
         assert_eq!(record.get(Field::Employer), Some("Mairie de Cahors"));
         assert_eq!(record.get(Field::PostalCode), Some("46000"));
         assert_eq!(record.get(Field::SalaryMin), Some("1900"));
-        assert_eq!(record.get(Field::Contract), Some("FULL_TIME, TEMPORARY"));
+        assert_eq!(record.get(Field::Contract), Some("FULL_TIME"));
+        assert_eq!(
+            record.others(Field::Contract).collect::<Vec<_>>(),
+            ["TEMPORARY"]
+        );
     }
 
     #[test]

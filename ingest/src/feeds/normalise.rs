@@ -253,6 +253,24 @@ fn employer(
 /// département, then the free location text.
 fn location(record: &FeedRecord, warn: &mut impl FnMut(WarningKind, Field, String)) -> Location {
     let city = record.get(Field::City);
+    // An offer has one place in the model: the others are said, not dropped silently.
+    for field in [Field::City, Field::Location] {
+        let others: Vec<&str> = record.others(field).collect();
+        if let (Some(kept), false) = (record.get(field), others.is_empty()) {
+            warn(
+                WarningKind::UnparsedLabel,
+                field,
+                format!(
+                    "several places of work: `{kept}` kept; also {}",
+                    others
+                        .iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
     // `6` for `06`: some boards drop the leading zero of a département code.
     let padded;
     let departement = match record.get(Field::Departement) {
@@ -400,22 +418,38 @@ fn deunicode_lower(text: &str) -> String {
 }
 
 fn contract(record: &FeedRecord, options: &NormaliseOptions) -> Contract {
-    let label = record.get(Field::Contract);
-    let kind = match label {
-        Some(label) => options
-            .contract_values
-            .get(&label.to_lowercase())
-            .copied()
-            .unwrap_or_else(|| classify_contract(label)),
-        None => options.default_contract.unwrap_or(ContractKind::Other),
-    };
+    // Every value given (`CDI` and `Alternance / Apprentissage`): the family is the first that is
+    // not work-study, and any work-study value sets the flag, so nothing is lost.
+    let values: Vec<&str> = record
+        .get(Field::Contract)
+        .into_iter()
+        .chain(record.others(Field::Contract))
+        .collect();
+    let kinds: Vec<ContractKind> = values
+        .iter()
+        .map(|label| {
+            options
+                .contract_values
+                .get(&label.to_lowercase())
+                .copied()
+                .unwrap_or_else(|| classify_contract(label))
+        })
+        .collect();
+    let work_study = kinds.contains(&ContractKind::Apprenticeship);
+    let kind = kinds
+        .iter()
+        .copied()
+        .find(|k| !matches!(k, ContractKind::Apprenticeship | ContractKind::Other))
+        .or_else(|| work_study.then_some(ContractKind::Apprenticeship))
+        .or_else(|| kinds.first().copied())
+        .unwrap_or_else(|| options.default_contract.unwrap_or(ContractKind::Other));
     Contract {
         kind,
         code: None,
-        label: label.map(str::to_owned),
+        label: (!values.is_empty()).then(|| values.join(" / ")),
         nature: None,
         duration: None,
-        work_study: kind == ContractKind::Apprenticeship,
+        work_study,
     }
 }
 

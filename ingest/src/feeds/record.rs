@@ -12,6 +12,9 @@ const FIELD_COUNT: usize = Field::Sector as usize + 1;
 #[derive(Debug, Clone)]
 pub struct FeedRecord {
     values: Vec<Option<String>>,
+    /// Further values of a field given several times in one record (a repeated element: a job
+    /// listed as both `CDI` and `Alternance`, several places), after the first.
+    others: Vec<(Field, String)>,
     /// The record exactly as the source sent it (an XML element, a JSON object, a CSV row).
     pub raw_payload: String,
     /// Problems met while reading the record.
@@ -22,6 +25,7 @@ impl Default for FeedRecord {
     fn default() -> Self {
         Self {
             values: vec![None; FIELD_COUNT],
+            others: Vec::new(),
             raw_payload: String::new(),
             warnings: Vec::new(),
         }
@@ -47,6 +51,26 @@ impl FeedRecord {
     /// Sets a field, replacing any value.
     pub fn set(&mut self, field: Field, value: impl Into<String>) {
         self.values[field as usize] = Some(value.into());
+    }
+
+    /// Adds a further value of a field given several times (kept after the first).
+    pub fn add_other(&mut self, field: Field, value: impl Into<String>) {
+        let value = value.into();
+        let value = value.trim();
+        if !value.is_empty()
+            && self.get(field) != Some(value)
+            && !self.others.iter().any(|(f, v)| *f == field && v == value)
+        {
+            self.others.push((field, value.to_owned()));
+        }
+    }
+
+    /// The further values of a field given several times, after the first.
+    pub fn others(&self, field: Field) -> impl Iterator<Item = &str> {
+        self.others
+            .iter()
+            .filter(move |(f, _)| *f == field)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Records a problem met while reading.

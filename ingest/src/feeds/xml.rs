@@ -286,11 +286,24 @@ fn resolve_reference(name: &str) -> Option<String> {
 struct RecordInProgress {
     /// Depth of the record element in the document.
     depth: usize,
-    /// Path of each open element below the record, with its slot if the mapping wants its text.
-    open: Vec<(String, Option<usize>)>,
+    /// Path of each open element below the record, with where its text goes.
+    open: Vec<(String, Target)>,
     values: Vec<Option<String>>,
+    /// Further occurrences of mapped elements: `(slot, text)`.
+    repeats: Vec<(usize, String)>,
     raw: quick_xml::Writer<Vec<u8>>,
     record: FeedRecord,
+}
+
+/// Where an open element's text goes.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The first occurrence of a mapped element: its field's value.
+    Slot(usize),
+    /// A further occurrence: one of the field's further values.
+    Repeat(usize),
+    /// Not mapped.
+    None,
 }
 
 impl RecordInProgress {
@@ -299,6 +312,7 @@ impl RecordInProgress {
             depth,
             open: Vec::new(),
             values: vec![None; spec.slot_count],
+            repeats: Vec::new(),
             raw: quick_xml::Writer::new(Vec::with_capacity(4096)),
             record: FeedRecord::default(),
         }
@@ -327,13 +341,20 @@ impl RecordInProgress {
             }
         }
         if stack.len() > self.depth {
-            let slot = spec.element_slots.get(&relative).copied();
-            // The first occurrence of a repeated element wins.
-            let slot = slot.filter(|&s| self.values[s].is_none());
-            if let Some(slot) = slot {
-                self.values[slot] = Some(String::new());
-            }
-            self.open.push((relative, slot));
+            // The first occurrence of a repeated element is the field's value; the next ones are
+            // kept as its further values.
+            let target = match spec.element_slots.get(&relative).copied() {
+                Some(slot) if self.values[slot].is_none() => {
+                    self.values[slot] = Some(String::new());
+                    Target::Slot(slot)
+                }
+                Some(slot) => {
+                    self.repeats.push((slot, String::new()));
+                    Target::Repeat(self.repeats.len() - 1)
+                }
+                None => Target::None,
+            };
+            self.open.push((relative, target));
         }
     }
 
@@ -342,11 +363,15 @@ impl RecordInProgress {
     }
 
     fn append(&mut self, text: &str) {
-        for (_, slot) in &self.open {
-            if let Some(slot) = slot
-                && let Some(value) = &mut self.values[*slot]
-            {
-                value.push_str(text);
+        for (_, target) in &self.open {
+            match *target {
+                Target::Slot(slot) => {
+                    if let Some(value) = &mut self.values[slot] {
+                        value.push_str(text);
+                    }
+                }
+                Target::Repeat(index) => self.repeats[index].1.push_str(text),
+                Target::None => {}
             }
         }
     }
@@ -370,6 +395,11 @@ impl RecordInProgress {
                 }
             } else if let Some(first) = values.into_iter().next() {
                 self.record.set(*field, first);
+            }
+            for (slot, value) in &self.repeats {
+                if slots.contains(slot) {
+                    self.record.add_other(*field, value.as_str());
+                }
             }
         }
         self.record.raw_payload = String::from_utf8_lossy(&self.raw.into_inner()).into_owned();

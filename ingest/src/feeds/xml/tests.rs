@@ -145,3 +145,57 @@ fn mappings_are_checked() {
             .contains("forever")
     );
 }
+
+#[test]
+fn a_field_given_several_times_keeps_every_value_the_model_can_hold() {
+    let mapping: XmlMapping = toml::from_str(
+        r#"
+        record = "job"
+        id = "id"
+        title = "title"
+        contract = "contract"
+        city = "city"
+        postal_code = "postal_code"
+        "#,
+    )
+    .unwrap();
+    let spec = XmlReaderSpec::new(mapping).unwrap();
+    let (records, result) = read_all(
+        &spec,
+        r#"<jobs><job><id>1</id><title>Comptable</title>
+             <contract>CDI</contract><contract>Alternance / Apprentissage</contract>
+             <city>Cahors</city><city>Figeac</city><postal_code>46000</postal_code></job></jobs>"#,
+    );
+    result.unwrap();
+    let record = records.into_iter().next().unwrap();
+    assert_eq!(record.get(Field::Contract), Some("CDI"));
+    assert_eq!(
+        record.others(Field::Contract).collect::<Vec<_>>(),
+        ["Alternance / Apprentissage"]
+    );
+    let options = crate::feeds::normalise::NormaliseOptions::new(
+        relais_model::SourceId::parse("board").unwrap(),
+    );
+    let (offer, _) =
+        crate::feeds::normalise::normalise_record(record, &options, chrono::Utc::now()).unwrap();
+    // The apprenticeship is not lost: a permanent contract, in work-study.
+    assert_eq!(offer.contract.kind, relais_model::ContractKind::Permanent);
+    assert!(offer.contract.work_study);
+    assert_eq!(
+        offer.contract.label.as_deref(),
+        Some("CDI / Alternance / Apprentissage")
+    );
+    // One place is kept; the other is said.
+    assert_eq!(
+        offer.location.commune.as_ref().map(|c| c.as_str()),
+        Some("46042")
+    );
+    assert!(
+        offer
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("several places") && w.message.contains("Figeac")),
+        "{:?}",
+        offer.warnings
+    );
+}
