@@ -187,6 +187,8 @@ pub enum Field {
     Geoloc,
     /// Contract label.
     Contract,
+    /// The contract's duration: `12 mois`, `6` (months), `3 semaines`, `du 01/03/2025 au 31/08/2025`.
+    ContractDuration,
     /// Working-time label (`Full time`, `Temps partiel`).
     WorkingTime,
     /// Salary as a label.

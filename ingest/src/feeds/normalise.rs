@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use relais_model::{
-    Contract, ContractKind, Coordinates, DepartementCode, Employer, InseeCode, Location, Offer,
-    OfferKey, OfferWarning, Requirement, RomeCode, Salary, SalaryPeriod, Siret, SourceId,
-    WarningKind, WorkingTime, WorkingTimeKind,
+    Contract, ContractDuration, ContractKind, Coordinates, DepartementCode, DurationUnit, Employer,
+    InseeCode, Location, Offer, OfferKey, OfferWarning, Requirement, RomeCode, Salary,
+    SalaryPeriod, Siret, SourceId, WarningKind, WorkingTime, WorkingTimeKind,
 };
 use relais_territory::{LocationQuery, ResolutionMethod, resolve_location};
 
@@ -448,9 +448,55 @@ fn contract(record: &FeedRecord, options: &NormaliseOptions) -> Contract {
         code: None,
         label: (!values.is_empty()).then(|| values.join(" / ")),
         nature: None,
-        duration: None,
+        duration: record
+            .get(Field::ContractDuration)
+            .and_then(|text| contract_duration(text, options)),
         work_study,
     }
+}
+
+/// A contract's duration: `12 mois`, `6` (a bare number: months), `3 semaines`, `15 jours`,
+/// `2 ans`, `1,5 mois`, or the period `du 01/03/2025 au 31/08/2025` (in months, else days).
+fn contract_duration(text: &str, options: &NormaliseOptions) -> Option<ContractDuration> {
+    let lower = deunicode_lower(text);
+    let lower = lower.trim();
+    if let Some(rest) = lower.strip_prefix("du ")
+        && let Some((from, to)) = rest.split_once(" au ")
+    {
+        let (from, to) = (parse_date(from, options)?, parse_date(to, options)?);
+        let days = (to - from).num_days() + 1;
+        if days <= 0 {
+            return None;
+        }
+        return Some(if days >= 28 {
+            ContractDuration {
+                value: ((days as f32 / 30.44) * 10.0).round() / 10.0,
+                unit: DurationUnit::Month,
+            }
+        } else {
+            ContractDuration {
+                value: days as f32,
+                unit: DurationUnit::Day,
+            }
+        });
+    }
+    let number_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+        .unwrap_or(lower.len());
+    let value: f32 = lower[..number_end].replace(',', ".").parse().ok()?;
+    let unit = lower[number_end..].trim();
+    let unit = if unit.is_empty() || unit.starts_with("mois") || unit.starts_with("month") {
+        DurationUnit::Month
+    } else if unit.starts_with("jour") || unit.starts_with("day") {
+        DurationUnit::Day
+    } else if unit.starts_with("semaine") || unit.starts_with("week") {
+        DurationUnit::Week
+    } else if unit.starts_with("an") || unit.starts_with("year") {
+        DurationUnit::Year
+    } else {
+        return None;
+    };
+    (value > 0.0).then_some(ContractDuration { value, unit })
 }
 
 fn working_time(label: Option<&str>) -> WorkingTime {

@@ -191,3 +191,39 @@ fn a_salary_implausible_for_its_period_is_left_out_with_a_warning() {
     assert!(!salary("19 000 € par mois").2);
     assert!(salary("190 000 € par mois").2);
 }
+
+#[test]
+fn a_contract_duration_is_read_from_its_own_field() {
+    let options = NormaliseOptions::new(SourceId::parse("test").unwrap());
+    let duration = |text: &str| {
+        let mut record = FeedRecord::default();
+        record.set(Field::Id, "1");
+        record.set(Field::Title, "Agent");
+        record.set(Field::Contract, "CDD");
+        record.set(Field::ContractDuration, text);
+        let (offer, _) = normalise_record(record, &options, Utc::now()).unwrap();
+        offer.contract.duration.map(|d| (d.value, d.unit))
+    };
+    use relais_model::DurationUnit::*;
+    assert_eq!(duration("12 mois"), Some((12.0, Month)));
+    assert_eq!(duration("6"), Some((6.0, Month)));
+    assert_eq!(duration("3 semaines"), Some((3.0, Week)));
+    assert_eq!(duration("15 jours"), Some((15.0, Day)));
+    assert_eq!(duration("1,5 mois"), Some((1.5, Month)));
+    assert_eq!(duration("2 ans"), Some((2.0, Year)));
+    assert_eq!(
+        duration("du 01/03/2025 au 31/08/2025"),
+        None,
+        "no date format: unread"
+    );
+    let mut french = NormaliseOptions::new(SourceId::parse("test").unwrap());
+    french.date_formats = vec!["%d/%m/%Y".into()];
+    let mut record = FeedRecord::default();
+    record.set(Field::Id, "1");
+    record.set(Field::Title, "Agent");
+    record.set(Field::ContractDuration, "du 01/03/2025 au 31/08/2025");
+    let (offer, _) = normalise_record(record, &french, Utc::now()).unwrap();
+    let period = offer.contract.duration.unwrap();
+    assert_eq!((period.value, period.unit), (6.0, Month));
+    assert_eq!(duration("selon profil"), None);
+}
