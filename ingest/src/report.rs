@@ -50,6 +50,9 @@ pub struct RunReport {
     pub expected: Option<u64>,
     /// Data-quality warnings by kind.
     pub warnings: BTreeMap<String, u64>,
+    /// Remarks on the whole feed (a mapped path that matched no record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// Partitions that failed.
     pub failed_partitions: Vec<String>,
     /// Why the run failed.

@@ -133,6 +133,12 @@ pub enum Paths {
     One(String),
     /// Several paths.
     Many(Vec<String>),
+    /// The same value for every record, read from no path (`salary_period = { constant =
+    /// "year" }` for a board that gives yearly amounts).
+    Constant {
+        /// The value.
+        constant: String,
+    },
 }
 
 impl Paths {
@@ -141,6 +147,15 @@ impl Paths {
         match self {
             Paths::One(path) => std::slice::from_ref(path),
             Paths::Many(paths) => paths,
+            Paths::Constant { .. } => &[],
+        }
+    }
+
+    /// The constant value, when the mapping gives one instead of paths.
+    pub fn constant(&self) -> Option<&str> {
+        match self {
+            Paths::Constant { constant } => Some(constant),
+            _ => None,
         }
     }
 }

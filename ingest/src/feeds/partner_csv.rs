@@ -165,6 +165,7 @@ mod tests {
             match item {
                 ParsedItem::Record(r) => records.push(*r),
                 ParsedItem::Skipped { reason } => skipped.push(reason),
+                ParsedItem::Notice { .. } => {}
             }
             Ok(())
         });

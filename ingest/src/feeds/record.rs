@@ -93,6 +93,12 @@ pub enum ParsedItem {
         /// Why.
         reason: String,
     },
+    /// Something to tell the operator about the whole feed, at its end (a mapped path that
+    /// matched no record).
+    Notice {
+        /// What.
+        message: String,
+    },
 }
 
 /// A format family: reads the records of a decoded (UTF-8) feed and hands each to `emit`. One

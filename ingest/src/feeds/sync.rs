@@ -55,6 +55,8 @@ pub enum ReadItem {
     Offer(Box<Offer>, String),
     /// A record that cannot be an offer.
     Rejected(String),
+    /// A remark on the whole feed (not a record).
+    Notice(String),
 }
 
 impl FeedReader {
@@ -136,6 +138,7 @@ impl FeedReader {
                 Err(Rejection { message }) => sink(ReadItem::Rejected(message)),
             },
             ParsedItem::Skipped { reason } => sink(ReadItem::Rejected(reason)),
+            ParsedItem::Notice { message } => sink(ReadItem::Notice(message)),
         };
         self.records.read_records(input, &mut emit)
     }
@@ -247,6 +250,7 @@ impl FeedSource {
                 .await?
         };
         let mut report = RunReport {
+            notices: Vec::new(),
             source: self.config.id.clone(),
             kind: RunKind::Full.as_str().into(),
             run_id,
@@ -372,7 +376,13 @@ impl FeedSource {
                 let now = Utc::now();
                 let mut batch = Batch::default();
                 let mut rejected = 0_u64;
+                let mut notices = Vec::new();
                 let result = reader.read(&path, now, &mut |item| {
+                    if let ReadItem::Notice(message) = item {
+                        tracing::warn!(%source, %message, "feed mapping");
+                        notices.push(message);
+                        return Ok(());
+                    }
                     batch.read += 1;
                     match item {
                         ReadItem::Offer(offer, raw_payload) => batch.records.push(IncomingRecord {
@@ -385,6 +395,7 @@ impl FeedSource {
                                 tracing::warn!(%source, %reason, "record rejected");
                             }
                         }
+                        ReadItem::Notice(_) => {}
                     }
                     if batch.records.len() >= BATCH_SIZE {
                         sender
@@ -397,7 +408,7 @@ impl FeedSource {
                     // A closed channel means the store failed; that error is reported instead.
                     let _ = sender.blocking_send(batch);
                 }
-                (result, rejected)
+                (result, rejected, notices)
             })
         };
         let mut progress = Progress::default();
@@ -439,9 +450,10 @@ impl FeedSource {
             }
         }
         drop(receiver);
-        let (result, rejected) = reading
+        let (result, rejected, notices) = reading
             .await
             .map_err(|e| IngestError::Client(format!("feed reading thread: {e}")))?;
+        report.notices = notices;
         if let Some(error) = store_error {
             return Err(error.into());
         }

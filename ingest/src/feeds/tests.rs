@@ -36,6 +36,7 @@ fn offers(id: &str, format: &str, file: &str) -> Vec<Offer> {
                     offers.push(*offer);
                 }
                 ReadItem::Rejected(reason) => panic!("rejected: {reason}"),
+                ReadItem::Notice(_) => {}
             }
             Ok(())
         })
@@ -574,6 +575,7 @@ fn rejected_records_do_not_stop_the_feed() {
             match item {
                 ReadItem::Offer(offer, _) => offers.push(*offer),
                 ReadItem::Rejected(reason) => rejected.push(reason),
+                ReadItem::Notice(_) => {}
             }
             Ok(())
         })
@@ -622,6 +624,7 @@ fn the_documented_board_is_onboarded_by_configuration() {
                 match item {
                     ReadItem::Offer(offer, _) => offers.push(*offer),
                     ReadItem::Rejected(reason) => panic!("{reason}"),
+                    ReadItem::Notice(_) => {}
                 }
                 Ok(())
             },

@@ -29,6 +29,11 @@ pub struct XmlReaderSpec {
     /// For each field, its slots in order of preference.
     field_slots: Vec<(Field, Vec<usize>)>,
     slot_count: usize,
+    /// Fields given as constants.
+    constants: Vec<(Field, String)>,
+    /// Each slot's path as the mapping writes it, with its field (for the notices of paths
+    /// that matched nothing).
+    slot_paths: Vec<(Field, String)>,
 }
 
 impl XmlReaderSpec {
@@ -108,9 +113,18 @@ impl XmlReaderSpec {
             attribute_slots: HashMap::new(),
             field_slots: Vec::new(),
             slot_count: 0,
+            constants: Vec::new(),
+            slot_paths: Vec::new(),
             mapping: mapping.clone(),
         };
         for (field, paths) in &mapping.fields {
+            if let Some(constant) = paths.constant() {
+                if constant.trim().is_empty() {
+                    return Err(format!("`{}` has an empty constant", field.name()));
+                }
+                spec.constants.push((*field, constant.to_owned()));
+                continue;
+            }
             let mut slots = Vec::new();
             for path in paths.as_slice() {
                 let path = path.trim().trim_matches('/');
@@ -133,6 +147,7 @@ impl XmlReaderSpec {
                 };
                 if slot == spec.slot_count {
                     spec.slot_count += 1;
+                    spec.slot_paths.push((*field, path.to_owned()));
                 }
                 slots.push(slot);
             }
@@ -157,6 +172,9 @@ impl XmlReaderSpec {
         // Names of the open elements, from the root.
         let mut stack: Vec<String> = Vec::new();
         let mut current: Option<RecordInProgress> = None;
+        // Which slots gave a value to at least one record.
+        let mut matched = vec![false; self.slot_count];
+        let mut records = 0_u64;
         loop {
             let position = reader.buffer_position();
             let event = reader.read_event_into(&mut buf).map_err(|e| {
@@ -201,6 +219,12 @@ impl XmlReaderSpec {
                         record.write(Event::End(end));
                         if stack.len() == record.depth {
                             let record = current.take().expect("a record is open");
+                            for (slot, value) in record.values.iter().enumerate() {
+                                if value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+                                    matched[slot] = true;
+                                }
+                            }
+                            records += 1;
                             emit(ParsedItem::Record(Box::new(record.finish(self))))?;
                         } else {
                             record.close();
@@ -243,6 +267,19 @@ impl XmlReaderSpec {
                             "the document ends inside <{}>",
                             stack.join("/")
                         )));
+                    }
+                    // A mapped path that matched nothing in a whole feed is a mapping to check.
+                    if records > 0 {
+                        for (slot, (field, path)) in self.slot_paths.iter().enumerate() {
+                            if !matched[slot] {
+                                emit(ParsedItem::Notice {
+                                    message: format!(
+                                        "the path `{path}` of `{}` matched none of the {records} records",
+                                        field.name()
+                                    ),
+                                })?;
+                            }
+                        }
                     }
                     return Ok(());
                 }
@@ -401,6 +438,9 @@ impl RecordInProgress {
                     self.record.add_other(*field, value.as_str());
                 }
             }
+        }
+        for (field, constant) in &spec.constants {
+            self.record.set(*field, constant.as_str());
         }
         self.record.raw_payload = String::from_utf8_lossy(&self.raw.into_inner()).into_owned();
         self.record

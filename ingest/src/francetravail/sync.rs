@@ -583,6 +583,7 @@ impl FranceTravailSource {
         };
         let error = (!progress.errors.is_empty()).then(|| progress.errors.join("; "));
         let report = RunReport {
+            notices: Vec::new(),
             source: SOURCE_ID.into(),
             kind: kind.as_str().into(),
             run_id,

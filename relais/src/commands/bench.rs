@@ -173,6 +173,7 @@ async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
                     offers += 1;
                 }
                 ReadItem::Rejected(_) => rejected += 1,
+                ReadItem::Notice(message) => eprintln!("feed: {message}"),
             }
             Ok(())
         });

@@ -199,3 +199,56 @@ fn a_field_given_several_times_keeps_every_value_the_model_can_hold() {
         offer.warnings
     );
 }
+
+#[test]
+fn a_constant_fills_every_record_and_a_path_that_matches_nothing_is_said() {
+    let mapping: XmlMapping = toml::from_str(
+        r#"
+        record = "job"
+        id = "id"
+        title = "title"
+        salary_min = "pay"
+        salary_period = { constant = "year" }
+        employer = ["company/name", "employer"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        mapping.fields[&Field::SalaryPeriod],
+        Paths::Constant {
+            constant: "year".into()
+        }
+    );
+    let spec = XmlReaderSpec::new(mapping).unwrap();
+    let mut records = Vec::new();
+    let mut notices = Vec::new();
+    spec.read(
+        &mut r#"<jobs><job><id>1</id><title>Comptable</title><pay>32000</pay><employer>Cabinet</employer></job>
+               <job><id>2</id><title>Juriste</title></job></jobs>"#
+            .as_bytes(),
+        &mut |item| {
+            match item {
+                ParsedItem::Record(record) => records.push(*record),
+                ParsedItem::Notice { message } => notices.push(message),
+                ParsedItem::Skipped { reason } => panic!("{reason}"),
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get(Field::SalaryPeriod) == Some("year"))
+    );
+    assert_eq!(records[0].get(Field::Employer), Some("Cabinet"));
+    assert_eq!(
+        notices,
+        ["the path `company/name` of `employer` matched none of the 2 records"]
+    );
+    let empty: XmlMapping = toml::from_str(
+        "record = \"job\"\nid = \"id\"\ntitle = \"t\"\nsalary_period = { constant = \" \" }",
+    )
+    .unwrap();
+    assert!(XmlReaderSpec::new(empty).is_err());
+}
