@@ -210,3 +210,39 @@ async fn tokens_are_checked() {
         .unwrap();
     assert_eq!(no_realm.status(), StatusCode::BAD_REQUEST);
 }
+
+/// A token of `sim`, asked as a client does.
+async fn token_of(sim: &relais_fixtures::SimulatorHandle) -> String {
+    let (client_id, secret) = sim.credentials();
+    let answer: Value = reqwest::Client::new()
+        .post(sim.token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+            ("scope", "api_offresdemploiv2 o2dsoffre"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_simulators_of_one_seed_never_issue_the_same_token() {
+    let first = simulator(10, 24, |_| {}).await;
+    let second = simulator(10, 24, |_| {}).await;
+    let (a, b) = (token_of(&first).await, token_of(&second).await);
+    assert_ne!(a, b, "tokens come from the OS, not the seed");
+    assert_ne!(token_of(&first).await, a, "each token is new");
+    let refused = reqwest::Client::new()
+        .get(format!("{}/v2/offres/search", second.api_url()))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
