@@ -409,19 +409,55 @@ fn the_demo_serves_a_feed_with_offers_at_the_url_it_prints() {
     let offers = body["offers"].as_array().unwrap();
     assert!(!offers.is_empty());
     assert!(offers.iter().all(|o| o["departement"] == "31" && o["title"].as_str().is_some_and(|t| !t.is_empty())));
-    // Each offer is credited to its own source, with the licence link; the page to its sources.
-    assert!(offers.iter().all(|o| {
-        o["attribution"]["name"]
-            .as_str()
-            .is_some_and(|n| !n.is_empty())
-            && o["attribution"]["licence_url"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("https://"))
-    }));
-    let sources = body["attribution"]["sources"].as_array().unwrap();
-    assert!(
-        sources.iter().any(|s| s["name"] == "France Travail"),
-        "{sources:?}"
+    // Each offer is credited to its own source (not one credit for all), with the date of its
+    // own last update and its source's licence link; the page to exactly its offers' sources.
+    let all: Value = reqwest::blocking::get(format!("{url}?per_page=100"))
+        .unwrap()
+        .json()
+        .unwrap();
+    let offers = all["offers"].as_array().unwrap();
+    let mut sources_seen = std::collections::BTreeSet::new();
+    for offer in offers {
+        let credit = &offer["attribution"];
+        assert_eq!(credit["source"], offer["source"], "{offer}");
+        let expected = match offer["source"].as_str().unwrap() {
+            "francetravail" => "France Travail",
+            "hellowork" => "HelloWork",
+            other => other,
+        };
+        if matches!(expected, "France Travail" | "HelloWork") {
+            assert_eq!(credit["name"], expected, "{offer}");
+        }
+        let own_update = if offer["updated_at"].is_null() {
+            &offer["created_at"]
+        } else {
+            &offer["updated_at"]
+        };
+        assert_eq!(&credit["updated_at"], own_update, "{offer}");
+        if offer["source"] == "francetravail" {
+            assert!(
+                credit["licence_url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("https://")),
+                "{offer}"
+            );
+        }
+        sources_seen.insert(offer["source"].as_str().unwrap().to_owned());
+    }
+    let dates: std::collections::BTreeSet<String> = offers
+        .iter()
+        .map(|o| o["attribution"]["updated_at"].to_string())
+        .collect();
+    assert!(dates.len() > 1, "each offer has its own update date");
+    let listed: std::collections::BTreeSet<String> = all["attribution"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed, sources_seen,
+        "the page credits exactly its offers' sources"
     );
 }
 
