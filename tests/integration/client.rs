@@ -100,6 +100,11 @@ async fn a_client_faster_than_the_api_allows_waits_retry_after_and_loses_nothing
         "the simulator refused some calls"
     );
     assert!(client.stats.retries.load(Ordering::Relaxed) > 0);
+    assert_eq!(
+        sim.early_retries(),
+        0,
+        "a call came before the Retry-After of a 429 had elapsed"
+    );
 }
 
 #[tokio::test]

@@ -90,6 +90,24 @@ async fn a_sweep_with_a_failing_partition_withdraws_nothing_and_names_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_whose_national_window_read_fails_withdraws_nothing() {
+    let sim = simulator(4_000, 5, |_| {}).await;
+    let (_dir, store) = store().await;
+    let ft = source(&sim, &store);
+    ft.run_full_sweep().await.unwrap();
+    sim.withdraw(200);
+    // One window of the national harvest fails (retries exhausted), the counts do not.
+    let some_offer = sim.active_ids()[1234].clone();
+    sim.fail_window_containing(sim.creation_of(&some_offer).unwrap());
+    let report = ft.run_full_sweep().await.unwrap();
+    assert_eq!(report.outcome, RunReportOutcome::Failed, "{report:?}");
+    assert_eq!(report.withdrawn, 0, "{report:?}");
+    assert!(!report.failed_partitions.is_empty(), "{report:?}");
+    let counts = store.source_counts(&francetravail()).await.unwrap();
+    assert_eq!((counts.active, counts.withdrawn), (4_000, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_sync_reads_new_offers_and_withdraws_nothing() {
     let sim = simulator(3_000, 6, |_| {}).await;
     let (_dir, store) = store().await;
@@ -139,7 +157,7 @@ async fn faults_tokens_expiring_and_throttling_lose_nothing() {
         c.error_rate = 0.10;
         c.throttle_rate = 0.05;
         c.truncate_rate = 0.03;
-        c.token_ttl = std::time::Duration::from_secs(2);
+        c.token_ttl = std::time::Duration::from_millis(400);
     })
     .await;
     let (_dir, store) = store().await;
@@ -156,13 +174,13 @@ async fn faults_tokens_expiring_and_throttling_lose_nothing() {
     let report = ft.run_full_sweep().await.unwrap();
     assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
     assert_eq!((report.new, report.duplicates), (5_000, 0));
-    assert!(
-        ft.client()
-            .stats
-            .retries
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    );
+    let stats = &ft.client().stats;
+    assert!(stats.retries.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    // Tokens expired during the sweep and were renewed: more than one was asked and served.
+    let asked = stats
+        .token_requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(asked >= 2 && sim.token_calls() >= 2, "{asked} tokens asked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,17 +204,31 @@ async fn a_sweep_while_the_stock_moves_loses_no_offer_that_stayed_available() {
         let sim = sim.clone();
         tokio::spawn(async move {
             let mut withdrawn = Vec::new();
+            let mut changed_at = Vec::new();
             for _ in 0..20 {
                 tokio::time::sleep(std::time::Duration::from_millis(150)).await;
                 withdrawn.extend(sim.withdraw(5));
                 sim.create(5);
+                changed_at.push(std::time::Instant::now());
             }
-            withdrawn
+            (withdrawn, changed_at)
         })
     };
+    let started = std::time::Instant::now();
     let report = ft.run_full_sweep().await.unwrap();
-    let withdrawn: BTreeSet<String> = churn.await.unwrap().into_iter().collect();
+    let ended = std::time::Instant::now();
+    let (withdrawn, changed_at) = churn.await.unwrap();
+    let withdrawn: BTreeSet<String> = withdrawn.into_iter().collect();
     assert!(!withdrawn.is_empty());
+    let during = changed_at
+        .iter()
+        .filter(|at| (started..ended).contains(*at))
+        .count();
+    assert!(
+        during >= 2,
+        "the stock moved {during} times during the sweep ({:.1} s)",
+        (ended - started).as_secs_f64()
+    );
 
     // Whatever the outcome, every offer available from start to end is stored, once, and active.
     let mut missing = Vec::new();
