@@ -77,6 +77,14 @@ include-path = "/v1/feeds/{feed}/offers"
 parameters = { "path.feed" = "val-de-marne" }
 
 [[operations]]
+include-path = "/v1/feeds/{feed}/rss"
+parameters = { "path.feed" = "val-de-marne" }
+
+[[operations]]
+include-path = "/v1/feeds/{feed}/atom"
+parameters = { "path.feed" = "val-de-marne" }
+
+[[operations]]
 include-path = "/v1/offers/{key}"
 parameters = { "path.key" = "hellowork:68087320" }
 TOML
