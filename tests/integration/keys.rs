@@ -44,30 +44,15 @@ async fn fifty_keys_at_twice_their_rate_get_their_rate_and_only_their_territory(
     .unwrap();
     out.flush().unwrap();
     drop(out);
-    let config = dir.path().join("relais.toml");
-    let mut toml = format!(
-        r#"[storage]
-data_dir = {data:?}
-
-[francetravail]
-enabled = false
-
-[server]
-listen = "127.0.0.1:0"
-
-[[sources]]
-id = "board"
-url = {feed:?}
-format = {{ type = "xml", preset = "hellowork" }}
-"#,
-        data = dir.path().join("data"),
+    let mut sections = format!(
+        "[[sources]]\nid = \"board\"\nurl = {feed:?}\nformat = {{ type = \"xml\", preset = \"hellowork\" }}\n"
     );
     for (id, departement) in COLLECTIVITES {
-        toml.push_str(&format!(
+        sections.push_str(&format!(
             "\n[[collectivites]]\nid = {id:?}\nname = {id:?}\nsiren = \"200023737\"\nterritory = \"dep:{departement}\"\n"
         ));
     }
-    std::fs::write(&config, toml).unwrap();
+    let config = relais_tests::offline_config(dir.path(), &sections);
     let (code, out, err) = relais_with_config(&config, &["sync", "board"]);
     assert_eq!(code, 0, "{out}{err}");
     let rate = format!("{RATE}/s");

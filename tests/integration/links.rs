@@ -94,20 +94,10 @@ fn a_gone_apply_link_hides_its_offer_after_two_checks_and_a_link_back_shows_it()
         }
     }
     std::fs::write(dir.path().join("board.xml"), feed).unwrap();
-    let config = dir.path().join("relais.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[storage]
-data_dir = {data:?}
-
-[francetravail]
-enabled = false
-
-[server]
-listen = "127.0.0.1:0"
-
-[duties]
+    let config = relais_tests::offline_config(
+        dir.path(),
+        &format!(
+            r#"[duties]
 link_check_per_host_per_second = 50
 
 [[feeds]]
@@ -120,11 +110,9 @@ id = "hellowork"
 url = {board:?}
 format = {{ type = "xml", preset = "hellowork" }}
 "#,
-            data = dir.path().join("data"),
             board = dir.path().join("board.xml"),
         ),
-    )
-    .unwrap();
+    );
     let (code, out, err) = relais_with_config(&config, &["sync", "hellowork"]);
     assert_eq!(code, 0, "{out}{err}");
     let (_serve, base) = crate::cli::serve(&config);

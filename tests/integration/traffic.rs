@@ -330,25 +330,15 @@ fn read_feed(base: &str, times: usize) -> i64 {
 #[test]
 fn a_kill_loses_at_most_one_interval_of_traffic_and_a_sigterm_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("relais.toml");
     std::fs::copy(
         relais_tests::feed_fixture("hellowork.xml"),
         dir.path().join("board.xml"),
     )
     .unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            r#"[storage]
-data_dir = {data:?}
-
-[francetravail]
-enabled = false
-
-[server]
-listen = "127.0.0.1:0"
-
-[duties]
+    let config = relais_tests::offline_config(
+        dir.path(),
+        &format!(
+            r#"[duties]
 traffic_flush_seconds = 1
 
 [[feeds]]
@@ -361,11 +351,9 @@ id = "hellowork"
 url = {board:?}
 format = {{ type = "xml", preset = "hellowork" }}
 "#,
-            data = dir.path().join("data"),
             board = dir.path().join("board.xml"),
         ),
-    )
-    .unwrap();
+    );
     let key = relais_tests::api_key(&config, "pays:FR", &["val-de-marne"]);
     let (code, out, err) = relais_tests::relais_with_config(&config, &["sync", "hellowork"]);
     assert_eq!(code, 0, "{out}{err}");

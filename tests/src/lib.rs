@@ -92,6 +92,21 @@ pub fn relais_with_config(config: &std::path::Path, args: &[&str]) -> (i32, Stri
     )
 }
 
+/// Writes `dir/relais.toml`: a store in `dir/data`, France Travail off, a free loopback port,
+/// then `sections` (feeds, sources, collectivités, duties); returns its path.
+pub fn offline_config(dir: &std::path::Path, sections: &str) -> std::path::PathBuf {
+    let path = dir.join("relais.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[storage]\ndata_dir = {:?}\n\n[francetravail]\nenabled = false\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n{sections}",
+            dir.join("data")
+        ),
+    )
+    .expect("config written");
+    path
+}
+
 /// Every région: the whole country, as a territory expression.
 pub const ALL_FRANCE: &str = "pays:FR";
 
