@@ -84,6 +84,28 @@ pub(crate) fn french_day(day: &str) -> String {
         .unwrap_or_else(|_| day.to_owned())
 }
 
+/// The three figures of a report, as the series of a chart over `totals` (one bar each).
+fn figures(totals: &std::collections::BTreeMap<String, Totals>) -> [Series<'static>; 3] {
+    let column = |pick: fn(&Totals) -> i64| totals.values().map(pick).collect::<Vec<_>>();
+    [
+        Series {
+            name: "affichages",
+            colour: "#9ec5e8",
+            values: column(|t| t.impressions),
+        },
+        Series {
+            name: "vues",
+            colour: "#0b5394",
+            values: column(|t| t.views),
+        },
+        Series {
+            name: "clics « Postuler »",
+            colour: "#b45309",
+            values: column(|t| t.apply_clicks),
+        },
+    ]
+}
+
 /// A rate as a French percentage (`12,5 %`), or a dash.
 pub(crate) fn percent(rate: &Option<f64>) -> String {
     match rate {
@@ -120,51 +142,16 @@ pub fn html(
         .keys()
         .map(|d| french_day(d).chars().take(5).collect())
         .collect();
-    let column = |pick: fn(&Totals) -> i64| report.per_day.values().map(pick).collect::<Vec<_>>();
     let daily_chart = bars(
         "Affichages, vues et clics « Postuler » par jour",
         &labels,
-        &[
-            Series {
-                name: "affichages",
-                colour: "#9ec5e8",
-                values: column(|t| t.impressions),
-            },
-            Series {
-                name: "vues",
-                colour: "#0b5394",
-                values: column(|t| t.views),
-            },
-            Series {
-                name: "clics « Postuler »",
-                colour: "#b45309",
-                values: column(|t| t.apply_clicks),
-            },
-        ],
+        &figures(&report.per_day),
     );
     let channel_labels: Vec<String> = report.per_channel.keys().map(|c| channel_name(c)).collect();
-    let by_channel =
-        |pick: fn(&Totals) -> i64| report.per_channel.values().map(pick).collect::<Vec<_>>();
     let channel_chart = bars(
         "Affichages, vues et clics par canal",
         &channel_labels,
-        &[
-            Series {
-                name: "affichages",
-                colour: "#9ec5e8",
-                values: by_channel(|t| t.impressions),
-            },
-            Series {
-                name: "vues",
-                colour: "#0b5394",
-                values: by_channel(|t| t.views),
-            },
-            Series {
-                name: "clics « Postuler »",
-                colour: "#b45309",
-                values: by_channel(|t| t.apply_clicks),
-            },
-        ],
+        &figures(&report.per_channel),
     );
     let lines = |map: &std::collections::BTreeMap<String, Totals>,
                  name: &dyn Fn(&str) -> String| {
