@@ -217,6 +217,14 @@ impl Access {
     /// collectivités win on a shared id). A key keeps its rate limiter while its rate is
     /// unchanged.
     pub(crate) fn reload(&self, stored: Vec<CollectiviteRecord>, keys: Vec<ApiKeyRecord>) {
+        // Compiled territories are kept while their definition is unchanged: a reload every
+        // few seconds compiles only what changed.
+        let previous = self
+            .registry
+            .read()
+            .expect("registry lock")
+            .collectivites
+            .clone();
         let mut collectivites = BTreeMap::new();
         for definition in self
             .configured
@@ -228,6 +236,10 @@ impl Access {
                 continue;
             }
             let id = definition.id.clone();
+            if let Some(kept) = previous.get(&id).filter(|c| c.definition == definition) {
+                collectivites.insert(id, kept.clone());
+                continue;
+            }
             match Collectivite::compile(definition) {
                 Ok(compiled) => {
                     collectivites.insert(id, Arc::new(compiled));
