@@ -5,6 +5,10 @@
 //! FST builder alone allocates a registry of ten thousand entries). Here each term is looked up
 //! in the dictionary and its postings fill a bitset of the segment, which the rest of the query
 //! seeks in constant time.
+//!
+//! A count does not need the bitset when no offer holds two of the terms (places of one level,
+//! the cells of one size, a field with one value per offer): it is the sum of the terms'
+//! counts, their document frequencies in a segment without deletions.
 
 use tantivy::query::{
     BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight,
@@ -17,15 +21,49 @@ use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyEr
 pub(crate) struct AnyTermQuery {
     field: Field,
     terms: Vec<Term>,
+    /// Whether no document holds two of the terms.
+    disjoint: bool,
 }
 
 impl AnyTermQuery {
-    /// The terms must all be of `field` (the others match nothing).
-    pub fn new(field: Field, mut terms: Vec<Term>) -> Self {
+    /// The terms must all be of `field` (the others match nothing). `disjoint`: the caller knows
+    /// that no document holds two of them.
+    pub fn new(field: Field, mut terms: Vec<Term>, disjoint: bool) -> Self {
         terms.retain(|term| term.field() == field);
         terms.sort();
         terms.dedup();
-        Self { field, terms }
+        Self {
+            field,
+            terms,
+            disjoint,
+        }
+    }
+
+    /// The sum of the terms' counts of live documents (for disjoint terms).
+    fn count_disjoint(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        let inverted = reader.inverted_index(self.field)?;
+        let alive = reader.alive_bitset();
+        let mut count = 0;
+        for term in &self.terms {
+            let Some(info) = inverted.get_term_info(term)? else {
+                continue;
+            };
+            let Some(alive) = alive else {
+                count += info.doc_freq;
+                continue;
+            };
+            let mut postings =
+                inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+            while !postings.docs().is_empty() {
+                count += postings
+                    .docs()
+                    .iter()
+                    .filter(|doc| alive.is_alive(**doc))
+                    .count() as u32;
+                postings.advance();
+            }
+        }
+        Ok(count)
     }
 
     fn bitset(&self, reader: &SegmentReader) -> tantivy::Result<Option<BitSet>> {
@@ -75,6 +113,9 @@ impl Weight for AnyTermQuery {
     }
 
     fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        if self.disjoint {
+            return self.count_disjoint(reader);
+        }
         match (self.bitset(reader)?, reader.alive_bitset()) {
             (None, _) => Ok(0),
             (Some(bitset), None) => Ok(bitset.len() as u32),
@@ -113,7 +154,7 @@ mod tests {
         }
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
-        let query = |values: &[&str]| {
+        let query = |values: &[&str], disjoint| {
             AnyTermQuery::new(
                 place,
                 values
@@ -121,18 +162,58 @@ mod tests {
                     .map(|v| Term::from_field_text(place, v))
                     .chain([Term::from_field_text(other, "a")])
                     .collect(),
+                disjoint,
             )
         };
-        assert_eq!(searcher.search(&query(&["a", "c"]), &Count).unwrap(), 3);
-        assert_eq!(searcher.search(&query(&["z"]), &Count).unwrap(), 0);
-        assert_eq!(Query::count(&query(&["a", "b"]), &searcher).unwrap(), 4);
+        for disjoint in [false, true] {
+            assert_eq!(
+                searcher
+                    .search(&query(&["a", "c"], disjoint), &Count)
+                    .unwrap(),
+                3
+            );
+            assert_eq!(
+                searcher.search(&query(&["z"], disjoint), &Count).unwrap(),
+                0
+            );
+            assert_eq!(
+                Query::count(&query(&["a", "b"], disjoint), &searcher).unwrap(),
+                4
+            );
+        }
         writer.delete_term(Term::from_field_text(place, "a"));
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
-        assert_eq!(Query::count(&query(&["a", "b"]), &searcher).unwrap(), 2);
-        let docs = searcher
-            .search(&query(&["a", "b"]), &DocSetCollector)
-            .unwrap();
-        assert_eq!(docs.len(), 2);
+        for disjoint in [false, true] {
+            assert_eq!(
+                Query::count(&query(&["a", "b", "z"], disjoint), &searcher).unwrap(),
+                2,
+                "deleted documents are not counted"
+            );
+            let docs = searcher
+                .search(&query(&["a", "b"], disjoint), &DocSetCollector)
+                .unwrap();
+            assert_eq!(docs.len(), 2);
+        }
+    }
+
+    #[test]
+    fn overlapping_terms_are_counted_once_unless_said_disjoint() {
+        let mut builder = Schema::builder();
+        let rome = builder.add_text_field("rome", STRING);
+        let index = Index::create_in_ram(builder.build());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let mut doc = TantivyDocument::default();
+        doc.add_text(rome, "M18");
+        doc.add_text(rome, "M1805");
+        writer.add_document(doc).unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let terms = vec![
+            Term::from_field_text(rome, "M18"),
+            Term::from_field_text(rome, "M1805"),
+        ];
+        let overlapping = AnyTermQuery::new(rome, terms, false);
+        assert_eq!(Query::count(&overlapping, &searcher).unwrap(), 1);
     }
 }

@@ -4,16 +4,18 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
 
 use relais_territory::{Disc, Point};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, ColumnIndex, StrColumn};
+use tantivy::columnar::{ColumnIndex, StrColumn};
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
+use crate::columns::{ColumnCache, SegmentColumns};
 use crate::geo::unpack_point;
 use crate::query::{Cursor, FacetName, Radius, SortOrder};
-use crate::schema::UNDATED;
+use crate::schema::{UNDATED, segment_order, time_is_ordered};
 
 /// Most values listed per facet (the most frequent; a national search has thousands of communes).
 pub const MAX_FACET_VALUES: usize = 100;
@@ -72,7 +74,9 @@ pub(crate) struct Collected {
     pub facets: BTreeMap<FacetName, HashMap<String, u64>>,
 }
 
-pub(crate) struct PageCollector {
+pub(crate) struct PageCollector<'a> {
+    /// The columns of the segments, opened once per segment.
+    pub columns: &'a ColumnCache,
     pub sort: SortOrder,
     pub scored: bool,
     /// Whether a ranked search is pruned (see `Built::prunable`).
@@ -101,18 +105,14 @@ pub(crate) struct PageSegment {
     /// The point searched around.
     center: Option<Point>,
     now_ms: i64,
-    created: Column<i64>,
-    tiebreak: Column<u64>,
-    /// Packed points (`geo::pack_point`).
-    point: Column<u64>,
-    keys: Option<StrColumn>,
+    columns: Arc<SegmentColumns>,
     facets: Vec<(FacetName, Option<StrColumn>, Vec<u64>)>,
     published: Option<[u64; 5]>,
     total: usize,
     heap: BinaryHeap<Ranked>,
 }
 
-impl PageCollector {
+impl PageCollector<'_> {
     /// Whether the page is found without visiting every match, and the total counted apart by
     /// the unscored query: a ranked search of one word prunes (block-max WAND skips the blocks
     /// of postings that cannot reach the page), a search by date reads the first matches of
@@ -125,12 +125,18 @@ impl PageCollector {
         self.sort == SortOrder::Relevance && self.scored && self.prunable
     }
 
+    /// Whether the page is the first matches of segments kept newest first, read until the page
+    /// is full (the total counted apart).
+    pub fn reads_first_matches_by_date(&self) -> bool {
+        self.counts_apart() && self.reads_newest()
+    }
+
     fn reads_newest(&self) -> bool {
         self.newest_first && self.sort == SortOrder::Date
     }
 }
 
-impl Collector for PageCollector {
+impl Collector for PageCollector<'_> {
     type Fruit = Collected;
     type Child = PageSegment;
 
@@ -139,13 +145,13 @@ impl Collector for PageCollector {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<PageSegment> {
-        let fast = reader.fast_fields();
+        let columns = self.columns.get(reader)?;
         let mut facets = Vec::new();
         let mut published = None;
         for facet in &self.facets {
             match facet.field() {
                 Some(field) => {
-                    let column = fast.str(field)?;
+                    let column = columns.facet(field).cloned();
                     let size = column.as_ref().map_or(0, |c| c.num_terms());
                     facets.push((*facet, column, vec![0; size]));
                 }
@@ -163,10 +169,7 @@ impl Collector for PageCollector {
             disc: self.radius.map(|r| Disc::new(r.center, r.km)),
             center: self.radius.map(|r| r.center).or(self.point),
             now_ms: self.now_ms,
-            created: fast.i64("created")?,
-            tiebreak: fast.u64("tiebreak")?,
-            point: fast.u64("point")?,
-            keys: fast.str("key")?,
+            columns,
             facets,
             published,
             total: 0,
@@ -310,13 +313,13 @@ impl PageSegment {
         key.0
             .total_cmp(&primary)
             .then_with(|| {
-                let created =
-                    *created.get_or_insert_with(|| self.created.first(doc).unwrap_or(UNDATED));
+                let created = *created
+                    .get_or_insert_with(|| self.columns.created.first(doc).unwrap_or(UNDATED));
                 key.1.cmp(&created)
             })
             .then_with(|| {
                 let tiebreak =
-                    *tiebreak.get_or_insert_with(|| self.tiebreak.first(doc).unwrap_or(0));
+                    *tiebreak.get_or_insert_with(|| self.columns.tiebreak.first(doc).unwrap_or(0));
                 tiebreak.cmp(&key.2)
             })
     }
@@ -340,8 +343,8 @@ impl PageSegment {
         }
         let hit = Hit {
             primary,
-            created: created.unwrap_or_else(|| self.created.first(doc).unwrap_or(UNDATED)),
-            tiebreak: tiebreak.unwrap_or_else(|| self.tiebreak.first(doc).unwrap_or(0)),
+            created: created.unwrap_or_else(|| self.columns.created.first(doc).unwrap_or(UNDATED)),
+            tiebreak: tiebreak.unwrap_or_else(|| self.columns.tiebreak.first(doc).unwrap_or(0)),
             address: DocAddress::new(self.segment, doc),
             key: String::new(),
             distance_km,
@@ -371,15 +374,18 @@ impl PageSegment {
         }
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
-                let created = self.created.first(doc).unwrap_or(UNDATED) as f64;
+                // Once the page is full, an offer after the last hit in the segment's order
+                // ranks after it, and so do the ones that follow (unless a clamped time made
+                // their order equal: then each is ranked).
                 if self.heap.len() >= self.limit
-                    && self
-                        .heap
-                        .peek()
-                        .is_some_and(|last| created < last.0.primary)
+                    && let Some(last) = self.heap.peek()
+                    && time_is_ordered(last.0.created)
+                    && self.columns.order.first(doc).unwrap_or(0)
+                        < segment_order(last.0.created, last.0.tiebreak)
                 {
                     break;
                 }
+                let created = self.columns.created.first(doc).unwrap_or(UNDATED) as f64;
                 self.rank(doc, created, None);
             }
             doc = scorer.advance();
@@ -392,7 +398,7 @@ impl PageSegment {
         let (mut low, mut high) = (0, max_doc);
         while low < high {
             let middle = low + (high - low) / 2;
-            if self.created.first(middle).unwrap_or(UNDATED) >= bound {
+            if self.columns.created.first(middle).unwrap_or(UNDATED) >= bound {
                 low = middle + 1;
             } else {
                 high = middle;
@@ -423,9 +429,10 @@ impl PageSegment {
 
     /// The offer's point: one read, as every offer has a value (the column's index is full).
     fn point_of(&self, doc: DocId) -> Option<(f64, f64)> {
-        let packed = match self.point.index {
-            ColumnIndex::Full => self.point.values.get_val(doc),
-            _ => self.point.first(doc)?,
+        let point = &self.columns.point;
+        let packed = match point.index {
+            ColumnIndex::Full => point.values.get_val(doc),
+            _ => point.first(doc)?,
         };
         unpack_point(packed)
     }
@@ -466,7 +473,7 @@ impl PageSegment {
         let scored = self.sort == SortOrder::Relevance && self.scored;
         // The creation date is read only when the sort or the `published` facet needs it.
         let created = if !scored || self.published.is_some() {
-            self.created.first(doc).unwrap_or(UNDATED)
+            self.columns.created.first(doc).unwrap_or(UNDATED)
         } else {
             UNDATED
         };
@@ -499,11 +506,9 @@ impl PageSegment {
                 hit.distance_km = self.distance(hit.address.doc_id);
             }
         }
-        if let Some(keys) = &self.keys {
-            for hit in &mut hits {
-                if let Some(ord) = keys.ords().first(hit.address.doc_id) {
-                    let _ = keys.ord_to_str(ord, &mut hit.key);
-                }
+        for hit in &mut hits {
+            if let Some(key) = self.columns.key(hit.address.doc_id) {
+                hit.key = key.to_owned();
             }
         }
         let mut facets = BTreeMap::new();

@@ -13,6 +13,7 @@
 mod analysis;
 mod any_term;
 mod collect;
+mod columns;
 mod error;
 mod geo;
 mod query;

@@ -347,31 +347,78 @@ fn group_query(field: Field, group: &[String]) -> Box<dyn Query> {
     }
 }
 
-/// A filter that does not change the score.
-fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
+/// How the matches of a set of terms are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TermSet {
+    /// The postings fill a bitset of the segment, which the rest of the query seeks in constant
+    /// time: for a pass over every match.
+    Bitset,
+    /// The postings are merged as they are read: for a pass that stops at the first matches (a
+    /// page by date of segments kept newest first), which a bitset of every match would cost
+    /// far more than.
+    Merged,
 }
 
-/// Any of the values.
-fn any_of(field: Field, values: &[impl AsRef<str>]) -> Box<dyn Query> {
+/// Any of the values of a field. `disjoint`: no offer holds two of them (a field with one
+/// value per offer), so that a count is the sum of the values' counts.
+fn any_of(
+    field: Field,
+    values: &[impl AsRef<str>],
+    disjoint: bool,
+    read: TermSet,
+) -> Box<dyn Query> {
     any_term(
         field,
         values
             .iter()
             .map(|v| Term::from_field_text(field, v.as_ref()))
             .collect(),
+        disjoint,
+        read,
     )
 }
 
 /// Any of the terms of `field`. One term is a term query: its postings are read as they are
-/// needed, where several fill a bitset of the segment.
-pub(crate) fn any_term(field: Field, mut terms: Vec<Term>) -> Box<dyn Query> {
+/// needed.
+pub(crate) fn any_term(
+    field: Field,
+    mut terms: Vec<Term>,
+    disjoint: bool,
+    read: TermSet,
+) -> Box<dyn Query> {
     if terms.len() == 1
         && let Some(term) = terms.pop()
     {
         return Box::new(TermQuery::new(term, IndexRecordOption::Basic));
     }
-    Box::new(AnyTermQuery::new(field, terms))
+    match read {
+        TermSet::Bitset => Box::new(AnyTermQuery::new(field, terms, disjoint)),
+        TermSet::Merged => Box::new(BooleanQuery::new(
+            terms
+                .into_iter()
+                .map(|term| -> (Occur, Box<dyn Query>) {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                    )
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// Offers in one of the communes, or in a département or région covered whole (whatever the
+/// level they are known at): one set of place terms.
+pub(crate) fn places_query(fields: &Fields, places: &PlaceFilter, read: TermSet) -> Box<dyn Query> {
+    let terms = places
+        .communes
+        .iter()
+        .map(|c| format!("c:{c}"))
+        .chain(places.whole_departements.iter().map(|d| format!("d:{d}")))
+        .chain(places.whole_regions.iter().map(|r| format!("r:{r}")))
+        .map(|term| Term::from_field_text(fields.place, &term))
+        .collect();
+    any_term(fields.place, terms, places.terms_are_disjoint(), read)
 }
 
 /// A request as tantivy queries.
@@ -423,12 +470,9 @@ fn word_query(fields: &Fields, group: &[String], alone: bool) -> Box<dyn Query> 
     ]))
 }
 
-/// The tantivy queries of a request.
-pub(crate) fn build(
-    fields: &Fields,
-    request: &SearchRequest,
-    place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
-) -> Built {
+/// The tantivy queries of a request; `read` says how the query (not the count) reads its sets
+/// of terms.
+pub(crate) fn build(fields: &Fields, request: &SearchRequest, read: TermSet) -> Built {
     let mut french = analysis::french();
     let mut folded = analysis::folded();
     let parsed = request
@@ -436,7 +480,11 @@ pub(crate) fn build(
         .as_deref()
         .map(|t| ParsedText::parse(t, &mut french, &mut folded))
         .unwrap_or_default();
-    let filters = filter_clauses(fields, request, &parsed, &mut folded, place_query);
+    let filters = filter_clauses(fields, request, &parsed, &mut folded, read);
+    let count_filters = match read {
+        TermSet::Bitset => filters.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
+        TermSet::Merged => filter_clauses(fields, request, &parsed, &mut folded, TermSet::Bitset),
+    };
     let mut scored_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut count_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let alone = filters.is_empty() && parsed.required.len() == 1;
@@ -444,10 +492,16 @@ pub(crate) fn build(
         scored_clauses.push((Occur::Must, word_query(fields, group, alone)));
         count_clauses.push((Occur::Must, group_query(fields.text, group)));
     }
+    // A required filter does not change the score; the count scores nothing, so its filters
+    // stay bare (a wrapped query would count by visiting every match).
     for (occur, query) in filters {
-        count_clauses.push((occur, query.box_clone()));
+        let query: Box<dyn Query> = match occur {
+            Occur::Must => Box::new(ConstScoreQuery::new(query, 0.0)),
+            _ => query,
+        };
         scored_clauses.push((occur, query));
     }
+    count_clauses.extend(count_filters);
     Built {
         query: clauses_query(scored_clauses),
         count_query: clauses_query(count_clauses),
@@ -457,23 +511,28 @@ pub(crate) fn build(
 }
 
 /// Everything but the words to score: exclusions, contracts, places, radius cells, the other
-/// fields, the date; none changes the score.
+/// fields, the date; none may change the score.
 fn filter_clauses(
     fields: &Fields,
     request: &SearchRequest,
     parsed: &ParsedText,
     folded: &mut TextAnalyzer,
-    place_query: &dyn Fn(&PlaceFilter) -> Box<dyn Query>,
+    read: TermSet,
 ) -> Vec<(Occur, Box<dyn Query>)> {
+    // Exclusions are sought by the rest of the query: a bitset either way.
+    let excluded = TermSet::Bitset;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !request.withheld.sources.is_empty() {
         clauses.push((
             Occur::MustNot,
-            any_of(fields.source, &request.withheld.sources),
+            any_of(fields.source, &request.withheld.sources, true, excluded),
         ));
     }
     if !request.withheld.keys.is_empty() {
-        clauses.push((Occur::MustNot, any_of(fields.key, &request.withheld.keys)));
+        clauses.push((
+            Occur::MustNot,
+            any_of(fields.key, &request.withheld.keys, true, excluded),
+        ));
     }
     for (source, oldest) in &request.withheld.created_before {
         let too_old: Box<dyn Query> = Box::new(RangeQuery::new(
@@ -485,7 +544,7 @@ fn filter_clauses(
             Box::new(BooleanQuery::new(vec![
                 (
                     Occur::Must,
-                    any_of(fields.source, std::slice::from_ref(source)),
+                    any_of(fields.source, std::slice::from_ref(source), true, excluded),
                 ),
                 (Occur::Must, too_old),
             ])),
@@ -501,51 +560,62 @@ fn filter_clauses(
         }
     }
     if !contracts.is_empty() {
-        clauses.push(filter(any_of(fields.contract, &contracts)));
+        clauses.push((Occur::Must, any_of(fields.contract, &contracts, true, read)));
     }
     if !parsed.excluded_contracts.is_empty() {
         clauses.push((
             Occur::MustNot,
-            any_of(fields.contract, &parsed.excluded_contracts),
+            any_of(fields.contract, &parsed.excluded_contracts, true, excluded),
         ));
     }
     if !request.places.is_empty() {
         let places: Vec<(Occur, Box<dyn Query>)> = request
             .places
             .iter()
-            .map(|p| (Occur::Should, place_query(p)))
+            .map(|p| (Occur::Should, places_query(fields, p, read)))
             .collect();
-        clauses.push(filter(clauses_query_any(places)));
+        clauses.push((Occur::Must, clauses_query_any(places)));
     }
     if let Some(within) = &request.within {
-        clauses.push(filter(place_query(within)));
+        clauses.push((Occur::Must, places_query(fields, within, read)));
     }
     if let Some(radius) = &request.radius {
-        clauses.push(filter(any_of(
-            fields.cell,
-            &disc_cells(&radius.center, radius.km),
-        )));
+        // The cells of one size: an offer lies in one of them.
+        clauses.push((
+            Occur::Must,
+            any_of(
+                fields.cell,
+                &disc_cells(&radius.center, radius.km),
+                true,
+                read,
+            ),
+        ));
     }
-    for (field, values) in [
-        (fields.working_time, &request.working_times),
-        (fields.rome, &request.rome),
-        (fields.experience, &request.experience),
-        (fields.source, &request.sources),
+    // A ROME code is indexed with each of its prefixes: two prefixes asked for may match the
+    // same offer.
+    for (field, values, disjoint) in [
+        (fields.working_time, &request.working_times, true),
+        (fields.rome, &request.rome, false),
+        (fields.experience, &request.experience, true),
+        (fields.source, &request.sources, true),
     ] {
         if !values.is_empty() {
-            clauses.push(filter(any_of(field, values)));
+            clauses.push((Occur::Must, any_of(field, values, disjoint, read)));
         }
     }
     if let Some(since) = request.created_since_ms {
-        clauses.push(filter(Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_i64(fields.created, since)),
-            Bound::Unbounded,
-        ))));
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(fields.created, since)),
+                Bound::Unbounded,
+            )),
+        ));
     }
     if let Some(employer) = &request.employer {
         let words = terms(folded, employer);
         if !words.is_empty() {
-            clauses.push(filter(group_query(fields.employer, &words)));
+            clauses.push((Occur::Must, group_query(fields.employer, &words)));
         }
     }
     clauses

@@ -18,6 +18,32 @@ pub(crate) const FRENCH: &str = "fr_job";
 /// Name of the folded analyser (employer names).
 pub(crate) const FOLDED: &str = "fr_folded";
 
+/// The field segments are sorted on, descending.
+pub(crate) const SEGMENT_ORDER: &str = "segment_order";
+
+/// Offers are kept newest first, then by tie-breaker (the order of a search by date), in one
+/// value since an index sorts on one field: the creation time in ms in the high 42 bits (an
+/// undated offer 0, after every dated one), the complement of the tie-breaker's high 22 bits
+/// below. Offers created in the same millisecond (partner feeds date their offers by the day)
+/// are then in their page order too, so a page by date reads its first matches and stops.
+pub(crate) fn segment_order(created: i64, tiebreak: u64) -> u64 {
+    let time = match created {
+        UNDATED => 0,
+        _ => created.clamp(1, MAX_ORDERED_TIME) as u64,
+    };
+    (time << 22) | (!tiebreak >> 42)
+}
+
+/// Creation times from 1970 to 2109 are kept apart by [`segment_order`]; the others are
+/// clamped to this range.
+pub(crate) const MAX_ORDERED_TIME: i64 = (1 << 42) - 1;
+
+/// Whether [`segment_order`] keeps this creation time apart from every other (it is dated and
+/// not clamped).
+pub(crate) fn time_is_ordered(created: i64) -> bool {
+    (1..MAX_ORDERED_TIME).contains(&created)
+}
+
 /// The `created` value of an offer with no date: sorts after every dated offer.
 pub(crate) const UNDATED: i64 = i64::MIN;
 
@@ -51,6 +77,8 @@ pub(crate) struct Fields {
     /// The offer's point packed in one value (`geo::pack_point`), `geo::NO_POINT` without one.
     pub point: Field,
     pub created: Field,
+    /// The offer's place in its segment (see [`segment_order`]): the index's sort.
+    pub order: Field,
     /// Keys of the other copies of the job ("also published on"): which published offer a
     /// change to a copy can affect (the live index re-indexes it).
     pub members: Field,
@@ -102,6 +130,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
             "created",
             NumericOptions::default().set_indexed().set_fast(),
         ),
+        order: builder.add_u64_field(SEGMENT_ORDER, FAST),
         members: builder.add_text_field("members", keyword.clone()),
         summary: builder.add_text_field("summary", STORED),
     };
@@ -324,7 +353,8 @@ pub(crate) fn document(
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     let key = offer.key.to_string();
-    doc.add_u64(fields.tiebreak, tiebreak(&key));
+    let tiebreak = tiebreak(&key);
+    doc.add_u64(fields.tiebreak, tiebreak);
     doc.add_text(fields.key, key);
     if let Some(departement) = &offer.location.departement {
         doc.add_text(fields.departement, departement.as_str());
@@ -391,6 +421,7 @@ pub(crate) fn document(
         .created_at
         .map_or(UNDATED, |created| created.timestamp_millis());
     doc.add_i64(fields.created, created);
+    doc.add_u64(fields.order, segment_order(created, tiebreak));
     for member in also_published_on {
         doc.add_text(fields.members, &member.key);
     }

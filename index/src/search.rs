@@ -16,8 +16,9 @@ use tantivy::{
 
 use crate::IndexError;
 use crate::collect::{MAX_FACET_VALUES, PageCollector};
-use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder, Withheld};
-use crate::schema::{Fields, IndexedOffer, register_analysers, schema};
+use crate::columns::ColumnCache;
+use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder, TermSet, Withheld};
+use crate::schema::{Fields, IndexedOffer, SEGMENT_ORDER, register_analysers, schema};
 
 /// The offer index.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct OfferIndex {
     /// tantivy allows one writer per index: it is created at the first write and kept (its
     /// merges go on between commits), and writes from several tasks take turns.
     pub(crate) writer: Arc<Mutex<Option<IndexWriter>>>,
+    /// The columns searches read, opened once per segment.
+    pub(crate) columns: Arc<ColumnCache>,
 }
 
 impl std::fmt::Debug for OfferIndex {
@@ -77,6 +80,35 @@ impl From<&relais_territory::Territory> for PlaceFilter {
             whole_departements: departements.iter().map(|d| d.to_string()).collect(),
             whole_regions: regions.iter().map(|r| r.to_string()).collect(),
         }
+    }
+}
+
+impl PlaceFilter {
+    /// Whether no offer can hold two of the filter's place terms, so that the filter's count is
+    /// the sum of its terms' counts. An offer holds one commune, one département and one région
+    /// term: the terms are disjoint when no commune listed lies in a département or région
+    /// listed, and no département in a région listed (as [`From<&Territory>`] builds them). A
+    /// commune the geography does not know could lie anywhere.
+    pub(crate) fn terms_are_disjoint(&self) -> bool {
+        let geography = relais_territory::geography();
+        let listed_region = |region: &str| self.whole_regions.iter().any(|r| r == region);
+        let listed_departement = |code: &str| self.whole_departements.iter().any(|d| d == code);
+        let departements_apart = self.whole_regions.is_empty()
+            || self.whole_departements.iter().all(|code| {
+                geography
+                    .departement(code)
+                    .is_some_and(|(_, region)| !listed_region(region))
+            });
+        let communes_apart = (self.whole_departements.is_empty() && self.whole_regions.is_empty())
+            || self.communes.iter().all(|code| {
+                geography
+                    .current_commune(code)
+                    .map(|id| geography.commune(id))
+                    .is_some_and(|commune| {
+                        !listed_departement(commune.departement) && !listed_region(commune.region)
+                    })
+            });
+        departements_apart && communes_apart
     }
 }
 
@@ -131,12 +163,12 @@ pub struct SearchResult {
     pub facets: BTreeMap<FacetName, Vec<(String, u64)>>,
 }
 
-/// Every segment keeps its offers newest first (undated last): the newest offers matching a
-/// query are its first matches, found without reading the others' dates.
+/// Every segment keeps its offers newest first (undated last), then by tie-breaker: the newest
+/// offers matching a query are its first matches, found without reading the others' dates.
 fn settings() -> IndexSettings {
     IndexSettings {
         sort_by_field: Some(IndexSortByField {
-            field: "created".to_owned(),
+            field: SEGMENT_ORDER.to_owned(),
             order: Order::Desc,
         }),
         ..IndexSettings::default()
@@ -206,6 +238,7 @@ impl OfferIndex {
             reader,
             fields,
             writer: Arc::default(),
+            columns: Arc::default(),
         })
     }
 
@@ -230,7 +263,10 @@ impl OfferIndex {
         let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(places) = &query.places {
-            clauses.push((Occur::Must, self.place_query(places)));
+            clauses.push((
+                Occur::Must,
+                query::places_query(&self.fields, places, TermSet::Bitset),
+            ));
         }
         let built = query::build(
             &self.fields,
@@ -239,7 +275,7 @@ impl OfferIndex {
                 withheld: query.withheld.clone(),
                 ..SearchRequest::default()
             },
-            &|places| self.place_query(places),
+            TermSet::Bitset,
         );
         clauses.push((Occur::Must, built.query));
         let combined: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
@@ -267,13 +303,15 @@ impl OfferIndex {
         with_summaries: bool,
     ) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
-        let built = query::build(&self.fields, request, &|places| self.place_query(places));
+        self.columns.retain_searched(&searcher);
+        let mut built = query::build(&self.fields, request, TermSet::Bitset);
         let sort = match request.sort {
             SortOrder::Relevance if !built.scored => SortOrder::Date,
             other => other,
         };
         let limit = request.limit.clamp(1, 1_000);
         let collector = PageCollector {
+            columns: &self.columns,
             sort,
             scored: built.scored,
             prunable: built.prunable,
@@ -286,6 +324,9 @@ impl OfferIndex {
             now_ms: request.now_ms,
             newest_first: self.index.settings().sort_by_field.is_some(),
         };
+        if collector.reads_first_matches_by_date() {
+            built = query::build(&self.fields, request, TermSet::Merged);
+        }
         let mut collected = searcher.search(&built.query, &collector)?;
         if collector.counts_apart() {
             collected.total = built.count_query.count(&searcher)?;
@@ -352,20 +393,6 @@ impl OfferIndex {
             Some((_, address)) => Ok(Some(self.summary_of(&searcher.doc(*address)?)?)),
             None => Ok(None),
         }
-    }
-
-    /// Offers in one of the communes, or in a département or région covered whole (whatever
-    /// the level they are known at): one set of place terms.
-    pub(crate) fn place_query(&self, places: &PlaceFilter) -> Box<dyn Query> {
-        let terms = places
-            .communes
-            .iter()
-            .map(|c| format!("c:{c}"))
-            .chain(places.whole_departements.iter().map(|d| format!("d:{d}")))
-            .chain(places.whole_regions.iter().map(|r| format!("r:{r}")))
-            .map(|term| Term::from_field_text(self.fields.place, &term))
-            .collect();
-        query::any_term(self.fields.place, terms)
     }
 
     /// Whether an offer is in the index.
