@@ -67,24 +67,33 @@ impl AnyTermQuery {
     }
 
     fn bitset(&self, reader: &SegmentReader) -> tantivy::Result<Option<BitSet>> {
-        let inverted = reader.inverted_index(self.field)?;
-        let mut bitset = None;
-        for term in &self.terms {
-            let Some(info) = inverted.get_term_info(term)? else {
-                continue;
-            };
-            let bitset = bitset.get_or_insert_with(|| BitSet::with_max_value(reader.max_doc()));
-            let mut postings =
-                inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-            while !postings.docs().is_empty() {
-                for &doc in postings.docs() {
-                    bitset.insert(doc);
-                }
-                postings.advance();
-            }
-        }
-        Ok(bitset)
+        bitset(reader, &self.terms)
     }
+}
+
+/// The documents of a segment holding any of `terms` (all of the first one's field; the others
+/// match nothing), if any does.
+pub(crate) fn bitset(reader: &SegmentReader, terms: &[Term]) -> tantivy::Result<Option<BitSet>> {
+    let Some(field) = terms.first().map(Term::field) else {
+        return Ok(None);
+    };
+    let inverted = reader.inverted_index(field)?;
+    let mut bitset = None;
+    for term in terms.iter().filter(|term| term.field() == field) {
+        let Some(info) = inverted.get_term_info(term)? else {
+            continue;
+        };
+        let bitset = bitset.get_or_insert_with(|| BitSet::with_max_value(reader.max_doc()));
+        let mut postings =
+            inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        while !postings.docs().is_empty() {
+            for &doc in postings.docs() {
+                bitset.insert(doc);
+            }
+            postings.advance();
+        }
+    }
+    Ok(bitset)
 }
 
 impl Query for AnyTermQuery {

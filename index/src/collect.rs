@@ -10,12 +10,19 @@ use relais_territory::{Disc, Point};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{ColumnIndex, StrColumn};
 use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
+use tantivy::{
+    BitSet, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED, Term,
+};
 
+use crate::any_term;
 use crate::columns::{ColumnCache, SegmentColumns};
 use crate::geo::unpack_point;
 use crate::query::{Cursor, FacetName, Radius, SortOrder};
 use crate::schema::{UNDATED, segment_order, time_is_ordered};
+
+mod ranked;
+
+pub(crate) use ranked::WordWithFilters;
 
 /// Most values listed per facet (the most frequent; a national search has thousands of communes).
 pub const MAX_FACET_VALUES: usize = 100;
@@ -85,6 +92,10 @@ pub(crate) struct PageCollector<'a> {
     pub limit: usize,
     pub after: Option<Cursor>,
     pub radius: Option<Radius>,
+    /// The cells across the radius' edge (see `Built::edge_cells`).
+    pub edge_cells: &'a [Term],
+    /// A search of one word with filters, ranked without scoring what cannot reach the page.
+    pub word_with_filters: Option<&'a WordWithFilters>,
     /// Whether the distance is computed without a radius (sort by distance, `distance_km`).
     pub point: Option<Point>,
     pub facets: Vec<FacetName>,
@@ -101,6 +112,8 @@ pub(crate) struct PageSegment {
     newest_first: bool,
     after: Option<Cursor>,
     radius_km: Option<f64>,
+    /// The offers of the radius' edge cells, when only they need a distance check.
+    edge: Option<EdgeOffers>,
     disc: Option<Disc>,
     /// The point searched around.
     center: Option<Point>,
@@ -166,6 +179,11 @@ impl Collector for PageCollector<'_> {
             newest_first: self.newest_first,
             after: self.after,
             radius_km: self.radius.map(|r| r.km),
+            // A sort by distance measures every offer anyway.
+            edge: match self.sort {
+                SortOrder::Distance => None,
+                _ => Some(EdgeOffers(any_term::bitset(reader, self.edge_cells)?)),
+            },
             disc: self.radius.map(|r| Disc::new(r.center, r.km)),
             center: self.radius.map(|r| r.center).or(self.point),
             now_ms: self.now_ms,
@@ -201,6 +219,10 @@ impl Collector for PageCollector<'_> {
             if self.newest_first {
                 collector.complete_ties(weight, reader)?;
             }
+        } else if let Some(word) = self.word_with_filters
+            && self.requires_scoring()
+        {
+            collector.collect_word_with_filters(word, reader)?;
         } else if self.requires_scoring() {
             // The radius is checked before the score is computed: the offers of the grid cells
             // outside the disc are never scored.
@@ -242,6 +264,15 @@ impl Collector for PageCollector<'_> {
         merged.hits.sort_by(Hit::order);
         merged.hits.truncate(self.limit);
         Ok(merged)
+    }
+}
+
+/// The offers of a segment in the radius' edge cells (none when no edge cell holds any).
+struct EdgeOffers(Option<BitSet>);
+
+impl EdgeOffers {
+    fn holds(&self, doc: DocId) -> bool {
+        self.0.as_ref().is_some_and(|offers| offers.contains(doc))
     }
 }
 
@@ -421,6 +452,12 @@ impl PageSegment {
         match &self.disc {
             None => Some(None),
             Some(disc) => {
+                if let Some(edge) = &self.edge
+                    && !edge.holds(doc)
+                {
+                    // In a cell of the radius wholly inside it.
+                    return Some(None);
+                }
                 let (latitude, longitude) = self.point_of(doc)?;
                 disc.contains(latitude, longitude).then_some(None)
             }
@@ -464,6 +501,18 @@ impl SegmentCollector for PageSegment {
 impl PageSegment {
     /// Counts a match that passed [`Self::placed`] (total, facets) and offers it to the page.
     fn count_and_rank(&mut self, doc: DocId, score: Score, distance_km: Option<f64>) {
+        let created = self.count(doc);
+        let primary = match self.sort {
+            SortOrder::Relevance if self.scored => f64::from(score),
+            SortOrder::Relevance | SortOrder::Date => created as f64,
+            SortOrder::Distance => -distance_km.unwrap_or(f64::INFINITY),
+        };
+        self.rank(doc, primary, distance_km);
+    }
+
+    /// Counts a match that passed [`Self::placed`]: the total and the facets. Returns its
+    /// creation time when the sort or the `published` facet read it (else `UNDATED`).
+    fn count(&mut self, doc: DocId) -> i64 {
         self.total += 1;
         for (_, column, counts) in &mut self.facets {
             if let Some(ord) = column.as_ref().and_then(|c| c.ords().first(doc)) {
@@ -488,12 +537,7 @@ impl PageSegment {
             };
             published[bucket] += 1;
         }
-        let primary = match self.sort {
-            SortOrder::Relevance if self.scored => f64::from(score),
-            SortOrder::Relevance | SortOrder::Date => created as f64,
-            SortOrder::Distance => -distance_km.unwrap_or(f64::INFINITY),
-        };
-        self.rank(doc, primary, distance_km);
+        created
     }
 
     fn into_collected(mut self) -> Collected {

@@ -18,12 +18,12 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use crate::analysis::{self, terms};
 use crate::any_term::AnyTermQuery;
-use crate::geo::disc_cells;
+use crate::geo::{DiscCover, disc_cover};
 use crate::schema::{Fields, UNDATED};
 use crate::search::PlaceFilter;
 
 /// Weight of a word found in the title, against 1 in the catch-all text.
-const TITLE_BOOST: f32 = 2.0;
+pub(crate) const TITLE_BOOST: f32 = 2.0;
 
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -434,6 +434,12 @@ pub(crate) struct Built {
     /// block-max WAND ranks without visiting every match (its total is the word's document
     /// frequency). Any other ranked query visits every match anyway, so one pass counts too.
     pub prunable: bool,
+    /// The cells across the edge of the radius: only their offers need their distance checked
+    /// (the others of the query's cells lie inside).
+    pub edge_cells: Vec<Term>,
+    /// When the words are one word (not a phrase) beside filters: its text and title terms, and
+    /// the filters alone (see `collect::WordWithFilters`).
+    pub word_with_filters: Option<(Term, Term, Box<dyn Query>)>,
 }
 
 /// A query of all the clauses (one `Must` clause stands alone: a word on its own stays a union
@@ -480,14 +486,38 @@ pub(crate) fn build(fields: &Fields, request: &SearchRequest, read: TermSet) -> 
         .as_deref()
         .map(|t| ParsedText::parse(t, &mut french, &mut folded))
         .unwrap_or_default();
-    let filters = filter_clauses(fields, request, &parsed, &mut folded, read);
+    let cover = request
+        .radius
+        .as_ref()
+        .map(|radius| disc_cover(&radius.center, radius.km));
+    let filters = filter_clauses(fields, request, &parsed, &mut folded, cover.as_ref(), read);
     let count_filters = match read {
         TermSet::Bitset => filters.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
-        TermSet::Merged => filter_clauses(fields, request, &parsed, &mut folded, TermSet::Bitset),
+        TermSet::Merged => filter_clauses(
+            fields,
+            request,
+            &parsed,
+            &mut folded,
+            cover.as_ref(),
+            TermSet::Bitset,
+        ),
     };
     let mut scored_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut count_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let alone = filters.is_empty() && parsed.required.len() == 1;
+    let word_with_filters = match &parsed.required[..] {
+        [group] if !filters.is_empty() && group.len() == 1 => Some((
+            Term::from_field_text(fields.text, &group[0]),
+            Term::from_field_text(fields.title, &group[0]),
+            clauses_query(
+                filters
+                    .iter()
+                    .map(|(occur, query)| (*occur, query.box_clone()))
+                    .collect(),
+            ),
+        )),
+        _ => None,
+    };
     for group in &parsed.required {
         scored_clauses.push((Occur::Must, word_query(fields, group, alone)));
         count_clauses.push((Occur::Must, group_query(fields.text, group)));
@@ -507,6 +537,16 @@ pub(crate) fn build(fields: &Fields, request: &SearchRequest, read: TermSet) -> 
         count_query: clauses_query(count_clauses),
         scored: parsed.has_words(),
         prunable: alone && parsed.required[0].len() == 1,
+        edge_cells: cover
+            .map(|cover| {
+                cover
+                    .edge
+                    .iter()
+                    .map(|cell| Term::from_field_text(fields.cell, cell))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        word_with_filters,
     }
 }
 
@@ -517,6 +557,7 @@ fn filter_clauses(
     request: &SearchRequest,
     parsed: &ParsedText,
     folded: &mut TextAnalyzer,
+    cover: Option<&DiscCover>,
     read: TermSet,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     // Exclusions are sought by the rest of the query: a bitset either way.
@@ -579,17 +620,10 @@ fn filter_clauses(
     if let Some(within) = &request.within {
         clauses.push((Occur::Must, places_query(fields, within, read)));
     }
-    if let Some(radius) = &request.radius {
-        // The cells of one size: an offer lies in one of them.
-        clauses.push((
-            Occur::Must,
-            any_of(
-                fields.cell,
-                &disc_cells(&radius.center, radius.km),
-                true,
-                read,
-            ),
-        ));
+    if let Some(cover) = cover {
+        // An offer lies in one cell of the cover at most.
+        let cells: Vec<&String> = cover.inside.iter().chain(&cover.edge).collect();
+        clauses.push((Occur::Must, any_of(fields.cell, &cells, true, read)));
     }
     // A ROME code is indexed with each of its prefixes: two prefixes asked for may match the
     // same offer.

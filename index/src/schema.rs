@@ -124,7 +124,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         source: builder.add_text_field("source", keyword.clone() | FAST),
         // Named for the cells' format: an index of another format is of another schema, so it
         // is recreated rather than read with terms it does not hold.
-        cell: builder.add_text_field("cells_v2", keyword.clone()),
+        cell: builder.add_text_field("cells_v3", keyword.clone()),
         point: builder.add_u64_field("point", FAST),
         created: builder.add_i64_field(
             "created",

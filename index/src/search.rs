@@ -15,7 +15,7 @@ use tantivy::{
 };
 
 use crate::IndexError;
-use crate::collect::{MAX_FACET_VALUES, PageCollector};
+use crate::collect::{MAX_FACET_VALUES, PageCollector, WordWithFilters};
 use crate::columns::ColumnCache;
 use crate::query::{self, Cursor, FacetName, SearchRequest, SortOrder, TermSet, Withheld};
 use crate::schema::{Fields, IndexedOffer, SEGMENT_ORDER, register_analysers, schema};
@@ -163,6 +163,16 @@ pub struct SearchResult {
     pub facets: BTreeMap<FacetName, Vec<(String, u64)>>,
 }
 
+/// Which matches of a ranked search are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scoring {
+    /// Every match.
+    #[cfg_attr(not(test), allow(dead_code))]
+    EveryMatch,
+    /// A word with filters: only the matches whose block of postings may reach the page.
+    BoundedByBlocks,
+}
+
 /// Every segment keeps its offers newest first (undated last), then by tie-breaker: the newest
 /// offers matching a query are its first matches, found without reading the others' dates.
 fn settings() -> IndexSettings {
@@ -302,6 +312,16 @@ impl OfferIndex {
         request: &SearchRequest,
         with_summaries: bool,
     ) -> Result<SearchResult, IndexError> {
+        self.search_offers_scoring(request, with_summaries, Scoring::BoundedByBlocks)
+    }
+
+    /// [`Self::search_offers`], scoring every match or not (the tests compare both).
+    pub(crate) fn search_offers_scoring(
+        &self,
+        request: &SearchRequest,
+        with_summaries: bool,
+        scoring: Scoring,
+    ) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
         self.columns.retain_searched(&searcher);
         let mut built = query::build(&self.fields, request, TermSet::Bitset);
@@ -310,6 +330,21 @@ impl OfferIndex {
             other => other,
         };
         let limit = request.limit.clamp(1, 1_000);
+        let edge_cells = std::mem::take(&mut built.edge_cells);
+        let word_with_filters = match built.word_with_filters.take() {
+            Some((text, title, filters))
+                if sort == SortOrder::Relevance && scoring == Scoring::BoundedByBlocks =>
+            {
+                Some(WordWithFilters::new(
+                    &searcher,
+                    text,
+                    title,
+                    query::TITLE_BOOST,
+                    filters.as_ref(),
+                )?)
+            }
+            _ => None,
+        };
         let collector = PageCollector {
             columns: &self.columns,
             sort,
@@ -319,6 +354,8 @@ impl OfferIndex {
             limit: limit + 1,
             after: request.after,
             radius: request.radius,
+            edge_cells: &edge_cells,
+            word_with_filters: word_with_filters.as_ref(),
             point: request.point,
             facets: request.facets.clone(),
             now_ms: request.now_ms,

@@ -218,3 +218,119 @@ fn an_offer_hidden_by_key_is_left_out() {
     assert_eq!(page.total, all.len() - 1);
     assert!(page.offers.iter().all(|o| o.key != hidden));
 }
+
+/// A pseudo-random corpus: titles and texts of a few job words repeated unevenly (so that
+/// scores spread and tie), four départements, creation times a few seconds or days apart.
+fn corpus(count: u64, seed: u64) -> Vec<Offer> {
+    const WORDS: [&str; 8] = [
+        "agent",
+        "chargé",
+        "infirmier",
+        "technicien",
+        "entretien",
+        "accueil",
+        "mairie",
+        "école",
+    ];
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    (0..count)
+        .map(|i| {
+            let title = format!("{} {}", WORDS[next(8) as usize], WORDS[next(8) as usize]);
+            let length = 3 + next(40);
+            let text: Vec<&str> = (0..length).map(|_| WORDS[next(8) as usize]).collect();
+            let departement = ["46", "75", "12", "31"][next(4) as usize];
+            let mut offer = offer(
+                &format!("{seed}-{i}"),
+                &title,
+                &text.join(" "),
+                departement,
+                0,
+            );
+            offer.dates.created_at = Some(
+                chrono::DateTime::from_timestamp(1_790_000_000 + next(20) as i64 * 86_400, 0)
+                    .unwrap(),
+            );
+            offer
+        })
+        .collect()
+}
+
+/// Every page of a search, following the cursor: the keys in order and the totals.
+fn walk(
+    index: &OfferIndex,
+    request: &SearchRequest,
+    scoring: Scoring,
+) -> (Vec<String>, Vec<usize>) {
+    let (mut keys, mut totals) = (Vec::new(), Vec::new());
+    let mut request = request.clone();
+    loop {
+        let page = index
+            .search_offers_scoring(&request, false, scoring)
+            .unwrap();
+        keys.extend(page.hits.into_iter().map(|hit| hit.key));
+        totals.push(page.total);
+        match page.next_cursor {
+            Some(cursor) => request.after = Some(cursor),
+            None => return (keys, totals),
+        }
+    }
+}
+
+/// A word beside filters skips scoring the blocks that cannot reach the page: it pages exactly
+/// as scoring every match does (the same offers in the same order, the same totals), on one
+/// segment and on several with deletions.
+#[test]
+fn a_word_with_filters_pages_as_scoring_every_match_does() {
+    let index = OfferIndex::in_memory().unwrap();
+    index.rebuild(corpus(6_000, 1)).unwrap();
+    let requests: Vec<SearchRequest> = ["agent", "chargée", "école"]
+        .into_iter()
+        .flat_map(|word| {
+            [
+                places(&[], &["75"]),
+                places(&["46001", "12001"], &[]),
+                places(&[], &["31", "12"]),
+            ]
+            .into_iter()
+            .map(move |places| SearchRequest {
+                text: Some(word.to_owned()),
+                places: places.into_iter().collect(),
+                limit: 50,
+                ..SearchRequest::default()
+            })
+        })
+        .collect();
+    let check = |index: &OfferIndex| {
+        for request in &requests {
+            let (keys, totals) = walk(index, request, Scoring::BoundedByBlocks);
+            let (every_keys, every_totals) = walk(index, request, Scoring::EveryMatch);
+            assert!(
+                keys.len() > 100,
+                "{} matches of {:?}",
+                keys.len(),
+                request.text
+            );
+            assert_eq!(totals, every_totals);
+            assert_eq!(keys, every_keys, "{:?}", request.text);
+            let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+            assert_eq!(distinct.len(), keys.len(), "no offer twice");
+            assert_eq!(keys.len(), totals[0], "every match once");
+        }
+    };
+    check(&index);
+    // A second segment of other lengths, and deletions in the first.
+    let removed: Vec<OfferKey> = corpus(6_000, 1)
+        .into_iter()
+        .step_by(7)
+        .map(|offer| offer.key)
+        .collect();
+    index.apply(&corpus(2_000, 2), &removed).unwrap();
+    assert!(index.segment_count() > 1);
+    check(&index);
+}

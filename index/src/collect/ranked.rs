@@ -1,0 +1,269 @@
+//! A search of one word with filters, ranked by relevance, without scoring the matches that
+//! cannot reach the page.
+//!
+//! The exact total visits every match, but a score is only needed by a match that may rank
+//! before the last hit of a full page. The word's postings keep, per block of 128 offers, the
+//! best score of the block: a match whose block bound (plus the title's best score) is below the
+//! last hit's score is counted and not scored. Around a big town most matches of a common word
+//! are so (`agent` within 30 km of Paris: 100 000 matches for a page of 20).
+//!
+//! The word and the filters are intersected by leapfrog, led by the shorter of the two; the
+//! filters are one unscored weight (places, cells, contracts...).
+
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::BlockSegmentPostings;
+use tantivy::query::{Bm25Weight, EnableScoring, Query, Scorer, Weight};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
+
+use super::PageSegment;
+
+/// One word (in the text, boosted in the title) and the filters, ready for every segment.
+pub(crate) struct WordWithFilters {
+    text: Term,
+    title: Term,
+    text_weight: Bm25Weight,
+    title_weight: Bm25Weight,
+    title_boost: Score,
+    /// The text's and the title's average lengths over the index, as the scores use them.
+    text_average: f64,
+    title_average: f64,
+    filters: Box<dyn Weight>,
+}
+
+impl WordWithFilters {
+    /// The word's text and title terms, the title's boost and the filters' query, weighed as
+    /// the searcher's statistics say (as the equivalent boolean query would be).
+    pub fn new(
+        searcher: &Searcher,
+        text: Term,
+        title: Term,
+        title_boost: Score,
+        filters: &dyn Query,
+    ) -> tantivy::Result<Self> {
+        Ok(Self {
+            text_average: index_average(searcher, &text)?,
+            title_average: index_average(searcher, &title)?,
+            text_weight: Bm25Weight::for_terms(searcher, std::slice::from_ref(&text))?,
+            title_weight: Bm25Weight::for_terms(searcher, std::slice::from_ref(&title))?,
+            title_boost,
+            text,
+            title,
+            filters: filters.weight(EnableScoring::disabled_from_searcher(searcher))?,
+        })
+    }
+}
+
+/// How much a block's recorded best score may fall short of its best match's score in a
+/// segment, as a factor. The block records the match that scores best with the segment's own
+/// average length of the field; scored with the index's average, another match of the block
+/// may score more, by a factor within `1 / (1 - ε)`, where `ε` is how far the two averages
+/// differ (BM25's length term moves by at most that factor). One for an index of one segment
+/// (beside the float rounding of the sums); infinite (no block skipped) when they differ by half.
+fn bound_slack(reader: &SegmentReader, term: &Term, index_average: f64) -> tantivy::Result<Score> {
+    let tokens = reader.inverted_index(term.field())?.total_num_tokens();
+    let own_average = tokens as f64 / f64::from(reader.max_doc().max(1));
+    let apart = (own_average / index_average - 1.0).abs();
+    Ok(if apart < 0.5 {
+        (1.0 / (1.0 - apart) * (1.0 + 1e-5)) as Score
+    } else {
+        Score::INFINITY
+    })
+}
+
+/// The average length of a field over the index, as BM25 weighs it.
+fn index_average(searcher: &Searcher, term: &Term) -> tantivy::Result<f64> {
+    let mut tokens = 0;
+    for reader in searcher.segment_readers() {
+        tokens += reader.inverted_index(term.field())?.total_num_tokens();
+    }
+    let documents: u64 = searcher
+        .segment_readers()
+        .iter()
+        .map(|reader| u64::from(reader.max_doc()))
+        .sum();
+    Ok(tokens as f64 / documents.max(1) as f64)
+}
+
+/// The recorded best score of a word's current block of postings, kept until the block ends.
+#[derive(Default)]
+struct BlockBound(Option<(DocId, Score)>);
+
+impl BlockBound {
+    /// The bound of the block holding `doc`, where `postings` stands.
+    fn of(&mut self, doc: DocId, postings: &mut WordPostings) -> Score {
+        match self.0 {
+            Some((last_doc, bound)) if doc <= last_doc => bound,
+            _ => {
+                let (bound, last_doc) = postings.block_bound();
+                self.0 = Some((last_doc, bound));
+                bound
+            }
+        }
+    }
+}
+
+/// Offers in a postings block (tantivy's compression block).
+const BLOCK: usize = 128;
+
+/// A word's postings in a segment, read as tantivy's term scorer reads them (which tantivy does
+/// not export), with the bound of the current block.
+struct WordPostings {
+    blocks: BlockSegmentPostings,
+    /// The position in the current block.
+    at: usize,
+    fieldnorms: FieldNormReader,
+    weight: Bm25Weight,
+}
+
+impl WordPostings {
+    fn open(
+        reader: &SegmentReader,
+        term: &Term,
+        weight: &Bm25Weight,
+    ) -> tantivy::Result<Option<Self>> {
+        let inverted = reader.inverted_index(term.field())?;
+        let Some(blocks) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            blocks,
+            at: 0,
+            fieldnorms: reader.get_fieldnorms_reader(term.field())?,
+            weight: weight.clone(),
+        }))
+    }
+
+    /// The current document (`TERMINATED` past the last: the last block is padded with it).
+    fn doc(&self) -> DocId {
+        self.blocks.doc(self.at)
+    }
+
+    fn advance(&mut self) -> DocId {
+        if self.at == BLOCK - 1 {
+            self.at = 0;
+            self.blocks.advance();
+        } else {
+            self.at += 1;
+        }
+        self.doc()
+    }
+
+    /// The first document at or after `target` (not before the current one).
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc() >= target {
+            return self.doc();
+        }
+        self.at = (self.at + 1).min(BLOCK - 1);
+        if self.doc() >= target {
+            return self.doc();
+        }
+        self.at = self.blocks.seek(target);
+        self.doc()
+    }
+
+    fn len(&self) -> u32 {
+        self.blocks.doc_freq()
+    }
+
+    fn score(&self) -> Score {
+        let fieldnorm = self.fieldnorms.fieldnorm_id(self.doc());
+        self.weight.score(fieldnorm, self.blocks.freq(self.at))
+    }
+
+    /// The best score of the current block, and its last document.
+    fn block_bound(&mut self) -> (Score, DocId) {
+        let bound = self.blocks.block_max_score(&self.fieldnorms, &self.weight);
+        let last = self.blocks.docs().last().copied().unwrap_or(TERMINATED);
+        (bound, last)
+    }
+}
+
+/// The first document at or after both cursors' positions that both hold.
+fn align(text: &mut WordPostings, filters: &mut dyn Scorer) -> DocId {
+    let mut doc = text.doc().max(filters.doc());
+    while doc != TERMINATED {
+        let in_text = if text.doc() < doc {
+            text.seek(doc)
+        } else {
+            text.doc()
+        };
+        if in_text > doc {
+            doc = in_text;
+            continue;
+        }
+        let in_filters = if filters.doc() < doc {
+            filters.seek(doc)
+        } else {
+            filters.doc()
+        };
+        if in_filters > doc {
+            doc = in_filters;
+            continue;
+        }
+        return doc;
+    }
+    TERMINATED
+}
+
+impl PageSegment {
+    /// Counts every match of the word and the filters in the segment and ranks those that may
+    /// reach the page.
+    pub(super) fn collect_word_with_filters(
+        &mut self,
+        word: &WordWithFilters,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<()> {
+        let Some(mut text) = WordPostings::open(reader, &word.text, &word.text_weight)? else {
+            return Ok(());
+        };
+        let mut title = WordPostings::open(reader, &word.title, &word.title_weight)?;
+        let mut filters = word.filters.scorer(reader, 1.0)?;
+        let text_slack = bound_slack(reader, &word.text, word.text_average)?;
+        let title_slack = bound_slack(reader, &word.title, word.title_average)?;
+        let text_leads = text.len() <= filters.size_hint();
+        let alive = reader.alive_bitset();
+        let (mut text_block, mut title_block) = (BlockBound::default(), BlockBound::default());
+        let mut doc = align(&mut text, filters.as_mut());
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc))
+                && let Some(distance_km) = self.placed(doc)
+            {
+                self.count(doc);
+                let mut title = title.as_mut().and_then(|title| {
+                    let in_title = if title.doc() < doc {
+                        title.seek(doc)
+                    } else {
+                        title.doc()
+                    };
+                    (in_title == doc).then_some(title)
+                });
+                // Scores add up monotonically (the title's boosted after it is computed, as
+                // tantivy sums the boolean query's, so that both rank alike to the last bit): no
+                // match scores above the bound of its blocks.
+                let beaten = self.heap.len() >= self.limit
+                    && self.heap.peek().is_some_and(|last| {
+                        let mut bound = text_block.of(doc, &mut text) * text_slack;
+                        if let Some(title) = title.as_deref_mut() {
+                            bound += title_block.of(doc, title) * title_slack * word.title_boost;
+                        }
+                        f64::from(bound) < last.0.primary
+                    });
+                if !beaten {
+                    let mut score = text.score();
+                    if let Some(title) = &title {
+                        score += title.score() * word.title_boost;
+                    }
+                    self.rank(doc, f64::from(score), distance_km);
+                }
+            }
+            if text_leads {
+                text.advance();
+            } else {
+                filters.advance();
+            }
+            doc = align(&mut text, filters.as_mut());
+        }
+        Ok(())
+    }
+}
