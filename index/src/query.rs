@@ -410,15 +410,24 @@ pub(crate) fn any_term(
 /// Offers in one of the communes, or in a département or région covered whole (whatever the
 /// level they are known at): one set of place terms.
 pub(crate) fn places_query(fields: &Fields, places: &PlaceFilter, read: TermSet) -> Box<dyn Query> {
-    let terms = places
+    any_term(
+        fields.place,
+        place_terms(fields, places),
+        places.terms_are_disjoint(),
+        read,
+    )
+}
+
+/// The place terms of a filter.
+pub(crate) fn place_terms(fields: &Fields, places: &PlaceFilter) -> Vec<Term> {
+    places
         .communes
         .iter()
         .map(|c| format!("c:{c}"))
         .chain(places.whole_departements.iter().map(|d| format!("d:{d}")))
         .chain(places.whole_regions.iter().map(|r| format!("r:{r}")))
         .map(|term| Term::from_field_text(fields.place, &term))
-        .collect();
-    any_term(fields.place, terms, places.terms_are_disjoint(), read)
+        .collect()
 }
 
 /// A request as tantivy queries.

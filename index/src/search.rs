@@ -11,7 +11,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
     Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
-    TantivyDocument, Term,
+    Searcher, TantivyDocument, Term,
 };
 
 use crate::IndexError;
@@ -324,6 +324,17 @@ impl OfferIndex {
     ) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
         self.columns.retain_searched(&searcher);
+        let unbounded;
+        let request = match &request.within {
+            Some(within) if self.holds_only(&searcher, within)? => {
+                unbounded = SearchRequest {
+                    within: None,
+                    ..request.clone()
+                };
+                &unbounded
+            }
+            _ => request,
+        };
         let mut built = query::build(&self.fields, request, TermSet::Bitset);
         let sort = match request.sort {
             SortOrder::Relevance if !built.scored => SortOrder::Date,
@@ -430,6 +441,35 @@ impl OfferIndex {
             Some((_, address)) => Ok(Some(self.summary_of(&searcher.doc(*address)?)?)),
             None => Ok(None),
         }
+    }
+
+    /// Whether every offer the searcher sees lies in `places` (the index of a département's
+    /// deployment and a key bound to that département, all of France and a national key): the
+    /// filter then changes nothing, and is left out (a filter makes a search of one word visit
+    /// every match, and filling its bit set costs milliseconds at a million offers). Each offer
+    /// holds one term of each level: with terms that no offer holds two of, every offer holds one
+    /// when their document frequencies add up to the segment's documents (deleted ones counted
+    /// on both sides).
+    fn holds_only(&self, searcher: &Searcher, places: &PlaceFilter) -> Result<bool, IndexError> {
+        if !places.terms_are_disjoint() {
+            return Ok(false);
+        }
+        let terms = query::place_terms(&self.fields, places);
+        for reader in searcher.segment_readers() {
+            let inverted = reader.inverted_index(self.fields.place)?;
+            let mut held = 0u64;
+            for term in &terms {
+                held += u64::from(
+                    inverted
+                        .doc_freq(term)
+                        .map_err(tantivy::TantivyError::from)?,
+                );
+            }
+            if held != u64::from(reader.max_doc()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Whether an offer is in the index.

@@ -334,3 +334,35 @@ fn a_word_with_filters_pages_as_scoring_every_match_does() {
     assert!(index.segment_count() > 1);
     check(&index);
 }
+
+/// A key's territory that holds every indexed offer changes nothing and is left out; once an
+/// offer lies outside it (here, one with no place at all), it filters again.
+#[test]
+fn a_territory_holding_every_offer_filters_nothing_and_one_that_does_not_filters() {
+    let index = index();
+    let france = std::sync::Arc::new(PlaceFilter::from(
+        &relais_territory::parse_territory("pays:FR").unwrap(),
+    ));
+    let request = |within: Option<std::sync::Arc<PlaceFilter>>| SearchRequest {
+        text: Some("agent".to_owned()),
+        within,
+        limit: 10,
+        ..SearchRequest::default()
+    };
+    let total = |request: &SearchRequest| index.search_offers(request, false).unwrap().total;
+    assert_eq!(total(&request(Some(france.clone()))), 2);
+    assert_eq!(total(&request(None)), 2);
+    let mut nowhere = offer("9", "Agent polyvalent", "Sans lieu", "46", 1);
+    nowhere.location = Default::default();
+    index.apply(&[nowhere], &[]).unwrap();
+    assert_eq!(total(&request(None)), 3);
+    assert_eq!(
+        total(&request(Some(france.clone()))),
+        2,
+        "the offer with no place is outside the territory"
+    );
+    let lot = std::sync::Arc::new(PlaceFilter::from(
+        &relais_territory::parse_territory("dep:46").unwrap(),
+    ));
+    assert_eq!(total(&request(Some(lot))), 1);
+}
