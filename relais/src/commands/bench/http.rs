@@ -152,6 +152,24 @@ fn load(
         started.elapsed().as_secs_f64(),
         server.id()
     );
+    // The mix must find offers, or the figures would measure empty answers.
+    let found: u64 = urls
+        .iter()
+        .take(20)
+        .map(|url| {
+            reqwest::blocking::Client::new()
+                .get(format!("{base}{url}"))
+                .bearer_auth(key)
+                .send()
+                .and_then(|r| r.json::<serde_json::Value>())
+                .map_or(0, |answer| answer["total"].as_u64().unwrap_or(0))
+        })
+        .sum();
+    anyhow::ensure!(
+        found > 0,
+        "relais serve found no offer for the first 20 queries of the mix"
+    );
+    eprintln!("http: the first 20 queries of the mix find {found} offers in all");
     let target = WrkTarget {
         base: &base,
         paths: urls,

@@ -13,7 +13,7 @@ use anyhow::Context;
 use relais_index::{OfferIndex, SearchRequest};
 use relais_model::{Offer, OfferKey, SourceId};
 use relais_publish::IndexStatus;
-use relais_storage::{IncomingRecord, RunKind, Store};
+use relais_storage::{IncomingRecord, RunKind, RunOutcome, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +67,10 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
     let dir = tempfile::tempdir()?;
     let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await?;
     let index = OfferIndex::open_or_create(&dir.path().join("index"))?;
-    let source = SourceId::parse("bench").expect("valid source id");
-    // One source for the whole corpus, ids in order: the store and the index see what a sync writes.
+    // One source for the whole corpus, ids in order: the store and the index see what a sync
+    // writes. France Travail's: the corpus is its offers, and only a source the configuration may
+    // publish is indexed (an unknown source's offers are withheld: the index would be empty).
+    let source = SourceId::parse(relais_ingest::francetravail::SOURCE_ID).expect("valid source id");
     let offers: Vec<Offer> = offers
         .into_iter()
         .enumerate()
@@ -86,6 +88,11 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
             .commit_batch(run_id, &records, &serde_json::Value::Null, now)
             .await?;
     }
+    // A complete run confirms the stock: a source never confirmed is withheld everywhere
+    // (`duties.max_staleness_hours`), and `relais serve` would answer every search empty.
+    store
+        .finish_run(run_id, RunOutcome::Complete, &[], &serde_json::Value::Null, None)
+        .await?;
     eprintln!(
         "live: {} offers stored in {:.1} s",
         offers.len(),
@@ -112,8 +119,18 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!(
-        "live: index built and deduplicator ready in {:.1} s",
-        starting.elapsed().as_secs_f64()
+        "live: index built and deduplicator ready in {:.1} s ({} offers indexed)",
+        starting.elapsed().as_secs_f64(),
+        index.len()
+    );
+    // Copies of one job are indexed once (the generated corpus holds about two copies a job):
+    // far fewer offers than that means the follower withheld them (a source the configuration
+    // may not publish), and nothing would be measured.
+    anyhow::ensure!(
+        index.len() as usize >= offers.len() / 10,
+        "the live index holds {} of {} offers",
+        index.len(),
+        offers.len()
     );
 
     // Changes every 100 ms; a watcher notes when each commit's sequence becomes searchable.
