@@ -91,7 +91,13 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
     // A complete run confirms the stock: a source never confirmed is withheld everywhere
     // (`duties.max_staleness_hours`), and `relais serve` would answer every search empty.
     store
-        .finish_run(run_id, RunOutcome::Complete, &[], &serde_json::Value::Null, None)
+        .finish_run(
+            run_id,
+            RunOutcome::Complete,
+            &[],
+            &serde_json::Value::Null,
+            None,
+        )
         .await?;
     eprintln!(
         "live: {} offers stored in {:.1} s",
