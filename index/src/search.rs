@@ -451,7 +451,12 @@ impl OfferIndex {
     /// when their document frequencies add up to the segment's documents (deleted ones counted
     /// on both sides).
     fn holds_only(&self, searcher: &Searcher, places: &PlaceFilter) -> Result<bool, IndexError> {
-        if !places.terms_are_disjoint() {
+        // A territory of many terms (communes around a point) is checked at a cost per search
+        // and seldom holds a whole index: it stays a filter.
+        const MOST_TERMS: usize = 64;
+        let terms_count =
+            places.communes.len() + places.whole_departements.len() + places.whole_regions.len();
+        if terms_count > MOST_TERMS || !places.terms_are_disjoint() {
             return Ok(false);
         }
         let terms = query::place_terms(&self.fields, places);
