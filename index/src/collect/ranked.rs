@@ -3,12 +3,14 @@
 //!
 //! The exact total visits every match, but a score is only needed by a match that may rank
 //! before the last hit of a full page. The word's postings keep, per block of 128 offers, the
-//! best score of the block: a match whose block bound (plus the title's best score) is below the
-//! last hit's score is counted and not scored. Around a big town most matches of a common word
-//! are so (`agent` within 30 km of Paris: 100 000 matches for a page of 20).
+//! best score of the block: a match whose blocks' bounds (in the text, and in the title when the
+//! word is there) add up below the last hit's score is counted and not scored.
 //!
 //! The word and the filters are intersected by leapfrog, led by the shorter of the two; the
-//! filters are one unscored weight (places, cells, contracts...).
+//! filters are one unscored weight (places, cells, contracts...). Measured on `chargé` within
+//! 30 km of Paris (148 642 matches), this path takes 8.4 ms where the boolean query scoring every
+//! match took 10.5: most of the gain is the leapfrog over boxed scorers, little the skipped
+//! scores (the walk over every match for the total is what remains).
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::BlockSegmentPostings;
