@@ -118,6 +118,41 @@ struct WordPostings {
     weight: Bm25Weight,
 }
 
+impl DocSet for WordPostings {
+    /// The current document (`TERMINATED` past the last: the last block is padded with it).
+    fn doc(&self) -> DocId {
+        self.blocks.doc(self.at)
+    }
+
+    fn advance(&mut self) -> DocId {
+        if self.at == BLOCK - 1 {
+            self.at = 0;
+            self.blocks.advance();
+        } else {
+            self.at += 1;
+        }
+        self.doc()
+    }
+
+    /// The first document at or after `target` (not before the current one), as tantivy's
+    /// postings seek: the next one first, then the skip list.
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc() >= target {
+            return self.doc();
+        }
+        self.at = (self.at + 1).min(BLOCK - 1);
+        if self.doc() >= target {
+            return self.doc();
+        }
+        self.at = self.blocks.seek(target);
+        self.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.blocks.doc_freq()
+    }
+}
+
 impl WordPostings {
     fn open(
         reader: &SegmentReader,
@@ -136,38 +171,6 @@ impl WordPostings {
         }))
     }
 
-    /// The current document (`TERMINATED` past the last: the last block is padded with it).
-    fn doc(&self) -> DocId {
-        self.blocks.doc(self.at)
-    }
-
-    fn advance(&mut self) -> DocId {
-        if self.at == BLOCK - 1 {
-            self.at = 0;
-            self.blocks.advance();
-        } else {
-            self.at += 1;
-        }
-        self.doc()
-    }
-
-    /// The first document at or after `target` (not before the current one).
-    fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc() >= target {
-            return self.doc();
-        }
-        self.at = (self.at + 1).min(BLOCK - 1);
-        if self.doc() >= target {
-            return self.doc();
-        }
-        self.at = self.blocks.seek(target);
-        self.doc()
-    }
-
-    fn len(&self) -> u32 {
-        self.blocks.doc_freq()
-    }
-
     fn score(&self) -> Score {
         let fieldnorm = self.fieldnorms.fieldnorm_id(self.doc());
         self.weight.score(fieldnorm, self.blocks.freq(self.at))
@@ -181,29 +184,24 @@ impl WordPostings {
     }
 }
 
+/// The first document of `docs` at or after `target` (`docs` may already be past it).
+fn at_or_after<D: DocSet + ?Sized>(docs: &mut D, target: DocId) -> DocId {
+    if docs.doc() < target {
+        docs.seek(target)
+    } else {
+        docs.doc()
+    }
+}
+
 /// The first document at or after both cursors' positions that both hold.
 fn align(text: &mut WordPostings, filters: &mut dyn Scorer) -> DocId {
     let mut doc = text.doc().max(filters.doc());
     while doc != TERMINATED {
-        let in_text = if text.doc() < doc {
-            text.seek(doc)
-        } else {
-            text.doc()
-        };
-        if in_text > doc {
-            doc = in_text;
-            continue;
+        let next = at_or_after(text, doc).max(at_or_after(filters, doc));
+        if next == doc {
+            return doc;
         }
-        let in_filters = if filters.doc() < doc {
-            filters.seek(doc)
-        } else {
-            filters.doc()
-        };
-        if in_filters > doc {
-            doc = in_filters;
-            continue;
-        }
-        return doc;
+        doc = next;
     }
     TERMINATED
 }
@@ -223,7 +221,7 @@ impl PageSegment {
         let mut filters = word.filters.scorer(reader, 1.0)?;
         let text_slack = bound_slack(reader, &word.text, word.text_average)?;
         let title_slack = bound_slack(reader, &word.title, word.title_average)?;
-        let text_leads = text.len() <= filters.size_hint();
+        let text_leads = text.size_hint() <= filters.size_hint();
         let alive = reader.alive_bitset();
         let (mut text_block, mut title_block) = (BlockBound::default(), BlockBound::default());
         let mut doc = align(&mut text, filters.as_mut());
@@ -232,14 +230,9 @@ impl PageSegment {
                 && let Some(distance_km) = self.placed(doc)
             {
                 self.count(doc);
-                let mut title = title.as_mut().and_then(|title| {
-                    let in_title = if title.doc() < doc {
-                        title.seek(doc)
-                    } else {
-                        title.doc()
-                    };
-                    (in_title == doc).then_some(title)
-                });
+                let mut title = title
+                    .as_mut()
+                    .and_then(|title| (at_or_after(title, doc) == doc).then_some(title));
                 // Scores add up monotonically (the title's boosted after it is computed, as
                 // tantivy sums the boolean query's, so that both rank alike to the last bit): no
                 // match scores above the bound of its blocks.
