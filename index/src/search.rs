@@ -335,7 +335,19 @@ impl OfferIndex {
             }
             _ => request,
         };
-        let mut built = query::build(&self.fields, request, TermSet::Bitset);
+        // A page by date reads its sets of terms merged; the one case told only once the text
+        // is parsed (a text with no words to rank) is built again below.
+        let by_date = match request.sort {
+            SortOrder::Date => true,
+            SortOrder::Relevance => request.text.is_none(),
+            SortOrder::Distance => false,
+        };
+        let read = if by_date && request.facets.is_empty() && request.radius.is_none() {
+            TermSet::Merged
+        } else {
+            TermSet::Bitset
+        };
+        let mut built = query::build(&self.fields, request, read);
         let sort = match request.sort {
             SortOrder::Relevance if !built.scored => SortOrder::Date,
             other => other,
@@ -372,8 +384,14 @@ impl OfferIndex {
             now_ms: request.now_ms,
             newest_first: self.index.settings().sort_by_field.is_some(),
         };
-        if collector.reads_first_matches_by_date() {
-            built = query::build(&self.fields, request, TermSet::Merged);
+        let merged = collector.reads_first_matches_by_date();
+        if merged != (read == TermSet::Merged) {
+            let read = if merged {
+                TermSet::Merged
+            } else {
+                TermSet::Bitset
+            };
+            built = query::build(&self.fields, request, read);
         }
         let mut collected = searcher.search(&built.query, &collector)?;
         if collector.counts_apart() {
