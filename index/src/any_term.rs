@@ -39,6 +39,11 @@ impl AnyTermQuery {
         }
     }
 
+    /// The terms, sorted.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
     /// The sum of the terms' counts of live documents (for disjoint terms).
     fn count_disjoint(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
         let inverted = reader.inverted_index(self.field)?;
@@ -74,26 +79,52 @@ impl AnyTermQuery {
 /// The documents of a segment holding any of `terms` (all of the first one's field; the others
 /// match nothing), if any does.
 pub(crate) fn bitset(reader: &SegmentReader, terms: &[Term]) -> tantivy::Result<Option<BitSet>> {
+    let mut bitset = None;
+    each_posting(reader, terms, |doc| {
+        bitset
+            .get_or_insert_with(|| BitSet::with_max_value(reader.max_doc()))
+            .insert(doc);
+    })?;
+    Ok(bitset)
+}
+
+/// The documents of `within` holding any of `terms` (as [`bitset`]).
+pub(crate) fn bitset_within(
+    reader: &SegmentReader,
+    terms: &[Term],
+    within: &BitSet,
+) -> tantivy::Result<BitSet> {
+    let mut bitset = BitSet::with_max_value(reader.max_doc());
+    each_posting(reader, terms, |doc| {
+        if within.contains(doc) {
+            bitset.insert(doc);
+        }
+    })?;
+    Ok(bitset)
+}
+
+/// Calls `f` with every posting of the terms (of the first one's field) in a segment.
+fn each_posting(
+    reader: &SegmentReader,
+    terms: &[Term],
+    mut f: impl FnMut(DocId),
+) -> tantivy::Result<()> {
     let Some(field) = terms.first().map(Term::field) else {
-        return Ok(None);
+        return Ok(());
     };
     let inverted = reader.inverted_index(field)?;
-    let mut bitset = None;
     for term in terms.iter().filter(|term| term.field() == field) {
         let Some(info) = inverted.get_term_info(term)? else {
             continue;
         };
-        let bitset = bitset.get_or_insert_with(|| BitSet::with_max_value(reader.max_doc()));
         let mut postings =
             inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
         while !postings.docs().is_empty() {
-            for &doc in postings.docs() {
-                bitset.insert(doc);
-            }
+            postings.docs().iter().for_each(|&doc| f(doc));
             postings.advance();
         }
     }
-    Ok(bitset)
+    Ok(())
 }
 
 impl Query for AnyTermQuery {

@@ -448,12 +448,12 @@ pub(crate) struct Built {
     pub edge_cells: Vec<Term>,
     /// When the words are one word (not a phrase) beside filters: its text and title terms, and
     /// the filters alone (see `collect::WordWithFilters`).
-    pub word_with_filters: Option<(Term, Term, Box<dyn Query>)>,
+    pub word_with_filters: Option<(Term, Term, Vec<(Occur, Box<dyn Query>)>)>,
 }
 
 /// A query of all the clauses (one `Must` clause stands alone: a word on its own stays a union
 /// of two term scorers, which tantivy ranks with block-max WAND).
-fn clauses_query(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+pub(crate) fn clauses_query(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
     if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
@@ -518,12 +518,10 @@ pub(crate) fn build(fields: &Fields, request: &SearchRequest, read: TermSet) -> 
         [group] if !filters.is_empty() && group.len() == 1 => Some((
             Term::from_field_text(fields.text, &group[0]),
             Term::from_field_text(fields.title, &group[0]),
-            clauses_query(
-                filters
-                    .iter()
-                    .map(|(occur, query)| (*occur, query.box_clone()))
-                    .collect(),
-            ),
+            filters
+                .iter()
+                .map(|(occur, query)| (*occur, query.box_clone()))
+                .collect(),
         )),
         _ => None,
     };

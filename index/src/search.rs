@@ -363,7 +363,7 @@ impl OfferIndex {
                     text,
                     title,
                     query::TITLE_BOOST,
-                    filters.as_ref(),
+                    filters,
                 )?)
             }
             _ => None,

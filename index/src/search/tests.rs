@@ -1,7 +1,8 @@
 use chrono::{Duration, Utc};
-use relais_model::{DepartementCode, InseeCode, Offer, OfferKey, SourceId};
+use relais_model::{ContractKind, DepartementCode, InseeCode, Offer, OfferKey, SourceId};
 
 use super::*;
+use crate::Radius;
 
 /// An offer in the département's first commune (`46001`, `75001`...), or known only by its
 /// département when the id ends with `d`.
@@ -282,17 +283,50 @@ fn walk(
     }
 }
 
+/// [`corpus`] with contracts (a third fixed-term, the rest permanent), and a few hundred more
+/// offers in one commune of the Ariège: a radius there holds a small share of a word's offers.
+fn corpus_with_contracts(count: u64, seed: u64) -> Vec<Offer> {
+    let ariege = corpus(count / 15, seed + 100).into_iter().map(|mut offer| {
+        offer.location.departement = Some(DepartementCode::parse("09").unwrap());
+        offer.location.commune = Some(InseeCode::parse("09001").unwrap());
+        offer
+    });
+    let mut offers: Vec<Offer> = corpus(count, seed).into_iter().chain(ariege).collect();
+    for (i, offer) in offers.iter_mut().enumerate() {
+        offer.contract.kind = match i % 3 {
+            0 => ContractKind::FixedTerm,
+            _ => ContractKind::Permanent,
+        };
+    }
+    offers
+}
+
 /// A word beside filters skips scoring the blocks that cannot reach the page: it pages exactly
 /// as scoring every match does (the same offers in the same order, the same totals), on one
-/// segment and on several with deletions.
+/// segment and on several with deletions; with places, a radius holding many or few of the
+/// word's offers (a bit set looked up, or leapfrogged), and a contract beside either.
 #[test]
 fn a_word_with_filters_pages_as_scoring_every_match_does() {
     let index = OfferIndex::in_memory().unwrap();
-    index.rebuild(corpus(6_000, 1)).unwrap();
+    let offers = corpus_with_contracts(6_000, 1);
+    let point_of = |commune: &str| {
+        let offer = offers
+            .iter()
+            .find(|o| {
+                o.location
+                    .commune
+                    .as_ref()
+                    .is_some_and(|c| c.as_str() == commune)
+            })
+            .unwrap();
+        crate::schema::offer_point(offer).unwrap()
+    };
+    let (lot, ariege) = (point_of("46001"), point_of("09001"));
+    index.rebuild(offers.clone()).unwrap();
     let requests: Vec<SearchRequest> = ["agent", "chargée", "école"]
         .into_iter()
         .flat_map(|word| {
-            [
+            let by_place = [
                 places(&[], &["75"]),
                 places(&["46001", "12001"], &[]),
                 places(&[], &["31", "12"]),
@@ -303,7 +337,22 @@ fn a_word_with_filters_pages_as_scoring_every_match_does() {
                 places: places.into_iter().collect(),
                 limit: 50,
                 ..SearchRequest::default()
-            })
+            });
+            let by_radius = [
+                (lot, vec![]),
+                (ariege, vec![]),
+                (lot, vec!["permanent"]),
+                (ariege, vec!["fixed_term"]),
+            ]
+            .into_iter()
+            .map(move |(center, contracts)| SearchRequest {
+                text: Some(word.to_owned()),
+                radius: Some(Radius { center, km: 5.0 }),
+                contracts: contracts.into_iter().map(str::to_owned).collect(),
+                limit: 20,
+                ..SearchRequest::default()
+            });
+            by_place.chain(by_radius)
         })
         .collect();
     let check = |index: &OfferIndex| {
@@ -311,7 +360,7 @@ fn a_word_with_filters_pages_as_scoring_every_match_does() {
             let (keys, totals) = walk(index, request, Scoring::BoundedByBlocks);
             let (every_keys, every_totals) = walk(index, request, Scoring::EveryMatch);
             assert!(
-                keys.len() > 100,
+                keys.len() > 60,
                 "{} matches of {:?}",
                 keys.len(),
                 request.text
@@ -325,12 +374,14 @@ fn a_word_with_filters_pages_as_scoring_every_match_does() {
     };
     check(&index);
     // A second segment of other lengths, and deletions in the first.
-    let removed: Vec<OfferKey> = corpus(6_000, 1)
+    let removed: Vec<OfferKey> = offers
         .into_iter()
         .step_by(7)
         .map(|offer| offer.key)
         .collect();
-    index.apply(&corpus(2_000, 2), &removed).unwrap();
+    index
+        .apply(&corpus_with_contracts(2_000, 2), &removed)
+        .unwrap();
     assert!(index.segment_count() > 1);
     check(&index);
 }
