@@ -430,6 +430,9 @@ pub(crate) fn place_terms(fields: &Fields, places: &PlaceFilter) -> Vec<Term> {
         .collect()
 }
 
+/// Clauses of a boolean query.
+pub(crate) type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
 /// A request as tantivy queries.
 pub(crate) struct Built {
     /// What is ranked: the filters and, when there are words, their scores.
@@ -448,7 +451,7 @@ pub(crate) struct Built {
     pub edge_cells: Vec<Term>,
     /// When the words are one word (not a phrase) beside filters: its text and title terms, and
     /// the filters alone (see `collect::WordWithFilters`).
-    pub word_with_filters: Option<(Term, Term, Vec<(Occur, Box<dyn Query>)>)>,
+    pub word_with_filters: Option<(Term, Term, Clauses)>,
 }
 
 /// A query of all the clauses (one `Must` clause stands alone: a word on its own stays a union

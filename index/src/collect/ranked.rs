@@ -26,6 +26,7 @@ use tantivy::{BitSet, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED,
 
 use super::PageSegment;
 use crate::any_term::{self, AnyTermQuery};
+use crate::query::Clauses;
 
 /// A filter's bit set holding at least one offer in this many of the word's is looked up offer
 /// by offer; a sparser one leads the leapfrog (a seek costs several postings read in a row).
@@ -55,7 +56,7 @@ impl WordWithFilters {
         text: Term,
         title: Term,
         title_boost: Score,
-        filters: Vec<(Occur, Box<dyn Query>)>,
+        filters: Clauses,
     ) -> tantivy::Result<Self> {
         let mut term_sets = Vec::new();
         let mut others = Vec::new();
