@@ -60,7 +60,7 @@ fn content_hash(payload: &str) -> String {
     format!("{hash:016x}")
 }
 
-fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> {
+pub(crate) fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> {
     let text: String = row.try_get("offer")?;
     let mut offer: Offer =
         serde_json::from_str(&text).map_err(|source| StorageError::CorruptDocument {
@@ -204,7 +204,7 @@ async fn known_states(
     Ok(known)
 }
 
-const OFFER_COLUMNS: &str =
+pub(crate) const OFFER_COLUMNS: &str =
     "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
 
 impl Store {

@@ -1,0 +1,126 @@
+use chrono::Utc;
+use relais_model::{Offer, OfferKey, SourceId};
+
+use crate::{IncomingRecord, PublicationRow, RunKind, Store};
+
+fn key(id: &str) -> OfferKey {
+    OfferKey::new(SourceId::parse("board").unwrap(), id).unwrap()
+}
+
+fn row(shown_through: &str, links: Option<&str>) -> Option<PublicationRow> {
+    Some(PublicationRow {
+        shown_through: key(shown_through).to_string(),
+        links: links.map(str::to_owned),
+    })
+}
+
+async fn store_with_offers(ids: &[&str]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let source = SourceId::parse("board").unwrap();
+    let run = store
+        .start_run(&source, RunKind::Full, now, now)
+        .await
+        .unwrap();
+    let records: Vec<IncomingRecord> = ids
+        .iter()
+        .map(|id| IncomingRecord {
+            offer: Offer::new(key(id), &format!("Offre {id}"), "Texte", now),
+            raw_payload: format!("{{\"id\":\"{id}\"}}"),
+        })
+        .collect();
+    store
+        .commit_batch(run, &records, &serde_json::json!({}), now)
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// Rows, log and the worker's position are written together; the log is read in order from
+/// any position and pruned; the published offers are read back with their links.
+#[tokio::test]
+async fn publications_rows_log_and_position_are_written_together() {
+    let (_dir, store) = store_with_offers(&["1", "2", "3"]).await;
+    assert_eq!(store.last_publication_seq().await.unwrap(), 0);
+    assert_eq!(store.log_position("worker").await.unwrap(), None);
+
+    let last = store
+        .write_publications(
+            &[
+                (key("1"), row("1", Some("[\"2\"]"))),
+                (key("2"), row("1", None)),
+                (key("3"), row("3", Some("[]"))),
+            ],
+            &[
+                (key("1"), Some("[\"2\"]".into())),
+                (key("3"), Some("[]".into())),
+            ],
+            "worker",
+            7,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.log_position("worker").await.unwrap(), Some(7));
+    let log = store.publication_changes_after(0, 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].seq, last);
+    assert_eq!(log[0].key, key("1"));
+
+    // The second copy takes over; the third offer leaves.
+    store
+        .write_publications(
+            &[
+                (key("1"), row("2", None)),
+                (key("2"), row("2", Some("[\"1\"]"))),
+                (key("3"), None),
+            ],
+            &[
+                (key("1"), None),
+                (key("2"), Some("[\"1\"]".into())),
+                (key("3"), None),
+            ],
+            "worker",
+            9,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.log_position("worker").await.unwrap(), Some(9));
+    let rows = store.publication_rows(&[key("1"), key("3")]).await.unwrap();
+    assert_eq!(rows.len(), 1, "the third offer's row is gone");
+    assert_eq!(Some(rows["board:1"].clone()), row("2", None));
+    assert_eq!(store.all_publication_rows().await.unwrap().len(), 2);
+    let after = store.publication_changes_after(last, 10).await.unwrap();
+    let entries: Vec<(String, Option<String>)> = after
+        .iter()
+        .map(|c| (c.key.to_string(), c.links.clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("board:1".to_string(), None),
+            ("board:2".to_string(), Some("[\"1\"]".to_string())),
+            ("board:3".to_string(), None),
+        ]
+    );
+
+    let mut published = Vec::new();
+    store
+        .for_each_published_offer(|offer, links| published.push((offer.key.to_string(), links)))
+        .await
+        .unwrap();
+    assert_eq!(published, [("board:2".to_string(), "[\"1\"]".to_string())]);
+
+    let newest = store.last_publication_seq().await.unwrap();
+    assert_eq!(
+        store
+            .prune_publication_changes_before(newest)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(store.oldest_publication_seq().await.unwrap(), Some(newest));
+    assert_eq!(store.last_publication_seq().await.unwrap(), newest);
+}
