@@ -1,6 +1,6 @@
 //! Writing the index: full rebuilds and incremental changes, each commit carrying the last
-//! change-log sequence it reflects (the commit payload), so that a restarted follower knows
-//! where to resume.
+//! publication-log sequence it reflects (the commit payload), so that a restarted follower
+//! knows where to resume.
 
 use relais_model::{Offer, OfferKey};
 use serde::{Deserialize, Serialize};
@@ -19,15 +19,18 @@ const WRITER_HEAP_BYTES: usize = 100_000_000;
 /// What a commit records beside the documents.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CommitPayload {
-    /// The last change-log sequence the index reflects.
-    change_seq: Option<i64>,
+    /// The last publication-log sequence the index reflects (named apart from the offer change
+    /// log's, which indexes recorded before the deduplication moved to the worker: such an index
+    /// has no position and is rebuilt).
+    publication_seq: Option<i64>,
 }
 
 impl OfferIndex {
-    /// The last change-log sequence the index reflects, as its last commit recorded it (`None`
-    /// for a new index, or one written without a position: it must be rebuilt to be followed).
-    pub fn applied_change_seq(&self) -> Result<Option<i64>, IndexError> {
-        Ok(self.payload()?.change_seq)
+    /// The last publication-log sequence the index reflects, as its last commit recorded it
+    /// (`None` for a new index, or one written without a position: it must be rebuilt to be
+    /// followed).
+    pub fn applied_publication_seq(&self) -> Result<Option<i64>, IndexError> {
+        Ok(self.payload()?.publication_seq)
     }
 
     fn payload(&self) -> Result<CommitPayload, IndexError> {
@@ -45,15 +48,15 @@ impl OfferIndex {
     }
 
     /// Replaces the whole content of the index with the offers to publish, each with the other
-    /// copies of its job, as of change-log sequence `change_seq`; returns how many were indexed.
+    /// copies of its job, as of publication-log sequence `publication_seq`; returns how many were indexed.
     pub fn rebuild_published(
         &self,
         offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
-        change_seq: Option<i64>,
+        publication_seq: Option<i64>,
     ) -> Result<u64, IndexError> {
         // No merges while the new index is written: it is merged into one segment at the end
         // (a search visits every segment; dozens of them cost more than the search itself).
-        self.write(change_seq, |writer, fields| {
+        self.write(publication_seq, |writer, fields| {
             writer.set_merge_policy(Box::new(NoMergePolicy));
             writer.delete_all_documents()?;
             let mut count = 0;
@@ -106,14 +109,14 @@ impl OfferIndex {
 
     /// Adds or replaces published offers (each with its "also published on" links) and removes
     /// the offers of `removals` (withdrawn, or now shown through another copy), in one commit
-    /// that records `change_seq` when given. An inactive offer among the upserts is removed.
+    /// that records `publication_seq` when given. An inactive offer among the upserts is removed.
     pub fn apply_published(
         &self,
         upserts: &[(Offer, Vec<AlsoPublishedOn>)],
         removals: &[String],
-        change_seq: Option<i64>,
+        publication_seq: Option<i64>,
     ) -> Result<(), IndexError> {
-        self.write(change_seq, |writer, fields| {
+        self.write(publication_seq, |writer, fields| {
             for key in removals {
                 writer.delete_term(Term::from_field_text(fields.key, key));
             }
@@ -127,11 +130,11 @@ impl OfferIndex {
         })
     }
 
-    /// Runs `edit` with the writer and commits, recording `change_seq` (or keeping the recorded
+    /// Runs `edit` with the writer and commits, recording `publication_seq` (or keeping the recorded
     /// one); on error nothing of `edit` is committed.
     fn write<T>(
         &self,
-        change_seq: Option<i64>,
+        publication_seq: Option<i64>,
         edit: impl FnOnce(&mut IndexWriter, &crate::schema::Fields) -> Result<T, IndexError>,
     ) -> Result<T, IndexError> {
         let mut slot = self
@@ -150,9 +153,9 @@ impl OfferIndex {
         }
         let writer = slot.as_mut().expect("writer just created");
         let payload = CommitPayload {
-            change_seq: match change_seq {
+            publication_seq: match publication_seq {
                 Some(seq) => Some(seq),
-                None => self.payload()?.change_seq,
+                None => self.payload()?.publication_seq,
             },
         };
         let result = edit(writer, &self.fields).and_then(|value| {

@@ -77,6 +77,10 @@ impl Default for DutiesConfig {
 pub struct StorageConfig {
     /// Directory of the SQLite database (`relais.sqlite`), the index (`index/`) and run locks.
     pub data_dir: PathBuf,
+    /// The index's directory when not `data_dir/index` (each process that serves keeps its
+    /// own: a `relais api` beside a `relais serve` on one machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_dir: Option<PathBuf>,
 }
 
 /// The France Travail source.
@@ -137,6 +141,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            index_dir: None,
         }
     }
 }
@@ -334,7 +339,10 @@ impl Config {
 
     /// The index directory.
     pub fn index_dir(&self) -> PathBuf {
-        self.storage.data_dir.join("index")
+        match &self.storage.index_dir {
+            Some(dir) => dir.clone(),
+            None => self.storage.data_dir.join("index"),
+        }
     }
 }
 

@@ -1,158 +1,173 @@
-//! The live index: `relais serve` follows the store's change log and keeps the index in step.
+//! The live index: the deduplicating worker publishes, the index follows what it publishes.
 //!
-//! The index's commits record the last change-log sequence they reflect. At start the persisted
-//! index is served at once (`/readyz` ready) while the deduplicator is rebuilt from the store;
-//! then the changes after the index's sequence are applied in batches: each changed offer is
-//! placed in the deduplicator (upsert, or remove when withdrawn), and exactly the published
-//! offers whose copy or "also published on" list changed are re-indexed, in one commit that
-//! records the batch's last sequence. A crash between two commits loses nothing: the next start
-//! applies the same changes again, and applying a change twice gives the same index.
+//! Two parts, which `relais serve` runs together and which a later deployment runs apart (one
+//! worker, any number of API replicas):
 //!
-//! An index with no recorded sequence (new, or written by `relais reindex` of an older
-//! version), or one whose sequence the log was pruned past, is rebuilt from the store first.
+//! - [`Publisher`] (the worker) follows the store's offer change log: each changed offer is
+//!   placed in the deduplicator kept in memory (upsert, or remove when withdrawn), and what that
+//!   changes in the published jobs is written to the store's publications and their log, with
+//!   the worker's position in the offer change log, in one transaction.
+//! - [`Follower`] (every index) follows the publication log: it re-reads and re-indexes each
+//!   offer logged with its links and removes each offer no longer published, in one index
+//!   commit that records the last publication sequence applied. It holds no deduplicator.
+//!
+//! At start the persisted index is served at once (`/readyz` ready) while the worker rebuilds
+//! its deduplicator; a crash between two commits loses nothing: the next start applies the same
+//! entries again, and applying an entry twice gives the same index. An index with no recorded
+//! position (new, or written by an older version), or one whose position the log was pruned
+//! past, is rebuilt from the publications first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use relais_dedup::Deduplicator;
-use relais_index::{IndexedOffer, OfferIndex};
-use relais_model::{Offer, OfferKey};
+use relais_index::OfferIndex;
+use relais_model::OfferKey;
 use relais_publish::IndexStatus;
-use relais_storage::{OfferChange, Store};
+use relais_storage::{LogState, PublicationChange, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
 use crate::pipeline;
 
-/// Changes read from the log per index commit.
+mod publisher;
+
+pub use publisher::Publisher;
+
+/// Log entries read per commit (of the store or of the index).
 const BATCH: u32 = 1_000;
-/// How often the log is read when nothing wakes the follower (another process may write it).
+/// How often a log is read when nothing wakes its reader (another process may write it).
 const POLL: Duration = Duration::from_millis(200);
 /// Pause after a failure (store unreachable, index error) before trying again.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// What one applied batch did.
+/// What one applied batch of publication entries did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Applied {
-    /// The last sequence applied.
-    pub change_seq: i64,
-    /// Changes read.
-    pub changes: usize,
+    /// The last publication sequence applied.
+    pub publication_seq: i64,
+    /// Entries read.
+    pub entries: usize,
     /// Published offers (re-)indexed.
     pub indexed: usize,
     /// Published offers removed (withdrawn, or now shown through another copy).
     pub removed: usize,
 }
 
-/// The index's follower of the change log.
+/// An index's follower of the publication log.
 pub struct Follower {
-    config: Config,
     store: Store,
     index: OfferIndex,
     status: Arc<IndexStatus>,
-    dedup: Option<Deduplicator>,
+    /// The last publication entry applied.
     position: i64,
+    /// The last offer change the index was reported to reflect (it never goes back).
+    reflected: i64,
 }
 
 impl Follower {
     /// A follower that has not started yet (see [`Self::start`]).
-    pub fn new(config: Config, store: Store, index: OfferIndex, status: Arc<IndexStatus>) -> Self {
+    pub fn new(store: Store, index: OfferIndex, status: Arc<IndexStatus>) -> Self {
         Self {
-            config,
             store,
             index,
             status,
-            dedup: None,
             position: 0,
+            reflected: 0,
         }
     }
 
-    /// Makes the index servable (rebuilding it when it cannot be followed), then rebuilds the
-    /// deduplicator from the store.
-    pub async fn start(&mut self) -> anyhow::Result<()> {
-        let recorded = self.index.applied_change_seq()?;
-        let last = self.store.last_change_seq().await?;
-        let oldest = self.store.oldest_change_seq().await?;
-        // Changes after `seq` are all still in the log when the first one kept follows it.
+    /// Reports to `/readyz` where the store and the index stand, in offer changes: an index
+    /// that applied every publication entry reflects every change the worker applied; one
+    /// behind reflects the changes the worker had applied before the write of the next entry
+    /// (a batch may end inside a write: only the writes before it count then).
+    async fn report(&mut self) -> anyhow::Result<LogState> {
+        let state = self.store.log_state(pipeline::WORKER).await?;
+        let reflected = if self.position >= state.publication_seq {
+            state.worker_change_seq.unwrap_or(0)
+        } else {
+            self.store
+                .next_publication_base(self.position)
+                .await?
+                .unwrap_or(self.reflected)
+        };
+        self.reflected = self.reflected.max(reflected);
+        self.status.set_store_change_seq(state.change_seq);
+        self.status.set_index_change_seq(self.reflected);
+        Ok(state)
+    }
+
+    /// Makes the index servable: served as it is when it can follow the publication log from
+    /// where it is, else rebuilt from the publications once a worker has written them (`false`
+    /// until then: nothing is served yet).
+    pub async fn start(&mut self) -> anyhow::Result<bool> {
+        let recorded = self.index.applied_publication_seq()?;
+        let state = self.store.log_state(pipeline::WORKER).await?;
+        let last = state.publication_seq;
+        let oldest = self.store.oldest_publication_seq().await?;
+        // Entries after `seq` are all still in the log when the first one kept follows it.
         let followable = |seq: i64| last <= seq || oldest.is_some_and(|oldest| oldest <= seq + 1);
         match recorded {
             Some(seq) if followable(seq) => {
-                self.status.set_ready(seq);
-                self.status.set_store_change_seq(last);
                 tracing::info!(
-                    index_change_seq = seq,
-                    store_change_seq = last,
-                    "serving the persisted index; rebuilding the deduplicator"
+                    index_publication_seq = seq,
+                    store_publication_seq = last,
+                    "serving the persisted index"
                 );
                 self.position = seq;
-                self.dedup = Some(pipeline::deduplicate(&self.config, &self.store).await?);
             }
             _ => {
+                if state.worker_change_seq.is_none() {
+                    return Ok(false);
+                }
                 tracing::info!(
-                    recorded_change_seq = ?recorded,
-                    store_change_seq = last,
-                    "the index cannot follow the change log from where it is: rebuilding it"
+                    recorded_publication_seq = ?recorded,
+                    store_publication_seq = last,
+                    "the index cannot follow the publication log from where it is: rebuilding it"
                 );
-                let (done, dedup, seq) =
-                    pipeline::rebuild(&self.config, &self.store, &self.index).await?;
+                let (indexed, state) = pipeline::rebuild_index(&self.store, &self.index).await?;
                 tracing::info!(
-                    indexed = done.indexed,
-                    duplicates = done.duplicates,
-                    change_seq = seq,
+                    indexed,
+                    publication_seq = state.publication_seq,
                     "index rebuilt from the store"
                 );
-                self.status.set_ready(seq);
-                self.position = seq;
-                self.dedup = Some(dedup);
+                self.position = state.publication_seq;
             }
         }
-        if let Some(dedup) = &self.dedup {
-            let heap = dedup.heap_usage();
-            let mb = |bytes: usize| bytes / 1_000_000;
-            tracing::info!(
-                offers = dedup.len(),
-                heap_mb = mb(heap.total()),
-                records_mb = mb(heap.records),
-                texts_mb = mb(heap.texts),
-                blocking_mb = mb(heap.blocking),
-                clusters_mb = mb(heap.clusters),
-                sketch_mb = mb(heap.sketch),
-                "deduplicator ready"
-            );
-        }
+        self.report().await?;
+        self.status.set_ready(self.reflected);
         self.status.set_following();
-        Ok(())
+        Ok(true)
     }
 
-    /// Applies the next batch of changes, if any.
+    /// Applies the next batch of publication entries, if any.
     pub async fn apply_next(&mut self) -> anyhow::Result<Option<Applied>> {
-        let changes = self.store.changes_after(self.position, BATCH).await?;
-        let Some(last) = changes.last() else {
+        let entries = self
+            .store
+            .publication_changes_after(self.position, BATCH)
+            .await?;
+        let Some(last) = entries.last() else {
             return Ok(None);
         };
         let last_seq = last.seq;
-        self.status
-            .set_store_change_seq(self.store.last_change_seq().await?);
-        let applied = self.apply(&changes).await?;
+        let applied = self.apply(&entries).await?;
         self.position = last_seq;
-        self.status.set_index_change_seq(last_seq);
+        self.report().await?;
         Ok(Some(applied))
     }
 
-    /// Applies every change in the log, batch after batch, until none is left.
+    /// Applies every entry in the log, batch after batch, until none is left.
     #[cfg(test)]
     pub async fn catch_up(&mut self) -> anyhow::Result<Applied> {
         let mut total = Applied {
-            change_seq: self.position,
+            publication_seq: self.position,
             ..Applied::default()
         };
         while let Some(applied) = self.apply_next().await? {
             total = Applied {
-                change_seq: applied.change_seq,
-                changes: total.changes + applied.changes,
+                publication_seq: applied.publication_seq,
+                entries: total.entries + applied.entries,
                 indexed: total.indexed + applied.indexed,
                 removed: total.removed + applied.removed,
             };
@@ -160,115 +175,69 @@ impl Follower {
         Ok(total)
     }
 
-    async fn apply(&mut self, changes: &[OfferChange]) -> anyhow::Result<Applied> {
-        let dedup = self
-            .dedup
-            .as_mut()
-            .context("the follower has not started")?;
-        let change_seq = changes.last().map_or(self.position, |c| c.seq);
-        let mut changed: Vec<OfferKey> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for change in changes {
-            if seen.insert(change.key.to_string()) {
-                changed.push(change.key.clone());
-            }
+    async fn apply(&mut self, entries: &[PublicationChange]) -> anyhow::Result<Applied> {
+        let publication_seq = entries.last().map_or(self.position, |e| e.seq);
+        // The last entry of each offer wins.
+        let mut latest: BTreeMap<String, (&OfferKey, Option<&String>)> = BTreeMap::new();
+        for entry in entries {
+            latest.insert(entry.key.to_string(), (&entry.key, entry.links.as_ref()));
         }
-        let mut offers: HashMap<String, Offer> = self
+        let to_index: Vec<OfferKey> = latest
+            .values()
+            .filter(|(_, links)| links.is_some())
+            .map(|(key, _)| (*key).clone())
+            .collect();
+        let mut offers: BTreeMap<String, relais_model::Offer> = self
             .store
-            .offers(&changed)
+            .offers(&to_index)
             .await?
             .into_iter()
             .map(|offer| (offer.key.to_string(), offer))
             .collect();
-
-        for key in &changed {
-            let text = key.to_string();
-            match offers.get(&text) {
-                Some(offer)
-                    if offer.status.is_active() && self.config.publishable(offer.key.source()) =>
-                {
-                    dedup.observe(offer);
-                    dedup.upsert(offer, self.config.trust_rank(key.source()));
-                }
-                _ => {
-                    dedup.remove(&text);
-                }
-            }
-        }
-
-        // Every offer whose entry a change can affect: closed under the jobs as the index
-        // publishes them (an entry and its "also published on" copies) and as the deduplicator
-        // now sees them, so that a job that split, merged or moved is rewritten whole, even when
-        // the deduplicator was rebuilt after a restart and saw the history in another order.
-        let mut published: BTreeMap<String, IndexedOffer> = BTreeMap::new();
-        let mut affected: BTreeSet<String> = BTreeSet::new();
-        let mut pending: Vec<String> = seen.iter().cloned().collect();
-        while let Some(key) = pending.pop() {
-            if !affected.insert(key.clone()) {
-                continue;
-            }
-            for entry in self.index.published_with(&key)? {
-                pending.push(entry.key.clone());
-                pending.extend(entry.also_published_on.iter().map(|m| m.key.clone()));
-                published.insert(entry.key.clone(), entry);
-            }
-            if let Some(cluster) = dedup.cluster_of(&key) {
-                pending.extend(cluster.members.iter().map(|m| m.key.to_string()));
-            }
-        }
-
-        // The unchanged copies whose entry may change (their job's links moved) are read too.
-        let missing: Vec<OfferKey> = affected
-            .iter()
-            .filter(|key| !offers.contains_key(*key))
-            .filter(|key| pipeline::published_links(dedup, key).is_some())
-            .filter_map(|key| OfferKey::parse(key).ok())
-            .collect();
-        for offer in self.store.offers(&missing).await? {
-            offers.insert(offer.key.to_string(), offer);
-        }
-
         let mut upserts = Vec::new();
         let mut removals = Vec::new();
-        for key in &affected {
-            match (pipeline::published_links(dedup, key), offers.get(key)) {
+        for (key, (_, links)) in &latest {
+            match (links, offers.remove(key)) {
                 (Some(links), Some(offer)) => {
-                    let entry = IndexedOffer {
-                        also_published_on: links.clone(),
-                        ..IndexedOffer::of(offer)
-                    };
-                    // An unchanged offer whose entry is the same keeps its document.
-                    let same = !seen.contains(key) && published.get(key) == Some(&entry);
-                    if !same {
-                        upserts.push((offer.clone(), links));
-                    }
+                    upserts.push((offer, pipeline::parse_links(key, links)));
                 }
-                _ if published.contains_key(key) => removals.push(key.clone()),
-                _ => {}
+                // No longer published, or gone from the store (purged).
+                _ => removals.push(key.clone()),
             }
         }
         let applied = Applied {
-            change_seq,
-            changes: changes.len(),
+            publication_seq,
+            entries: entries.len(),
             indexed: upserts.len(),
             removed: removals.len(),
         };
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || {
-            index.apply_published(&upserts, &removals, Some(change_seq))
+            index.apply_published(&upserts, &removals, Some(publication_seq))
         })
         .await
         .context("indexing thread")??;
         Ok(applied)
     }
 
-    /// Starts (see [`Self::start`]), then applies changes as they come until `cancel`: woken by
-    /// `wake` (a run of this process ended) or every [`POLL`] (another process may write).
+    /// Starts (see [`Self::start`]), then applies entries as they come until `cancel`: woken by
+    /// `wake` (the worker of this process wrote) or every [`POLL`] (another process may write).
     /// Failures are logged and retried; they never stop the server.
     pub async fn follow(mut self, wake: Arc<Notify>, cancel: CancellationToken) {
+        let mut told = false;
         loop {
             match self.start().await {
-                Ok(()) => break,
+                Ok(true) => break,
+                Ok(false) => {
+                    if !std::mem::replace(&mut told, true) {
+                        tracing::info!(
+                            "the index waits for the worker's first publications to be rebuilt"
+                        );
+                    }
+                    if pause(RETRY, &wake, &cancel).await {
+                        return;
+                    }
+                }
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "live index cannot start; retrying");
                     if pause(RETRY, &wake, &cancel).await {
@@ -281,23 +250,27 @@ impl Follower {
             match self.apply_next().await {
                 Ok(Some(applied)) => {
                     tracing::debug!(
-                        change_seq = applied.change_seq,
-                        changes = applied.changes,
+                        publication_seq = applied.publication_seq,
+                        entries = applied.entries,
                         indexed = applied.indexed,
                         removed = applied.removed,
-                        "changes applied to the index"
+                        "publications applied to the index"
                     );
                     if cancel.is_cancelled() {
                         return;
                     }
                 }
                 Ok(None) => {
+                    // The worker may have moved on without publishing anything.
+                    if let Err(error) = self.report().await {
+                        tracing::warn!(error = %format!("{error:#}"), "cannot read where the logs stand");
+                    }
                     if pause(POLL, &wake, &cancel).await {
                         return;
                     }
                 }
                 Err(error) => {
-                    tracing::error!(error = %format!("{error:#}"), "applying changes failed; retrying");
+                    tracing::error!(error = %format!("{error:#}"), "applying publications failed; retrying");
                     if pause(RETRY, &wake, &cancel).await {
                         return;
                     }
@@ -308,7 +281,7 @@ impl Follower {
 }
 
 /// Waits `duration`, or until woken; true when cancelled.
-async fn pause(duration: Duration, wake: &Notify, cancel: &CancellationToken) -> bool {
+pub(crate) async fn pause(duration: Duration, wake: &Notify, cancel: &CancellationToken) -> bool {
     tokio::select! {
         () = tokio::time::sleep(duration) => false,
         () = wake.notified() => false,

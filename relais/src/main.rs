@@ -53,8 +53,11 @@ enum Command {
     },
     /// Rebuilds the search index from the store.
     Reindex,
-    /// Serves the feeds and runs the scheduled syncs.
+    /// Serves the feeds and runs the scheduled syncs and the deduplicating worker (all in one).
     Serve,
+    /// Serves from the index kept in step with the store's publications, and nothing else (an
+    /// API replica: the syncs and the deduplication run in another process).
+    Api,
     /// Serves a simulator of a source's API.
     Simulate {
         #[command(subcommand)]
@@ -143,6 +146,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Reindex => commands::reindex(cli.config.as_deref()).await,
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,
+        Command::Api => commands::serve::run_api(cli.config.as_deref()).await,
         Command::Simulate { source } => commands::simulate::run(source).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Territory { command } => commands::territory::run(command),

@@ -1,17 +1,19 @@
 //! The order of the stages: source → store → index → publication. Commands and the scheduler
 //! call these functions; nothing else wires the crates together.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 
 use anyhow::Context;
-use relais_dedup::Deduplicator;
+use relais_dedup::{ClusterView, Deduplicator};
 use relais_index::{AlsoPublishedOn, OfferIndex};
 use relais_ingest::RunReport;
 use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_ingest::francetravail::{
     FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions,
 };
-use relais_storage::Store;
+use relais_model::OfferKey;
+use relais_storage::{LogState, PublicationRow, Store};
 
 use crate::config::Config;
 use crate::lock::try_lock_source;
@@ -86,15 +88,30 @@ pub async fn sync_feed(
     Ok(Some(source.run(options).await?))
 }
 
+/// The offer change log's reader that deduplicates and publishes (see `live::Publisher`).
+pub const WORKER: &str = "worker";
+
 /// Deduplicates the active offers of the store that may be published (see
 /// [`Config::publishable`]): one pass to count boilerplate, one to place every offer with its
 /// source's trust rank.
 pub async fn deduplicate(config: &Config, store: &Store) -> anyhow::Result<Deduplicator> {
+    Ok(deduplicate_counting(config, store).await?.0)
+}
+
+/// [`deduplicate`], also counting the active offers withheld (sources whose terms forbid
+/// redistribution).
+async fn deduplicate_counting(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<(Deduplicator, u64)> {
     let mut dedup = Deduplicator::new(config.dedup.clone())?;
+    let mut withheld = 0;
     store
         .for_each_active_offer(|offer| {
             if config.publishable(offer.key.source()) {
                 dedup.observe(&offer);
+            } else {
+                withheld += 1;
             }
         })
         .await?;
@@ -106,7 +123,7 @@ pub async fn deduplicate(config: &Config, store: &Store) -> anyhow::Result<Dedup
             }
         })
         .await?;
-    Ok(dedup)
+    Ok((dedup, withheld))
 }
 
 /// What a reindex did.
@@ -120,78 +137,172 @@ pub struct Reindexed {
     pub withheld: u64,
 }
 
-/// Deduplicates the active offers of the store, then rebuilds the index with one offer per job
-/// (the canonical copy, with its "also published on" links), streaming them to an indexing thread.
+/// Deduplicates the active offers of the store, brings the store's publications in line with
+/// it (see [`reconcile`]), then rebuilds the index from them: one offer per job, the canonical
+/// copy with its "also published on" links.
 pub async fn reindex(
     config: &Config,
     store: &Store,
     index: &OfferIndex,
 ) -> anyhow::Result<Reindexed> {
-    Ok(rebuild(config, store, index).await?.0)
+    // Read before the offers; the worker's position when it has one, since an index that
+    // applied these publications does not reflect the changes it has yet to apply.
+    let change_seq = match store.log_position(WORKER).await? {
+        Some(position) => position,
+        None => store.last_change_seq().await?,
+    };
+    let (dedup, withheld) = deduplicate_counting(config, store).await?;
+    reconcile(store, &dedup, change_seq, false).await?;
+    let (indexed, _) = rebuild_index(store, index).await?;
+    Ok(Reindexed {
+        indexed,
+        duplicates: (dedup.len() - dedup.cluster_count()) as u64,
+        withheld,
+    })
 }
 
-/// [`reindex`], also giving the deduplicator it built and the change-log sequence the new
-/// index reflects (recorded in its commit: the live index follows the log from there).
-pub async fn rebuild(
-    config: &Config,
-    store: &Store,
-    index: &OfferIndex,
-) -> anyhow::Result<(Reindexed, Deduplicator, i64)> {
-    // Read before the offers: a change committed meanwhile is applied again by the follower,
-    // which is harmless (applying a change re-reads the offer).
-    let change_seq = store.last_change_seq().await?;
-    let dedup = deduplicate(config, store).await?;
+/// Rebuilds the index from the store's publications, streaming them to an indexing thread;
+/// returns how many offers it holds and where the logs stood before (the publication sequence
+/// it reflects is recorded in its commit: a follower of the publication log goes on from there).
+pub async fn rebuild_index(store: &Store, index: &OfferIndex) -> anyhow::Result<(u64, LogState)> {
+    // Read before the publications: an entry written meanwhile is applied again by the
+    // follower, which is harmless (applying an entry re-reads the offer).
+    let state = store.log_state(WORKER).await?;
+    let publication_seq = state.publication_seq;
     let (sender, receiver) = mpsc::sync_channel(1_024);
     let indexer = {
         let index = index.clone();
-        tokio::task::spawn_blocking(move || index.rebuild_published(receiver, Some(change_seq)))
+        tokio::task::spawn_blocking(move || {
+            index.rebuild_published(receiver, Some(publication_seq))
+        })
     };
-    let (mut duplicates, mut withheld) = (0, 0);
     let streamed = store
-        .for_each_active_offer(|offer| {
-            if !config.publishable(offer.key.source()) {
-                withheld += 1;
-                return;
-            }
-            let Some(also_published_on) = published_links(&dedup, &offer.key.to_string()) else {
-                duplicates += 1;
-                return;
-            };
+        .for_each_published_offer(|offer, links| {
+            let links = parse_links(&offer.key.to_string(), &links);
             // The indexing thread only stops early on error, which `indexer` then reports.
-            let _ = sender.send((offer, also_published_on));
+            let _ = sender.send((offer, links));
         })
         .await;
     drop(sender);
     let indexed = indexer.await.context("indexing thread")??;
     streamed?;
-    Ok((
-        Reindexed {
-            indexed,
-            duplicates,
-            withheld,
-        },
-        dedup,
-        change_seq,
-    ))
+    Ok((indexed, state))
 }
 
-/// The "also published on" links of offer `key` when it is the copy its job is published
-/// through; `None` when another copy is (or the deduplicator does not hold it).
-pub fn published_links(dedup: &Deduplicator, key: &str) -> Option<Vec<AlsoPublishedOn>> {
+/// What the deduplicator publishes about offer `key`: the copy its job is shown through, and
+/// its "also published on" links when it is that copy; `None` when it does not hold the offer.
+pub fn publication_row(dedup: &Deduplicator, key: &str) -> Option<PublicationRow> {
     let cluster = dedup.cluster_of(key)?;
-    if *cluster.canonical.key != *key {
-        return None;
+    let shown_through = cluster.canonical.key.to_string();
+    let links = (shown_through == key).then(|| links_json(&links_of(&cluster)));
+    Some(PublicationRow {
+        shown_through,
+        links,
+    })
+}
+
+/// [`publication_row`] of every offer the deduplicator holds, by key.
+fn publication_rows(dedup: &Deduplicator) -> HashMap<String, PublicationRow> {
+    let mut rows = HashMap::with_capacity(dedup.len());
+    for cluster in dedup.clusters() {
+        let shown_through = cluster.canonical.key.to_string();
+        let links = links_json(&links_of(&cluster));
+        for member in &cluster.members {
+            let row = PublicationRow {
+                shown_through: shown_through.clone(),
+                links: (*member.key == *shown_through).then(|| links.clone()),
+            };
+            rows.insert(member.key.to_string(), row);
+        }
     }
-    Some(
-        cluster
-            .members
-            .iter()
-            .filter(|member| *member.key != *key)
-            .map(|member| AlsoPublishedOn {
-                key: member.key.to_string(),
-                source: member.source.to_string(),
-                url: member.offer_url.as_deref().map(str::to_owned),
-            })
-            .collect(),
-    )
+    rows
+}
+
+/// What the store's publication log must say when an offer's row goes from `old` to `new`:
+/// `Some(Some(links))` to (re)index it, `Some(None)` to take it out of the indexes, `None`
+/// for nothing. `changed`: the offer itself changed (its entry is rewritten even when its links
+/// did not move).
+pub fn log_entry(
+    old: Option<&PublicationRow>,
+    new: Option<&PublicationRow>,
+    changed: bool,
+) -> Option<Option<String>> {
+    let old_links = old.and_then(|row| row.links.as_ref());
+    match new.and_then(|row| row.links.as_ref()) {
+        Some(links) if changed || old_links != Some(links) => Some(Some(links.clone())),
+        Some(_) => None,
+        None => old_links.map(|_| None),
+    }
+}
+
+/// Writes to the store what the deduplicator publishes differently from what the store holds
+/// (a worker's start, `relais reindex`): the rows that differ, and a log entry for each offer
+/// published with other links, newly published or no longer published; with `every`, each
+/// published offer is logged, changed or not (an index must re-read them all). `change_seq`:
+/// the offer change the deduplicator reflects at least, the entries' base (see
+/// `PublicationChange::base_change_seq`). Returns how many log entries were written.
+pub async fn reconcile(
+    store: &Store,
+    dedup: &Deduplicator,
+    change_seq: i64,
+    every: bool,
+) -> anyhow::Result<usize> {
+    let mut stored = store.all_publication_rows().await?;
+    let mut rows = Vec::new();
+    let mut log = Vec::new();
+    let mut desired: Vec<(String, PublicationRow)> = publication_rows(dedup).into_iter().collect();
+    desired.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, row) in desired {
+        let old = stored.remove(&key);
+        if old.as_ref() == Some(&row) && !(every && row.links.is_some()) {
+            continue;
+        }
+        let offer_key = OfferKey::parse(&key).with_context(|| format!("offer key `{key}`"))?;
+        if let Some(entry) = log_entry(old.as_ref(), Some(&row), every) {
+            log.push((offer_key.clone(), entry));
+        }
+        if old.as_ref() != Some(&row) {
+            rows.push((offer_key, Some(row)));
+        }
+    }
+    let mut gone: Vec<(String, PublicationRow)> = stored.into_iter().collect();
+    gone.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, old) in gone {
+        let offer_key = OfferKey::parse(&key).with_context(|| format!("offer key `{key}`"))?;
+        if let Some(entry) = log_entry(Some(&old), None, false) {
+            log.push((offer_key.clone(), entry));
+        }
+        rows.push((offer_key, None));
+    }
+    store
+        .write_publications(&rows, &log, change_seq, None)
+        .await?;
+    Ok(log.len())
+}
+
+/// The other members of a cluster, as "also published on" links of its canonical member.
+fn links_of(cluster: &ClusterView<'_>) -> Vec<AlsoPublishedOn> {
+    cluster
+        .members
+        .iter()
+        .filter(|member| member.key != cluster.canonical.key)
+        .map(|member| AlsoPublishedOn {
+            key: member.key.to_string(),
+            source: member.source.to_string(),
+            url: member.offer_url.as_deref().map(str::to_owned),
+        })
+        .collect()
+}
+
+fn links_json(links: &[AlsoPublishedOn]) -> String {
+    serde_json::to_string(links).expect("links serialise")
+}
+
+/// Links as the store keeps them; unreadable ones (which relais does not write) are dropped
+/// with a warning rather than failing the whole index.
+pub fn parse_links(key: &str, links: &str) -> Vec<AlsoPublishedOn> {
+    serde_json::from_str(links).unwrap_or_else(|error| {
+        tracing::warn!(key, %error, "unreadable \"also published on\" links in the store; left out");
+        Vec::new()
+    })
 }

@@ -189,7 +189,7 @@ impl Store {
         &self,
         usage: &[(String, String, KeyUsage)],
     ) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for (key_id, day, used) in usage {
             sqlx::query(
                 "INSERT INTO key_usage (key_id, day, requests, offers) VALUES ($1, $2, $3, $4) \

@@ -33,7 +33,7 @@ pub use changes::{ChangeKind, OfferChange};
 pub use error::StorageError;
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
-pub use publications::{PublicationChange, PublicationRow};
+pub use publications::{LogState, PublicationChange, PublicationRow};
 pub use retention::PurgeOutcome;
 pub use runs::{RunKind, RunOutcome, RunRecord};
 pub use traffic::TrafficRow;
@@ -79,6 +79,17 @@ impl Store {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// A transaction that writes: it takes the write lock at its start (`BEGIN IMMEDIATE`),
+    /// waiting up to the busy timeout for another process's writer. A deferred transaction that
+    /// reads then writes fails at once with "database is locked" when another process wrote
+    /// in between (SQLite cannot wait there: its snapshot is already stale), which the worker's
+    /// frequent writes made common for a sync running beside `relais serve`.
+    pub(crate) async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Closes the pool, waiting for connections to be returned.

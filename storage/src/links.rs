@@ -46,7 +46,7 @@ impl Store {
         status: Option<u16>,
         at: DateTime<Utc>,
     ) -> Result<LinkChange, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let previous = sqlx::query(
             "SELECT url, failures, hidden_at FROM link_checks WHERE source = $1 AND source_offer_id = $2",
         )

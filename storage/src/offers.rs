@@ -219,7 +219,7 @@ impl Store {
         seen_at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StorageError> {
         let seen = millis(seen_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let known = known_states(&mut tx, records).await?;
         let hashes: Vec<String> = records
             .iter()
@@ -330,7 +330,7 @@ impl Store {
         snapshot_at: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let rows = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'missing_from_complete_sweep', withdrawn_at = $1
              WHERE source = $2 AND status = 'active' AND (last_seen_run IS NULL OR last_seen_run <> $3) AND last_seen_at < $4
@@ -422,7 +422,7 @@ impl Store {
         key: &OfferKey,
         at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let result = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'gone_at_source', withdrawn_at = $1
              WHERE source = $2 AND source_offer_id = $3 AND status = 'active'",

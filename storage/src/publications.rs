@@ -38,6 +38,19 @@ pub struct PublicationChange {
     pub key: OfferKey,
     /// Its links when it is to be (re)indexed; `None` when it is no longer published.
     pub links: Option<String>,
+    /// The offer change the worker had applied up to before the write that logged the entry.
+    pub base_change_seq: i64,
+}
+
+/// Where the logs stand, read at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    /// The last offer change.
+    pub change_seq: i64,
+    /// The last publication entry.
+    pub publication_seq: i64,
+    /// The offer change the worker has applied up to (`None`: no worker ever wrote).
+    pub worker_change_seq: Option<i64>,
 }
 
 fn key_of(row: &sqlx::sqlite::SqliteRow, table: &str) -> Result<OfferKey, StorageError> {
@@ -63,17 +76,19 @@ fn row_of(row: &sqlx::sqlite::SqliteRow) -> Result<(String, PublicationRow), Sto
 }
 
 impl Store {
-    /// Writes rows of `publications` (`None`: the offer is no longer there), appends `log` to the
-    /// publication log, and records that `reader` has applied the offer change log up to
-    /// `position`, in one transaction. Returns the last publication sequence written.
+    /// Writes rows of `publications` (`None`: the offer is no longer there) and appends `log` to
+    /// the publication log, written by a worker that had applied the offer changes up to
+    /// `base_change_seq` before; with `reader`, records that reader's new position (it has
+    /// applied every offer change up to it); in one transaction. Returns the last publication
+    /// sequence written.
     pub async fn write_publications(
         &self,
         rows: &[(OfferKey, Option<PublicationRow>)],
         log: &[(OfferKey, Option<String>)],
-        reader: &str,
-        position: i64,
+        base_change_seq: i64,
+        reader: Option<(&str, i64)>,
     ) -> Result<i64, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for chunk in rows.chunks(500) {
             let mut delete = QueryBuilder::<Sqlite>::new(
                 "DELETE FROM publications WHERE (source, source_offer_id) IN (",
@@ -110,24 +125,27 @@ impl Store {
         }
         for chunk in log.chunks(500) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO publication_changes (source, source_offer_id, links) ",
+                "INSERT INTO publication_changes (source, source_offer_id, links, base_change_seq) ",
             );
             insert.push_values(chunk, |mut values, (key, links)| {
                 values
                     .push_bind(key.source().as_str().to_owned())
                     .push_bind(key.source_offer_id().to_owned())
-                    .push_bind(links.clone());
+                    .push_bind(links.clone())
+                    .push_bind(base_change_seq);
             });
             insert.build().execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "INSERT INTO log_positions (reader, seq) VALUES ($1, $2)
-             ON CONFLICT (reader) DO UPDATE SET seq = excluded.seq",
-        )
-        .bind(reader)
-        .bind(position)
-        .execute(&mut *tx)
-        .await?;
+        if let Some((reader, position)) = reader {
+            sqlx::query(
+                "INSERT INTO log_positions (reader, seq) VALUES ($1, $2)
+                 ON CONFLICT (reader) DO UPDATE SET seq = excluded.seq",
+            )
+            .bind(reader)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        }
         let last: i64 = sqlx::query(
             "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'publication_changes'), 0) AS seq",
         )
@@ -218,7 +236,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<PublicationChange>, StorageError> {
         let rows = sqlx::query(
-            "SELECT seq, source, source_offer_id, links FROM publication_changes
+            "SELECT seq, source, source_offer_id, links, base_change_seq FROM publication_changes
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
@@ -231,9 +249,43 @@ impl Store {
                     seq: row.try_get("seq")?,
                     key: key_of(row, "publication_changes")?,
                     links: row.try_get("links")?,
+                    base_change_seq: row.try_get("base_change_seq")?,
                 })
             })
             .collect()
+    }
+
+    /// The base of the first publication entry after `seq` (see
+    /// [`PublicationChange::base_change_seq`]), `None` when there is none: an index that applied
+    /// the entries up to `seq` reflects every offer change up to it.
+    pub async fn next_publication_base(&self, seq: i64) -> Result<Option<i64>, StorageError> {
+        let row = sqlx::query(
+            "SELECT base_change_seq FROM publication_changes WHERE seq > $1 ORDER BY seq LIMIT 1",
+        )
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.try_get("base_change_seq")).transpose()?)
+    }
+
+    /// Where the logs stand, read in one statement (so that a worker's write is seen whole or
+    /// not at all): an index that applied every publication entry reflects every offer change
+    /// the worker applied.
+    pub async fn log_state(&self, worker: &str) -> Result<LogState, StorageError> {
+        let row = sqlx::query(
+            "SELECT
+                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'offer_changes'), 0) AS changes,
+                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'publication_changes'), 0) AS publications,
+                (SELECT seq FROM log_positions WHERE reader = $1) AS worker",
+        )
+        .bind(worker)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(LogState {
+            change_seq: row.try_get("changes")?,
+            publication_seq: row.try_get("publications")?,
+            worker_change_seq: row.try_get("worker")?,
+        })
     }
 
     /// The last publication sequence written (0 when none ever was).

@@ -50,7 +50,7 @@ impl Store {
         }
         let mut outcome = PurgeOutcome::default();
         loop {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_transaction().await?;
             let rows = sqlx::query(
                 "SELECT source, source_offer_id, offer FROM offers \
                  WHERE status = 'withdrawn' AND withdrawn_at < $1 AND anonymised_at IS NULL LIMIT $2",

@@ -30,7 +30,7 @@ pub struct TrafficRow {
 impl Store {
     /// Adds counts to the stored counters, in one transaction.
     pub async fn add_traffic(&self, rows: &[TrafficRow]) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for row in rows {
             sqlx::query(
                 "INSERT INTO traffic (day, collectivite, channel, source, source_offer_id, \

@@ -1,5 +1,6 @@
 //! The live index of `relais serve`: killed with SIGKILL while it applies a sync's changes, then
-//! restarted, it catches up from the change log; nothing is lost or doubled.
+//! restarted, it catches up from the change log; nothing is lost or doubled. An API replica
+//! (`relais api`) serves what its worker publishes.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -168,4 +169,99 @@ format = {{ type = "xml", preset = "hellowork" }}
         "published (with their copies) is not what the store holds: lost {lost:?}, not in the store {extra:?} (killed at {killed_at})"
     );
     assert!(total as usize <= active.len());
+}
+
+/// Writes the board's feed of `offers` generated offers (the same ids for the same rank).
+fn write_board_feed(path: &std::path::Path, offers: u64) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    relais_fixtures::partner_feed::write_hellowork_feed(
+        &mut out,
+        11,
+        chrono::Utc::now(),
+        offers,
+        u64::MAX,
+    )
+    .unwrap();
+    std::io::Write::flush(&mut out).unwrap();
+}
+
+/// Syncs the board; returns the store's last change once it is done.
+fn sync_board(config: &std::path::Path, database: &std::path::Path) -> i64 {
+    let status = Command::new(relais_binary())
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "sync",
+            "board",
+            "--accept-shrink",
+        ])
+        .env("RELAIS_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the sync failed");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = relais_storage::Store::open_sqlite(database).await.unwrap();
+        store.last_change_seq().await.unwrap()
+    })
+}
+
+/// An API replica (`relais api`, with its own index and no deduplicator) serves what the
+/// worker of a `relais serve` publishes: the same offers with the same copies, and a
+/// withdrawal reaches it too.
+#[test]
+fn an_api_replica_serves_what_the_worker_of_serve_publishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("board.xml");
+    write_board_feed(&feed, 600);
+    let config = relais_tests::offline_config(
+        dir.path(),
+        &format!(
+            r#"[[sources]]
+id = "board"
+url = {feed:?}
+format = {{ type = "xml", preset = "hellowork" }}
+"#
+        ),
+    );
+    let key = relais_tests::api_key(&config, relais_tests::ALL_FRANCE, &[]);
+    let database = dir.path().join("data").join("relais.sqlite");
+    let (_serve, serve_base) = serve(&config);
+    let synced = sync_board(&config, &database);
+    wait_until_caught_up(&serve_base, Some(synced));
+
+    let config_arg = config.display().to_string();
+    let api_index = dir.path().join("api-index");
+    let (_api, lines) = crate::cli::start_and_read(
+        &["--config", &config_arg, "api"],
+        &[(
+            "RELAIS_STORAGE__INDEX_DIR".to_owned(),
+            api_index.display().to_string(),
+        )],
+        |l| l.starts_with("serving on "),
+    );
+    let api_base = lines
+        .last()
+        .unwrap()
+        .strip_prefix("serving on ")
+        .unwrap()
+        .to_owned();
+    wait_until_caught_up(&api_base, Some(synced));
+    assert!(
+        api_index.join("meta.json").exists(),
+        "the replica's own index"
+    );
+    let (total, published) = walk(&serve_base, &key);
+    assert!(total > 300, "{total} offers published");
+    assert_eq!(walk(&api_base, &key), (total, published.clone()));
+
+    // A third of the offers leave the board: both indexes drop them.
+    write_board_feed(&feed, 400);
+    let synced = sync_board(&config, &database);
+    wait_until_caught_up(&serve_base, Some(synced));
+    wait_until_caught_up(&api_base, Some(synced));
+    let (fewer, remaining) = walk(&serve_base, &key);
+    assert!(fewer < total, "{fewer} of {total} after the withdrawals");
+    assert_eq!(walk(&api_base, &key), (fewer, remaining));
 }

@@ -14,13 +14,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::live::Follower;
+use crate::live::{Follower, Publisher};
 use crate::pipeline::{self, FranceTravailRun};
 use crate::scheduler::{parse_schedule, run_on_schedule};
 
-/// Serves until interrupted. The index is served as persisted and follows the store's change
-/// log from there (see `live`): a run of this process or another writes the store, and the
-/// follower brings the change into the index.
+/// Serves until interrupted. The index is served as persisted and follows the store's
+/// publications from there, which the worker of this process writes as the change log moves
+/// (see `live`): a run of this process or another writes the store, the worker deduplicates
+/// the changed offers, and the follower brings what it publishes into the index.
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, index) = pipeline::open(&config).await?;
@@ -49,7 +50,34 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     for task in schedulers {
         let _ = task.await;
     }
-    let _ = live.task.await;
+    live.stopped().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `relais api`: serves (feeds, pages, widget, search, reports) from the index kept in step
+/// with the store's publications, and nothing else: no scheduled run, no deduplication (the
+/// worker of a `relais serve` or, later, a `relais worker` writes the publications). Any number
+/// of them may serve one store, each with its own index directory.
+pub async fn run_api(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let (store, index) = pipeline::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
+    let cancel = CancellationToken::new();
+    let live = start_index_follower(&store, &index, &cancel).index;
+    crate::say!("serving on http://{}", listener.local_addr()?);
+    serve_until_interrupted(
+        listener,
+        &config,
+        index,
+        store.clone(),
+        &live,
+        cancel.clone(),
+    )
+    .await?;
+    cancel.cancel();
+    live.stopped().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,27 +138,71 @@ pub fn start_link_checks(
     })
 }
 
-/// The live index's follower, running.
+/// The live index, running: the worker (unless the process only serves) and the index's
+/// follower.
 pub struct LiveIndex {
     /// What `/readyz` reports.
     pub status: Arc<IndexStatus>,
-    /// Wakes the follower (a run of this process ended).
+    /// Wakes the worker (a run of this process ended).
     pub wake: Arc<Notify>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Starts following the change log into `index` until `cancel`.
+impl LiveIndex {
+    /// Waits until the worker and the follower have stopped (after the cancellation).
+    pub async fn stopped(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts the worker, which deduplicates the changed offers and writes what it publishes, and
+/// the follower of those publications into `index`, until `cancel`.
 pub fn start_live_index(
     config: &Config,
     store: &Store,
     index: &OfferIndex,
     cancel: &CancellationToken,
 ) -> LiveIndex {
+    let mut live = start_index_follower(store, index, cancel);
+    let publisher = Publisher::new(config.clone(), store.clone());
+    let published = live.published.clone();
+    live.index.tasks.push(tokio::spawn(publisher.follow(
+        live.index.wake.clone(),
+        published,
+        cancel.clone(),
+    )));
+    live.index
+}
+
+/// The follower alone, and what wakes it.
+pub struct Following {
+    /// The live index, without a worker.
+    pub index: LiveIndex,
+    /// Wakes the follower (the worker of this process wrote).
+    pub published: Arc<Notify>,
+}
+
+/// Starts the follower of the store's publications into `index` until `cancel`, with no
+/// worker (an API replica: the worker runs elsewhere).
+pub fn start_index_follower(
+    store: &Store,
+    index: &OfferIndex,
+    cancel: &CancellationToken,
+) -> Following {
     let status = Arc::new(IndexStatus::starting());
-    let wake = Arc::new(Notify::new());
-    let follower = Follower::new(config.clone(), store.clone(), index.clone(), status.clone());
-    let task = tokio::spawn(follower.follow(wake.clone(), cancel.clone()));
-    LiveIndex { status, wake, task }
+    let published = Arc::new(Notify::new());
+    let follower = Follower::new(store.clone(), index.clone(), status.clone());
+    let task = tokio::spawn(follower.follow(published.clone(), cancel.clone()));
+    Following {
+        index: LiveIndex {
+            status,
+            wake: Arc::new(Notify::new()),
+            tasks: vec![task],
+        },
+        published,
+    }
 }
 
 /// Where the public reaches the server: `server.public_url`, else the address listened on.

@@ -1,5 +1,6 @@
 //! The live index against the full rebuild: after every sync of a series, the incrementally
-//! maintained index publishes exactly what `relais reindex` builds from the same store.
+//! maintained index (the worker's publications, followed by the index) publishes exactly what
+//! `relais reindex` builds from the same store.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,15 +9,49 @@ use relais_index::{IndexedOffer, OfferIndex};
 use relais_ingest::feeds::FeedRunOptions;
 use relais_publish::IndexStatus;
 
-use super::Follower;
+use super::{Follower, Publisher};
 use crate::config::Config;
 use crate::pipeline;
+
+/// The worker and the index's follower, as `relais serve` runs them.
+struct Live {
+    publisher: Publisher,
+    follower: Follower,
+}
+
+impl Live {
+    async fn start(bench: &Bench, store: &relais_storage::Store, index: &OfferIndex) -> Self {
+        Self::start_with(bench, store, index, Arc::new(IndexStatus::starting())).await
+    }
+
+    async fn start_with(
+        bench: &Bench,
+        store: &relais_storage::Store,
+        index: &OfferIndex,
+        status: Arc<IndexStatus>,
+    ) -> Self {
+        let mut publisher = Publisher::new(bench.config.clone(), store.clone());
+        publisher.start().await.unwrap();
+        let mut follower = Follower::new(store.clone(), index.clone(), status);
+        assert!(follower.start().await.unwrap());
+        Self {
+            publisher,
+            follower,
+        }
+    }
+
+    /// Publishes every change of the store, then applies every publication to the index.
+    async fn catch_up(&mut self) -> super::Applied {
+        self.publisher.catch_up().await.unwrap();
+        self.follower.catch_up().await.unwrap()
+    }
+}
 
 /// A job as two boards may publish it.
 #[derive(Clone)]
 struct Job {
     id: String,
-    title: &'static str,
+    title: String,
     employer: &'static str,
     city: &'static str,
     postal_code: &'static str,
@@ -97,6 +132,12 @@ fn job(number: usize, revision: u32) -> Job {
         "Nous recrutons pour notre site de {city} : {task}. Vous rejoignez une équipe de quinze personnes, \
          attachée au travail bien fait et à l'entraide. Poste à pourvoir rapidement, horaires communiqués à l'entretien."
     );
+    // A revision changes the title too: the published summary then tells whether the changed
+    // offer was indexed again.
+    let title = match revision {
+        0 => title.to_owned(),
+        n => format!("{title} (mise à jour {n})"),
+    };
     if revision > 0 {
         description.push_str(&format!(" Mise à jour numéro {revision} : la prise de poste est avancée, les entretiens ont lieu la semaine prochaine dans nos locaux."));
     }
@@ -219,13 +260,7 @@ async fn a_series_of_syncs_followed_incrementally_publishes_what_a_reindex_build
     let bench = bench();
     let (store, index) = pipeline::open(&bench.config).await.unwrap();
     let status = Arc::new(IndexStatus::starting());
-    let mut follower = Follower::new(
-        bench.config.clone(),
-        store.clone(),
-        index.clone(),
-        status.clone(),
-    );
-    follower.start().await.unwrap();
+    let mut live = Live::start_with(&bench, &store, &index, status.clone()).await;
     assert_eq!(status.readiness().status, "ready");
 
     let mut board_a: Vec<Job> = (0..10).map(|n| job(n, 0)).collect();
@@ -272,10 +307,15 @@ async fn a_series_of_syncs_followed_incrementally_publishes_what_a_reindex_build
         edit(&mut board_a, &mut board_b);
         sync(&bench, &store, 0, &board_a).await;
         sync(&bench, &store, 1, &board_b).await;
-        let applied = follower.catch_up().await.unwrap();
+        let applied = live.catch_up().await;
         assert_eq!(
-            applied.change_seq,
+            live.publisher.position(),
             store.last_change_seq().await.unwrap(),
+            "{step}"
+        );
+        assert_eq!(
+            applied.publication_seq,
+            store.last_publication_seq().await.unwrap(),
             "{step}"
         );
         assert_eq!(status.readiness().lag, 0, "{step}");
@@ -302,53 +342,49 @@ async fn a_restart_serves_the_persisted_index_then_applies_what_it_missed() {
     let bench = bench();
     let (store, index) = pipeline::open(&bench.config).await.unwrap();
     let board_a: Vec<Job> = (0..8).map(|n| job(n, 0)).collect();
-    let mut follower = Follower::new(
-        bench.config.clone(),
-        store.clone(),
-        index.clone(),
-        Arc::new(IndexStatus::starting()),
-    );
-    follower.start().await.unwrap();
+    let mut live = Live::start(&bench, &store, &index).await;
     sync(&bench, &store, 0, &board_a).await;
-    follower.catch_up().await.unwrap();
-    let before = index.applied_change_seq().unwrap();
-    drop(follower);
+    live.catch_up().await;
+    let before = index.applied_publication_seq().unwrap();
+    let worker_before = live.publisher.position();
+    drop(live);
 
-    // Changes land while no follower runs (the process was killed before applying them).
+    // Changes land while neither the worker nor the follower runs (the process was killed
+    // before applying them).
     let mut edited = board_a.clone();
     edited[0] = job(0, 1);
     edited.remove(4);
     sync(&bench, &store, 0, &edited).await;
     sync(&bench, &store, 1, &[job(5, 0)]).await;
-    assert!(store.last_change_seq().await.unwrap() > before.unwrap());
+    assert!(store.last_change_seq().await.unwrap() > worker_before);
 
+    // The worker starts again (its deduplicator rebuilt from the store) and publishes what
+    // changed; the index is served at once, from where it was.
     let status = Arc::new(IndexStatus::starting());
-    let mut restarted = Follower::new(
-        bench.config.clone(),
-        store.clone(),
-        index.clone(),
-        status.clone(),
-    );
-    restarted.start().await.unwrap();
-    // Served at once, from where the index was.
+    let mut restarted = Live::start_with(&bench, &store, &index, status.clone()).await;
     let readiness = status.readiness();
     assert_eq!(readiness.status, "ready");
-    assert_eq!(Some(readiness.index_change_seq), before);
+    assert_eq!(readiness.index_change_seq, worker_before);
     assert!(readiness.lag > 0, "{readiness:?}");
     let stale = keys(&index.published_summaries().unwrap());
     assert!(stale.contains(&"board-a:board-a-J4".to_string()));
 
-    restarted.catch_up().await.unwrap();
+    restarted.catch_up().await;
+    assert_eq!(
+        status.readiness().index_change_seq,
+        store.last_change_seq().await.unwrap()
+    );
+    assert_eq!(status.readiness().lag, 0);
     assert_eq!(
         index.published_summaries().unwrap(),
         rebuilt(&bench, &store).await
     );
-    // Applying the same changes again (a crash after the commit, before the position was kept
-    // anywhere else) changes nothing.
-    let mut again = Follower::new(bench.config.clone(), store.clone(), index.clone(), status);
-    again.position = before.unwrap();
-    again.dedup = Some(pipeline::deduplicate(&bench.config, &store).await.unwrap());
-    again.catch_up().await.unwrap();
+    // Applying the same changes again (a crash after a commit, before the position was kept
+    // anywhere else) changes nothing, on either side.
+    let mut again = Live::start(&bench, &store, &index).await;
+    again.publisher.rewind(worker_before);
+    again.follower.position = before.unwrap();
+    again.catch_up().await;
     assert_eq!(
         index.published_summaries().unwrap(),
         rebuilt(&bench, &store).await
@@ -362,17 +398,21 @@ async fn an_index_without_a_recorded_position_is_rebuilt_before_it_is_followed()
     sync(&bench, &store, 0, &[job(0, 0), job(1, 0)]).await;
     // An index written without a position (as `OfferIndex::rebuild` does): stale and unfollowable.
     index.rebuild(std::iter::empty()).unwrap();
-    assert_eq!(index.applied_change_seq().unwrap(), None);
+    assert_eq!(index.applied_publication_seq().unwrap(), None);
     let mut follower = Follower::new(
-        bench.config.clone(),
         store.clone(),
         index.clone(),
         Arc::new(IndexStatus::starting()),
     );
-    follower.start().await.unwrap();
+    // Nothing to rebuild it from until a worker has published.
+    assert!(!follower.start().await.unwrap());
+    let mut publisher = Publisher::new(bench.config.clone(), store.clone());
+    publisher.start().await.unwrap();
+    assert!(follower.start().await.unwrap());
     assert_eq!(index.len(), 2);
     assert_eq!(
-        index.applied_change_seq().unwrap(),
-        Some(store.last_change_seq().await.unwrap())
+        index.applied_publication_seq().unwrap(),
+        Some(store.last_publication_seq().await.unwrap())
     );
+    assert_eq!(publisher.position(), store.last_change_seq().await.unwrap());
 }

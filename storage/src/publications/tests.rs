@@ -58,8 +58,8 @@ async fn publications_rows_log_and_position_are_written_together() {
                 (key("1"), Some("[\"2\"]".into())),
                 (key("3"), Some("[]".into())),
             ],
-            "worker",
-            7,
+            0,
+            Some(("worker", 7)),
         )
         .await
         .unwrap();
@@ -68,6 +68,12 @@ async fn publications_rows_log_and_position_are_written_together() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].seq, last);
     assert_eq!(log[0].key, key("1"));
+    assert_eq!(log[0].base_change_seq, 0);
+    let state = store.log_state("worker").await.unwrap();
+    assert_eq!(
+        (state.publication_seq, state.worker_change_seq),
+        (last, Some(7))
+    );
 
     // The second copy takes over; the third offer leaves.
     store
@@ -82,12 +88,21 @@ async fn publications_rows_log_and_position_are_written_together() {
                 (key("2"), Some("[\"1\"]".into())),
                 (key("3"), None),
             ],
-            "worker",
-            9,
+            7,
+            Some(("worker", 9)),
         )
         .await
         .unwrap();
     assert_eq!(store.log_position("worker").await.unwrap(), Some(9));
+    assert_eq!(
+        store.next_publication_base(last - 1).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        store.next_publication_base(last).await.unwrap(),
+        Some(7),
+        "the next write's base: the first write is whole"
+    );
     let rows = store.publication_rows(&[key("1"), key("3")]).await.unwrap();
     assert_eq!(rows.len(), 1, "the third offer's row is gone");
     assert_eq!(Some(rows["board:1"].clone()), row("2", None));

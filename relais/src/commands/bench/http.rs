@@ -1,8 +1,10 @@
-//! `relais bench search --http`: the real `relais serve` binary over the store and index the live
-//! measurement left, loaded on loopback by `wrk` (Debian package `wrk`) with the query mix as
-//! URLs: the saturation rate (16 connections, no pause), then the latency at about 200 queries/s
-//! (10 connections, each pausing 50 ms between requests), and the server's resident memory
-//! (page cache aside).
+//! `relais bench search --http`: the real binary serving the store and index the live
+//! measurement left, as an API replica (`relais api`, the serving role), loaded on loopback by
+//! `wrk` (Debian package `wrk`) with the query mix as URLs: the saturation rate (16
+//! connections, no pause), then the latency at about 200 queries/s (10 connections, each
+//! pausing 50 ms between requests), and its resident memory (page cache aside); then the
+//! all-in-one `relais serve` (its worker's deduplicator rebuilt) is started on the same data and
+//! its resident memory read at rest.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -21,13 +23,16 @@ pub struct HttpFigures {
     pub p99_ms_at_rate: f64,
     /// The rate the moderate run reached.
     pub rate_qps: f64,
-    /// Resident memory of `relais serve` after the load, page cache aside (`RssAnon` +
-    /// `RssShmem`: the index's mapped files are left out), in MB.
+    /// Resident memory of the serving process (`relais api`) after the load, page cache aside
+    /// (`RssAnon` + `RssShmem`: the index's mapped files are left out), in MB.
     pub rss_mb: f64,
     /// The same with the index's mapped pages (VmRSS), in MB.
     pub rss_with_files_mb: f64,
     /// Its peak (VmHWM), in MB.
     pub peak_rss_mb: f64,
+    /// The all-in-one `relais serve` (the worker's deduplicator beside the index) at rest,
+    /// page cache aside, in MB.
+    pub all_in_one_rss_mb: f64,
 }
 
 /// The URL of a request of the mix, as an app would send it.
@@ -72,7 +77,7 @@ fn lua_string(text: &str) -> String {
 /// Every région: the bench's key answers everywhere.
 const ALL_FRANCE: &str = "pays:FR";
 
-/// Runs `relais serve` on `data_dir`, loads it with `urls`, and stops it.
+/// Runs `relais api` on `data_dir`, loads it with `urls`, and stops it; then measures `relais serve` at rest.
 pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result<HttpFigures> {
     let wrk = which("wrk").context(
         "--http needs `wrk` on the PATH (Debian: `apt-get install wrk`), the load generator",
@@ -102,56 +107,111 @@ pub fn measure(data_dir: &Path, urls: &[String], seconds: u64) -> anyhow::Result
     let key: serde_json::Value = serde_json::from_slice(&created.stdout)
         .with_context(|| String::from_utf8_lossy(&created.stderr).into_owned())?;
     let key = key["key"].as_str().context("no key")?.to_owned();
-    let mut server = Command::new(std::env::current_exe()?)
-        .args(["--config", &config.display().to_string(), "serve"])
-        .env("RELAIS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start relais serve")?;
-    let result = load(&mut server, &wrk, data_dir, urls, seconds, &key);
-    let _ = server.kill();
-    let _ = server.wait();
-    result
+    // The serving role (an API replica) is loaded and measured; then the all-in-one
+    // `relais serve`, its worker's deduplicator rebuilt, is measured at rest.
+    let mut api = Server::start(&config, "api")?;
+    let loaded = load(&mut api, &wrk, data_dir, urls, seconds, &key);
+    drop(api);
+    let mut figures = loaded?;
+    let mut serve = Server::start(&config, "serve")?;
+    serve.wait_ready()?;
+    figures.all_in_one_rss_mb = resident(serve.child.id())?.0;
+    eprintln!(
+        "http: the all-in-one relais serve holds {:.0} MB, page cache aside",
+        figures.all_in_one_rss_mb
+    );
+    Ok(figures)
+}
+
+/// A `relais` process that serves, killed when dropped.
+struct Server {
+    child: std::process::Child,
+    role: &'static str,
+}
+
+impl Server {
+    fn start(config: &Path, role: &'static str) -> anyhow::Result<Self> {
+        let child = Command::new(std::env::current_exe()?)
+            .args(["--config", &config.display().to_string(), role])
+            .env("RELAIS_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start relais {role}"))?;
+        Ok(Self { child, role })
+    }
+
+    /// Waits until it listens and its index follows the store with nothing left to apply;
+    /// returns its base URL.
+    fn wait_ready(&mut self) -> anyhow::Result<String> {
+        let role = self.role;
+        let stdout = self.child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .with_context(|| format!("relais {role} stopped before listening"))??;
+            if let Some(base) = line.strip_prefix("serving on ") {
+                break base.to_owned();
+            }
+        };
+        let started = Instant::now();
+        loop {
+            let ready = reqwest::blocking::get(format!("{base}/readyz"))
+                .ok()
+                .and_then(|r| r.json::<serde_json::Value>().ok());
+            if ready.is_some_and(|r| r["following"] == true && r["lag"] == 0) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(3_600) {
+                bail!("relais {role} did not become ready");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!(
+            "http: relais {role} ready in {:.1} s (pid {})",
+            started.elapsed().as_secs_f64(),
+            self.child.id()
+        );
+        Ok(base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process's resident memory in MB: page cache aside (`RssAnon` + `RssShmem`: mapped files
+/// left out), with its mapped pages (`VmRSS`), and its peak (`VmHWM`).
+fn resident(pid: u32) -> anyhow::Result<(f64, f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kilobytes = |name: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Ok((
+        (kilobytes("RssAnon:") + kilobytes("RssShmem:")) / 1024.0,
+        kilobytes("VmRSS:") / 1024.0,
+        kilobytes("VmHWM:") / 1024.0,
+    ))
 }
 
 fn load(
-    server: &mut std::process::Child,
+    server: &mut Server,
     wrk: &Path,
     data_dir: &Path,
     urls: &[String],
     seconds: u64,
     key: &str,
 ) -> anyhow::Result<HttpFigures> {
-    let stdout = server.stdout.take().context("server stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .context("relais serve stopped before listening")??;
-        if let Some(base) = line.strip_prefix("serving on ") {
-            break base.to_owned();
-        }
-    };
-    // Steady state: the index served and the deduplicator rebuilt.
-    let started = Instant::now();
-    loop {
-        let ready = reqwest::blocking::get(format!("{base}/readyz"))
-            .ok()
-            .and_then(|r| r.json::<serde_json::Value>().ok());
-        if ready.is_some_and(|r| r["following"] == true && r["lag"] == 0) {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(3_600) {
-            bail!("relais serve did not become ready");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    eprintln!(
-        "http: relais serve ready in {:.1} s (pid {})",
-        started.elapsed().as_secs_f64(),
-        server.id()
-    );
+    let base = server.wait_ready()?;
     // The mix must find offers, or the figures would measure empty answers.
     let found: u64 = urls
         .iter()
@@ -167,7 +227,8 @@ fn load(
         .sum();
     anyhow::ensure!(
         found > 0,
-        "relais serve found no offer for the first 20 queries of the mix"
+        "relais {} found no offer for the first 20 queries of the mix",
+        server.role
     );
     eprintln!("http: the first 20 queries of the mix find {found} offers in all");
     let target = WrkTarget {
@@ -181,22 +242,15 @@ fn load(
     };
     let (saturation_qps, _) = run(16, 0)?;
     let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id()))?;
-    let kilobytes = |name: &str| -> f64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let (rss_mb, rss_with_files_mb, peak_rss_mb) = resident(server.child.id())?;
     Ok(HttpFigures {
         saturation_qps,
         p99_ms_at_rate,
         rate_qps,
-        rss_mb: (kilobytes("RssAnon:") + kilobytes("RssShmem:")) / 1024.0,
-        rss_with_files_mb: kilobytes("VmRSS:") / 1024.0,
-        peak_rss_mb: kilobytes("VmHWM:") / 1024.0,
+        rss_mb,
+        rss_with_files_mb,
+        peak_rss_mb,
+        all_in_one_rss_mb: f64::NAN,
     })
 }
 

@@ -1,24 +1,23 @@
 //! From a store commit to the offer being found by search, under a steady rate of changes: the
-//! offers are loaded into a real SQLite store, `relais serve`'s follower (`live::Follower`, the
-//! code that ships) builds the index and follows the change log, and changed offers are committed
-//! at a fixed rate. A change counts as searchable once the follower's commit that holds it is
-//! visible to searches (the reader is reloaded before the position advances); every changed
-//! offer is then searched for by a word only it has, to check that it is really found.
+//! offers are loaded into a real SQLite store, `relais serve`'s live index (`live::Publisher`
+//! and `live::Follower` as `serve::start_live_index` runs them, the code that ships) builds the
+//! deduplicator, the publications and the index and follows the change log, and changed offers
+//! are committed at a fixed rate. A change counts as searchable once `/readyz`'s position says
+//! the index reflects it: the worker has published it and the index commit holding what it
+//! published is visible to searches (the reader is reloaded before the position advances);
+//! every changed offer is then searched for by a word only it has, to check that it is really
+//! found.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use relais_index::{OfferIndex, SearchRequest};
 use relais_model::{Offer, OfferKey, SourceId};
-use relais_publish::IndexStatus;
 use relais_storage::{IncomingRecord, RunKind, RunOutcome, Store};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::serve::start_live_index;
 use crate::config::Config;
-use crate::live::Follower;
 
 /// What the measurement saw.
 #[derive(Debug)]
@@ -105,27 +104,20 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
         loading.elapsed().as_secs_f64()
     );
 
-    let status = Arc::new(IndexStatus::starting());
-    let wake = Arc::new(Notify::new());
     let cancel = CancellationToken::new();
-    let follower = Follower::new(
-        Config::default(),
-        store.clone(),
-        index.clone(),
-        status.clone(),
-    );
-    let following = tokio::spawn(follower.follow(wake, cancel.clone()));
+    let live = start_live_index(&Config::default(), &store, &index, &cancel);
+    let status = live.status.clone();
     let starting = Instant::now();
     let loaded_seq = store.last_change_seq().await?;
     while !(status.readiness().following && status.readiness().index_change_seq >= loaded_seq) {
         anyhow::ensure!(
             starting.elapsed() < Duration::from_secs(3_600),
-            "the follower did not start"
+            "the live index did not start"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!(
-        "live: index built and deduplicator ready in {:.1} s ({} offers indexed)",
+        "live: deduplicator, publications and index ready in {:.1} s ({} offers indexed)",
         starting.elapsed().as_secs_f64(),
         index.len()
     );
@@ -188,7 +180,7 @@ async fn run(offers: Vec<Offer>, rate: usize, seconds: u64) -> anyhow::Result<In
         );
     }
     cancel.cancel();
-    following.await.context("follower task")?;
+    live.stopped().await;
     // Each change is really published, and found by its own word when it is the copy its job
     // is shown through (another copy's title is not indexed; it is listed as "also published on").
     for (key, word) in &markers {

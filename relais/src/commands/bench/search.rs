@@ -357,13 +357,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
             let http = if args.http {
                 let figures = http::measure(measured.data_dir.path(), &urls, args.http_seconds)?;
                 eprintln!(
-                    "http: saturation {:.0} queries/s; p99 {:.1} ms at {:.0} queries/s; relais serve resident {:.0} MB page cache aside ({:.0} MB with the index's mapped pages, peak {:.0} MB)",
+                    "http: saturation {:.0} queries/s; p99 {:.1} ms at {:.0} queries/s; the serving role (relais api) resident {:.0} MB page cache aside ({:.0} MB with the index's mapped pages, peak {:.0} MB); the all-in-one relais serve {:.0} MB at rest",
                     figures.saturation_qps,
                     figures.p99_ms_at_rate,
                     figures.rate_qps,
                     figures.rss_mb,
                     figures.rss_with_files_mb,
-                    figures.peak_rss_mb
+                    figures.peak_rss_mb,
+                    figures.all_in_one_rss_mb
                 );
                 Some(figures)
             } else {

@@ -1,0 +1,287 @@
+//! The worker's half of the live index: the deduplicator follows the offer change log and
+//! writes what it publishes to the store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use relais_dedup::Deduplicator;
+use relais_model::{Offer, OfferKey};
+use relais_storage::{OfferChange, PublicationRow, Store};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{BATCH, POLL, RETRY, pause};
+use crate::config::Config;
+use crate::pipeline::{self, WORKER};
+
+/// What one applied batch of offer changes published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The last offer change applied.
+    pub change_seq: i64,
+    /// Changes read.
+    pub changes: usize,
+    /// Publication rows written.
+    pub rows: usize,
+    /// Publication log entries written.
+    pub entries: usize,
+}
+
+/// The deduplicating worker: follows the offer change log, writes the publications.
+pub struct Publisher {
+    config: Config,
+    store: Store,
+    dedup: Option<Deduplicator>,
+    position: i64,
+}
+
+impl Publisher {
+    /// A publisher that has not started yet (see [`Self::start`]).
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            config,
+            store,
+            dedup: None,
+            position: 0,
+        }
+    }
+
+    /// Rebuilds the deduplicator from the store and writes what it publishes differently from
+    /// the store's publications; then resumes after the last change its previous run applied.
+    /// When that run's position is unknown, or the log was pruned past it, every published
+    /// offer is logged again, so that each index re-reads what changed meanwhile.
+    pub async fn start(&mut self) -> anyhow::Result<()> {
+        let last = self.store.last_change_seq().await?;
+        let oldest = self.store.oldest_change_seq().await?;
+        let recorded = self.store.log_position(WORKER).await?;
+        let dedup = pipeline::deduplicate(&self.config, &self.store).await?;
+        let followable = |seq: i64| last <= seq || oldest.is_some_and(|oldest| oldest <= seq + 1);
+        let resumed = recorded.filter(|&seq| followable(seq));
+        self.position = resumed.unwrap_or(last);
+        // Written as of the position the worker resumes from: an index that applied them does
+        // not reflect the changes after it until the worker has applied those too. Without a
+        // position to resume from, every published offer is logged, changed or not.
+        let reconciled =
+            pipeline::reconcile(&self.store, &dedup, self.position, resumed.is_none()).await?;
+        if resumed.is_none() {
+            tracing::info!(
+                recorded_change_seq = ?recorded,
+                store_change_seq = last,
+                logged = reconciled,
+                "the worker cannot follow the change log from where it was (or never ran): every published offer logged"
+            );
+        }
+        // Recorded even when nothing was written: an index waits for it before rebuilding.
+        self.store
+            .write_publications(&[], &[], self.position, Some((WORKER, self.position)))
+            .await?;
+        let heap = dedup.heap_usage();
+        let mb = |bytes: usize| bytes / 1_000_000;
+        tracing::info!(
+            offers = dedup.len(),
+            jobs = dedup.cluster_count(),
+            reconciled,
+            change_seq = self.position,
+            heap_mb = mb(heap.total()),
+            records_mb = mb(heap.records),
+            texts_mb = mb(heap.texts),
+            blocking_mb = mb(heap.blocking),
+            clusters_mb = mb(heap.clusters),
+            sketch_mb = mb(heap.sketch),
+            "deduplicator ready"
+        );
+        self.dedup = Some(dedup);
+        Ok(())
+    }
+
+    /// Applies the next batch of offer changes, if any.
+    pub async fn apply_next(&mut self) -> anyhow::Result<Option<Published>> {
+        let changes = self.store.changes_after(self.position, BATCH).await?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let published = self.apply(&changes).await?;
+        self.position = published.change_seq;
+        Ok(Some(published))
+    }
+
+    /// Applies every change in the log, batch after batch, until none is left.
+    #[cfg(test)]
+    pub async fn catch_up(&mut self) -> anyhow::Result<i64> {
+        while self.apply_next().await?.is_some() {}
+        Ok(self.position)
+    }
+
+    /// Where the worker stands in the offer change log.
+    #[cfg(test)]
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// Moves the worker back in the offer change log (a crash after a write of the store that
+    /// a later start does not know of).
+    #[cfg(test)]
+    pub fn rewind(&mut self, change_seq: i64) {
+        self.position = change_seq;
+    }
+
+    async fn apply(&mut self, changes: &[OfferChange]) -> anyhow::Result<Published> {
+        let dedup = self
+            .dedup
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the worker has not started"))?;
+        let change_seq = changes.last().map_or(self.position, |c| c.seq);
+        let mut changed: Vec<OfferKey> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for change in changes {
+            if seen.insert(change.key.to_string()) {
+                changed.push(change.key.clone());
+            }
+        }
+        let offers: HashMap<String, Offer> = self
+            .store
+            .offers(&changed)
+            .await?
+            .into_iter()
+            .map(|offer| (offer.key.to_string(), offer))
+            .collect();
+        for key in &changed {
+            let text = key.to_string();
+            match offers.get(&text) {
+                Some(offer)
+                    if offer.status.is_active() && self.config.publishable(offer.key.source()) =>
+                {
+                    dedup.observe(offer);
+                    dedup.upsert(offer, self.config.trust_rank(key.source()));
+                }
+                _ => {
+                    dedup.remove(&text);
+                }
+            }
+        }
+
+        // Every offer whose row a change can affect: closed under the jobs as the store
+        // publishes them (the copy shown and its links) and as the deduplicator now sees them,
+        // so that a job that split, merged or moved is rewritten whole.
+        let mut stored: HashMap<String, Option<PublicationRow>> = HashMap::new();
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        let mut frontier: Vec<String> = seen.iter().cloned().collect();
+        while !frontier.is_empty() {
+            // Each key once: a key met twice must not find its row taken by the first.
+            let unread: BTreeSet<&String> = frontier
+                .iter()
+                .filter(|key| !stored.contains_key(*key))
+                .collect();
+            let keys: Vec<OfferKey> = unread
+                .iter()
+                .filter_map(|key| OfferKey::parse(key).ok())
+                .collect();
+            let mut read = self.store.publication_rows(&keys).await?;
+            for key in keys {
+                let text = key.to_string();
+                let row = read.remove(&text);
+                stored.insert(text, row);
+            }
+            let mut next = Vec::new();
+            for key in frontier.drain(..) {
+                if !affected.insert(key.clone()) {
+                    continue;
+                }
+                if let Some(Some(row)) = stored.get(&key) {
+                    next.push(row.shown_through.clone());
+                    if let Some(links) = &row.links {
+                        let links = pipeline::parse_links(&key, links);
+                        next.extend(links.into_iter().map(|link| link.key));
+                    }
+                }
+                if let Some(cluster) = dedup.cluster_of(&key) {
+                    next.extend(cluster.members.iter().map(|m| m.key.to_string()));
+                }
+            }
+            frontier = next
+                .into_iter()
+                .filter(|key| !affected.contains(key))
+                .collect();
+        }
+
+        let mut rows = Vec::new();
+        let mut log = Vec::new();
+        for key in &affected {
+            let Ok(offer_key) = OfferKey::parse(key) else {
+                continue;
+            };
+            let old = stored.get(key).cloned().flatten();
+            let new = pipeline::publication_row(dedup, key);
+            if let Some(entry) = pipeline::log_entry(old.as_ref(), new.as_ref(), seen.contains(key))
+            {
+                log.push((offer_key.clone(), entry));
+            }
+            if old != new {
+                rows.push((offer_key, new));
+            }
+        }
+        self.store
+            .write_publications(&rows, &log, self.position, Some((WORKER, change_seq)))
+            .await?;
+        Ok(Published {
+            change_seq,
+            changes: changes.len(),
+            rows: rows.len(),
+            entries: log.len(),
+        })
+    }
+
+    /// Starts (see [`Self::start`]), then applies changes as they come until `cancel`: woken by
+    /// `wake` (a run of this process ended) or every [`POLL`] (another process may write);
+    /// wakes `published` after each write. Failures are logged and retried; they never stop
+    /// the server.
+    pub async fn follow(
+        mut self,
+        wake: Arc<Notify>,
+        published: Arc<Notify>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            match self.start().await {
+                Ok(()) => {
+                    published.notify_one();
+                    break;
+                }
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "the worker cannot start; retrying");
+                    if pause(RETRY, &wake, &cancel).await {
+                        return;
+                    }
+                }
+            }
+        }
+        loop {
+            match self.apply_next().await {
+                Ok(Some(done)) => {
+                    tracing::debug!(
+                        change_seq = done.change_seq,
+                        changes = done.changes,
+                        rows = done.rows,
+                        entries = done.entries,
+                        "changes published"
+                    );
+                    published.notify_one();
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    if pause(POLL, &wake, &cancel).await {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "publishing changes failed; retrying");
+                    if pause(RETRY, &wake, &cancel).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
