@@ -13,6 +13,8 @@ use crate::{ApiError, AppState};
 pub struct IndexStatus {
     ready: AtomicBool,
     following: AtomicBool,
+    /// A worker of the same process is rebuilding its deduplicator: changes wait for it.
+    worker_starting: AtomicBool,
     index_change_seq: AtomicI64,
     store_change_seq: AtomicI64,
 }
@@ -29,9 +31,20 @@ impl IndexStatus {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// The deduplicator is rebuilt: changes are being applied as they come.
+    /// The index's follower has started: publications are applied as they come.
     pub fn set_following(&self) {
         self.following.store(true, Ordering::Release);
+    }
+
+    /// A worker runs in this process and is rebuilding its deduplicator (until
+    /// [`Self::set_worker_ready`]): the changes of the store wait for it.
+    pub fn set_worker_starting(&self) {
+        self.worker_starting.store(true, Ordering::Release);
+    }
+
+    /// The worker of this process has rebuilt its deduplicator and follows the change log.
+    pub fn set_worker_ready(&self) {
+        self.worker_starting.store(false, Ordering::Release);
     }
 
     /// The index now reflects the change log up to `change_seq`.
@@ -54,7 +67,8 @@ impl IndexStatus {
             } else {
                 "starting"
             },
-            following: self.following.load(Ordering::Acquire),
+            following: self.following.load(Ordering::Acquire)
+                && !self.worker_starting.load(Ordering::Acquire),
             index_change_seq: index,
             store_change_seq: store,
             lag: store - index,
@@ -68,9 +82,11 @@ pub struct Readiness {
     /// `ready` (the index is served) or `starting`.
     #[schema(value_type = String)]
     pub status: &'static str,
-    /// Whether changes are applied as they come (false while the deduplicator is rebuilt).
+    /// Whether changes are applied as they come (false while the index is rebuilt, or while
+    /// the worker of the same process rebuilds its deduplicator).
     pub following: bool,
-    /// The last change-log sequence the index reflects.
+    /// The last change-log sequence the index reflects (deduplicated by the worker, and what it
+    /// published applied).
     pub index_change_seq: i64,
     /// The last change-log sequence the follower saw in the store.
     pub store_change_seq: i64,

@@ -166,11 +166,13 @@ pub fn start_live_index(
     cancel: &CancellationToken,
 ) -> LiveIndex {
     let mut live = start_index_follower(store, index, cancel);
+    live.index.status.set_worker_starting();
     let publisher = Publisher::new(config.clone(), store.clone());
     let published = live.published.clone();
     live.index.tasks.push(tokio::spawn(publisher.follow(
         live.index.wake.clone(),
         published,
+        live.index.status.clone(),
         cancel.clone(),
     )));
     live.index

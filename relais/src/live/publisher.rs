@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use relais_dedup::Deduplicator;
 use relais_model::{Offer, OfferKey};
+use relais_publish::IndexStatus;
 use relais_storage::{OfferChange, PublicationRow, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -231,19 +232,21 @@ impl Publisher {
         })
     }
 
-    /// Starts (see [`Self::start`]), then applies changes as they come until `cancel`: woken by
-    /// `wake` (a run of this process ended) or every [`POLL`] (another process may write);
-    /// wakes `published` after each write. Failures are logged and retried; they never stop
-    /// the server.
+    /// Starts (see [`Self::start`]; `status` told when it is done), then applies changes as
+    /// they come until `cancel`: woken by `wake` (a run of this process ended) or every
+    /// [`POLL`] (another process may write); wakes `published` after each write. Failures are
+    /// logged and retried; they never stop the server.
     pub async fn follow(
         mut self,
         wake: Arc<Notify>,
         published: Arc<Notify>,
+        status: Arc<IndexStatus>,
         cancel: CancellationToken,
     ) {
         loop {
             match self.start().await {
                 Ok(()) => {
+                    status.set_worker_ready();
                     published.notify_one();
                     break;
                 }
