@@ -1,7 +1,7 @@
 //! The order of the stages: source → store → index → publication. Commands and the scheduler
 //! call these functions; nothing else wires the crates together.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::mpsc;
 
 use anyhow::Context;
@@ -201,23 +201,6 @@ pub fn publication_row(dedup: &Deduplicator, key: &str) -> Option<PublicationRow
     })
 }
 
-/// [`publication_row`] of every offer the deduplicator holds, by key.
-fn publication_rows(dedup: &Deduplicator) -> HashMap<String, PublicationRow> {
-    let mut rows = HashMap::with_capacity(dedup.len());
-    for cluster in dedup.clusters() {
-        let shown_through = cluster.canonical.key.to_string();
-        let links = links_json(&links_of(&cluster));
-        for member in &cluster.members {
-            let row = PublicationRow {
-                shown_through: shown_through.clone(),
-                links: (*member.key == *shown_through).then(|| links.clone()),
-            };
-            rows.insert(member.key.to_string(), row);
-        }
-    }
-    rows
-}
-
 /// What the store's publication log must say when an offer's row goes from `old` to `new`:
 /// `Some(Some(links))` to (re)index it, `Some(None)` to take it out of the indexes, `None`
 /// for nothing. `changed`: the offer itself changed (its entry is rewritten even when its links
@@ -247,37 +230,83 @@ pub async fn reconcile(
     change_seq: i64,
     every: bool,
 ) -> anyhow::Result<usize> {
-    let mut stored = store.all_publication_rows().await?;
-    let mut rows = Vec::new();
-    let mut log = Vec::new();
-    let mut desired: Vec<(String, PublicationRow)> = publication_rows(dedup).into_iter().collect();
-    desired.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, row) in desired {
-        let old = stored.remove(&key);
-        if old.as_ref() == Some(&row) && !(every && row.links.is_some()) {
-            continue;
-        }
-        let offer_key = OfferKey::parse(&key).with_context(|| format!("offer key `{key}`"))?;
-        if let Some(entry) = log_entry(old.as_ref(), Some(&row), every) {
-            log.push((offer_key.clone(), entry));
-        }
-        if old.as_ref() != Some(&row) {
-            rows.push((offer_key, Some(row)));
-        }
-    }
-    let mut gone: Vec<(String, PublicationRow)> = stored.into_iter().collect();
-    gone.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, old) in gone {
-        let offer_key = OfferKey::parse(&key).with_context(|| format!("offer key `{key}`"))?;
-        if let Some(entry) = log_entry(Some(&old), None, false) {
-            log.push((offer_key.clone(), entry));
-        }
-        rows.push((offer_key, None));
-    }
+    let mut diff = Diff::default();
+    // The offers the store has a row for, against what the deduplicator says of them.
+    let mut present: HashSet<Box<str>> = HashSet::new();
     store
-        .write_publications(&rows, &log, change_seq, None)
+        .for_each_publication_row(|key, old| {
+            let text = key.to_string();
+            let new = publication_row(dedup, &text);
+            diff.add(key, Some(&old), new, every);
+            present.insert(text.into());
+        })
         .await?;
-    Ok(log.len())
+    // The offers the deduplicator holds that the store has no row for, written in chunks (all
+    // of them at a first start).
+    for cluster in dedup.clusters() {
+        let shown_through = cluster.canonical.key.to_string();
+        for member in &cluster.members {
+            if present.contains(&*member.key) {
+                continue;
+            }
+            let key = OfferKey::parse(&member.key)
+                .with_context(|| format!("offer key `{}`", member.key))?;
+            let links = (*member.key == *shown_through).then(|| links_json(&links_of(&cluster)));
+            let row = PublicationRow {
+                shown_through: shown_through.clone(),
+                links,
+            };
+            diff.add(key, None, Some(row), every);
+            if diff.rows.len() >= RECONCILE_CHUNK {
+                diff.write(store, change_seq).await?;
+            }
+        }
+    }
+    diff.write(store, change_seq).await?;
+    Ok(diff.logged)
+}
+
+/// Rows written per transaction by [`reconcile`]: its memory stays flat at a first start, and a
+/// crash between two chunks is harmless (the next start reconciles again).
+const RECONCILE_CHUNK: usize = 20_000;
+
+/// Rows and log entries to write, and how many entries were written.
+#[derive(Default)]
+struct Diff {
+    rows: Vec<(OfferKey, Option<PublicationRow>)>,
+    log: Vec<(OfferKey, Option<String>)>,
+    logged: usize,
+}
+
+impl Diff {
+    /// An offer's row going from `old` to `new`.
+    fn add(
+        &mut self,
+        key: OfferKey,
+        old: Option<&PublicationRow>,
+        new: Option<PublicationRow>,
+        every: bool,
+    ) {
+        if let Some(entry) = log_entry(old, new.as_ref(), every) {
+            self.log.push((key.clone(), entry));
+        }
+        if old != new.as_ref() {
+            self.rows.push((key, new));
+        }
+    }
+
+    async fn write(&mut self, store: &Store, change_seq: i64) -> anyhow::Result<()> {
+        if self.rows.is_empty() && self.log.is_empty() {
+            return Ok(());
+        }
+        store
+            .write_publications(&self.rows, &self.log, change_seq, None)
+            .await?;
+        self.logged += self.log.len();
+        self.rows.clear();
+        self.log.clear();
+        Ok(())
+    }
 }
 
 /// The other members of a cluster, as "also published on" links of its canonical member.

@@ -126,29 +126,63 @@ impl Store {
 
     /// The last sequence number written (0 when the log is empty and was never written).
     pub async fn last_change_seq(&self) -> Result<i64, StorageError> {
+        self.last_seq(Log::OfferChanges).await
+    }
+
+    /// The oldest sequence number still in the log, if any: a reader behind it must rebuild.
+    pub async fn oldest_change_seq(&self) -> Result<Option<i64>, StorageError> {
+        self.oldest_seq(Log::OfferChanges).await
+    }
+
+    /// Deletes the entries before `seq` (every reader is past them); returns how many.
+    pub async fn prune_changes_before(&self, seq: i64) -> Result<u64, StorageError> {
+        self.prune_before(Log::OfferChanges, seq).await
+    }
+
+    /// The last sequence number a log gave (0 when it never gave one).
+    pub(crate) async fn last_seq(&self, log: Log) -> Result<i64, StorageError> {
         // sqlite_sequence keeps the highest number ever given, even once those rows are pruned.
         let row = sqlx::query(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'offer_changes'), 0) AS seq",
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0) AS seq",
         )
+        .bind(log.table())
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("seq")?)
     }
 
-    /// The oldest sequence number still in the log, if any: a reader behind it must rebuild.
-    pub async fn oldest_change_seq(&self) -> Result<Option<i64>, StorageError> {
-        let row = sqlx::query("SELECT MIN(seq) AS seq FROM offer_changes")
+    /// The oldest sequence number still in a log, if any.
+    pub(crate) async fn oldest_seq(&self, log: Log) -> Result<Option<i64>, StorageError> {
+        let row = sqlx::query(&format!("SELECT MIN(seq) AS seq FROM {}", log.table()))
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("seq")?)
     }
 
-    /// Deletes the entries before `seq` (every reader is past them); returns how many.
-    pub async fn prune_changes_before(&self, seq: i64) -> Result<u64, StorageError> {
-        let done = sqlx::query("DELETE FROM offer_changes WHERE seq < $1")
+    /// Deletes a log's entries before `seq`; returns how many.
+    pub(crate) async fn prune_before(&self, log: Log, seq: i64) -> Result<u64, StorageError> {
+        let done = sqlx::query(&format!("DELETE FROM {} WHERE seq < $1", log.table()))
             .bind(seq)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// The store's logs read by sequence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Log {
+    /// `offer_changes`.
+    OfferChanges,
+    /// `publication_changes`.
+    PublicationChanges,
+}
+
+impl Log {
+    fn table(self) -> &'static str {
+        match self {
+            Log::OfferChanges => "offer_changes",
+            Log::PublicationChanges => "publication_changes",
+        }
     }
 }

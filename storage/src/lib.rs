@@ -98,6 +98,25 @@ impl Store {
     }
 }
 
+/// A query that ends with `(source, source_offer_id) IN (` and the keys' pairs, closed.
+pub(crate) fn keys_in<'a>(
+    head: impl Into<String>,
+    keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
+) -> sqlx::QueryBuilder<'static, sqlx::Sqlite> {
+    let mut query = sqlx::QueryBuilder::new(head);
+    let mut separated = query.separated(", ");
+    for key in keys {
+        separated
+            .push("(")
+            .push_bind_unseparated(key.source().as_str().to_owned())
+            .push_unseparated(", ")
+            .push_bind_unseparated(key.source_offer_id().to_owned())
+            .push_unseparated(")");
+    }
+    query.push(")");
+    query
+}
+
 /// Milliseconds since the Unix epoch, the store's time representation.
 pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp_millis()

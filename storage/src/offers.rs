@@ -486,19 +486,10 @@ impl Store {
         let mut offers = Vec::with_capacity(keys.len());
         // SQLite binds at most 32 766 parameters; two per key.
         for chunk in keys.chunks(500) {
-            let mut select = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {OFFER_COLUMNS} FROM offers WHERE (source, source_offer_id) IN ("
-            ));
-            let mut separated = select.separated(", ");
-            for key in chunk {
-                separated
-                    .push("(")
-                    .push_bind_unseparated(key.source().as_str().to_owned())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(key.source_offer_id().to_owned())
-                    .push_unseparated(")");
-            }
-            select.push(")");
+            let mut select = crate::keys_in(
+                format!("SELECT {OFFER_COLUMNS} FROM offers WHERE (source, source_offer_id) IN ("),
+                chunk,
+            );
             for row in select.build().fetch_all(&self.pool).await? {
                 offers.push(offer_from_row(&row)?);
             }

@@ -17,8 +17,9 @@ use futures::TryStreamExt;
 use relais_model::{Offer, OfferKey, SourceId};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use crate::changes::Log;
 use crate::offers::{OFFER_COLUMNS, offer_from_row};
-use crate::{StorageError, Store};
+use crate::{StorageError, Store, keys_in};
 
 /// Where an active offer stands in what is published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,19 +91,10 @@ impl Store {
     ) -> Result<i64, StorageError> {
         let mut tx = self.write_transaction().await?;
         for chunk in rows.chunks(500) {
-            let mut delete = QueryBuilder::<Sqlite>::new(
+            let mut delete = keys_in(
                 "DELETE FROM publications WHERE (source, source_offer_id) IN (",
+                chunk.iter().map(|(key, _)| key),
             );
-            let mut separated = delete.separated(", ");
-            for (key, _) in chunk {
-                separated
-                    .push("(")
-                    .push_bind_unseparated(key.source().as_str().to_owned())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(key.source_offer_id().to_owned())
-                    .push_unseparated(")");
-            }
-            delete.push(")");
             delete.build().execute(&mut *tx).await?;
             let kept: Vec<_> = chunk
                 .iter()
@@ -172,20 +164,11 @@ impl Store {
     ) -> Result<HashMap<String, PublicationRow>, StorageError> {
         let mut rows = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(500) {
-            let mut select = QueryBuilder::<Sqlite>::new(
+            let mut select = keys_in(
                 "SELECT source, source_offer_id, shown_through, links FROM publications
                  WHERE (source, source_offer_id) IN (",
+                chunk,
             );
-            let mut separated = select.separated(", ");
-            for key in chunk {
-                separated
-                    .push("(")
-                    .push_bind_unseparated(key.source().as_str().to_owned())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(key.source_offer_id().to_owned())
-                    .push_unseparated(")");
-            }
-            select.push(")");
             for row in select.build().fetch_all(&self.pool).await? {
                 let (key, row) = row_of(&row)?;
                 rows.insert(key, row);
@@ -194,19 +177,26 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every row of `publications`, by key text.
-    pub async fn all_publication_rows(
+    /// Calls `visit` on every row of `publications`, streaming.
+    pub async fn for_each_publication_row(
         &self,
-    ) -> Result<HashMap<String, PublicationRow>, StorageError> {
-        let mut all = HashMap::new();
+        mut visit: impl FnMut(OfferKey, PublicationRow),
+    ) -> Result<u64, StorageError> {
         let mut rows =
             sqlx::query("SELECT source, source_offer_id, shown_through, links FROM publications")
                 .fetch(&self.pool);
+        let mut count = 0;
         while let Some(row) = rows.try_next().await? {
-            let (key, row) = row_of(&row)?;
-            all.insert(key, row);
+            visit(
+                key_of(&row, "publications")?,
+                PublicationRow {
+                    shown_through: row.try_get("shown_through")?,
+                    links: row.try_get("links")?,
+                },
+            );
+            count += 1;
         }
-        Ok(all)
+        Ok(count)
     }
 
     /// Calls `visit` on every published offer with its links (JSON), streaming.
@@ -290,30 +280,18 @@ impl Store {
 
     /// The last publication sequence written (0 when none ever was).
     pub async fn last_publication_seq(&self) -> Result<i64, StorageError> {
-        let row = sqlx::query(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'publication_changes'), 0) AS seq",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("seq")?)
+        self.last_seq(Log::PublicationChanges).await
     }
 
     /// The oldest publication sequence still in the log, if any: an index behind it must be
     /// rebuilt from `publications`.
     pub async fn oldest_publication_seq(&self) -> Result<Option<i64>, StorageError> {
-        let row = sqlx::query("SELECT MIN(seq) AS seq FROM publication_changes")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("seq")?)
+        self.oldest_seq(Log::PublicationChanges).await
     }
 
     /// Deletes the publication changes before `seq` (every index is past them); returns how many.
     pub async fn prune_publication_changes_before(&self, seq: i64) -> Result<u64, StorageError> {
-        let done = sqlx::query("DELETE FROM publication_changes WHERE seq < $1")
-            .bind(seq)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        self.prune_before(Log::PublicationChanges, seq).await
     }
 }
 
