@@ -1,7 +1,7 @@
 //! The worker's half of the live index: the deduplicator follows the offer change log and
 //! writes what it publishes to the store.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use relais_dedup::Deduplicator;
@@ -161,59 +161,16 @@ impl Publisher {
             }
         }
 
-        // Every offer whose row a change can affect: closed under the jobs as the store
-        // publishes them (the copy shown and its links) and as the deduplicator now sees them,
-        // so that a job that split, merged or moved is rewritten whole.
-        let mut stored: HashMap<String, Option<PublicationRow>> = HashMap::new();
-        let mut affected: BTreeSet<String> = BTreeSet::new();
-        let mut frontier: Vec<String> = seen.iter().cloned().collect();
-        while !frontier.is_empty() {
-            // Each key once: a key met twice must not find its row taken by the first.
-            let unread: BTreeSet<&String> = frontier
-                .iter()
-                .filter(|key| !stored.contains_key(*key))
-                .collect();
-            let keys: Vec<OfferKey> = unread
-                .iter()
-                .filter_map(|key| OfferKey::parse(key).ok())
-                .collect();
-            let mut read = self.store.publication_rows(&keys).await?;
-            for key in keys {
-                let text = key.to_string();
-                let row = read.remove(&text);
-                stored.insert(text, row);
-            }
-            let mut next = Vec::new();
-            for key in frontier.drain(..) {
-                if !affected.insert(key.clone()) {
-                    continue;
-                }
-                if let Some(Some(row)) = stored.get(&key) {
-                    next.push(row.shown_through.clone());
-                    if let Some(links) = &row.links {
-                        let links = pipeline::parse_links(&key, links);
-                        next.extend(links.into_iter().map(|link| link.key));
-                    }
-                }
-                if let Some(cluster) = dedup.cluster_of(&key) {
-                    next.extend(cluster.members.iter().map(|m| m.key.to_string()));
-                }
-            }
-            frontier = next
-                .into_iter()
-                .filter(|key| !affected.contains(key))
-                .collect();
-        }
-
+        let stored = affected_rows(&self.store, dedup, &seen).await?;
         let mut rows = Vec::new();
         let mut log = Vec::new();
-        for key in &affected {
-            let Ok(offer_key) = OfferKey::parse(key) else {
+        for (key, old) in stored {
+            let Ok(offer_key) = OfferKey::parse(&key) else {
                 continue;
             };
-            let old = stored.get(key).cloned().flatten();
-            let new = pipeline::publication_row(dedup, key);
-            if let Some(entry) = pipeline::log_entry(old.as_ref(), new.as_ref(), seen.contains(key))
+            let new = pipeline::publication_row(dedup, &key);
+            if let Some(entry) =
+                pipeline::log_entry(old.as_ref(), new.as_ref(), seen.contains(&key))
             {
                 log.push((offer_key.clone(), entry));
             }
@@ -287,4 +244,45 @@ impl Publisher {
             }
         }
     }
+}
+
+/// Every offer whose publication a change of the offers `changed` can affect, with its row as
+/// the store holds it: closed under the jobs as the store publishes them (the copy shown and its
+/// links) and as the deduplicator now sees them, so that a job that split, merged or moved is
+/// rewritten whole.
+async fn affected_rows(
+    store: &Store,
+    dedup: &Deduplicator,
+    changed: &BTreeSet<String>,
+) -> anyhow::Result<BTreeMap<String, Option<PublicationRow>>> {
+    let mut stored: BTreeMap<String, Option<PublicationRow>> = BTreeMap::new();
+    let mut frontier: BTreeSet<String> = changed.clone();
+    while !frontier.is_empty() {
+        // Each key read once, and its row kept.
+        let keys: Vec<OfferKey> = frontier
+            .iter()
+            .filter_map(|key| OfferKey::parse(key).ok())
+            .collect();
+        let mut read = store.publication_rows(&keys).await?;
+        let mut next = BTreeSet::new();
+        for key in std::mem::take(&mut frontier) {
+            let row = read.remove(&key);
+            if let Some(row) = &row {
+                next.insert(row.shown_through.clone());
+                if let Some(links) = &row.links {
+                    let links = pipeline::parse_links(&key, links);
+                    next.extend(links.into_iter().map(|link| link.key));
+                }
+            }
+            if let Some(cluster) = dedup.cluster_of(&key) {
+                next.extend(cluster.members.iter().map(|m| m.key.to_string()));
+            }
+            stored.insert(key, row);
+        }
+        frontier = next
+            .into_iter()
+            .filter(|key| !stored.contains_key(key))
+            .collect();
+    }
+    Ok(stored)
 }
