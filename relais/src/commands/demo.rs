@@ -263,5 +263,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for task in schedulers {
         let _ = task.await;
     }
+    live.stopped().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -23,19 +23,38 @@ use crate::scheduler::{parse_schedule, run_on_schedule};
 /// (see `live`): a run of this process or another writes the store, the worker deduplicates
 /// the changed offers, and the follower brings what it publishes into the index.
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    serve(config_path, true).await
+}
+
+/// `relais api`: serves (feeds, pages, widget, search, reports) from the index kept in step
+/// with the store's publications, and nothing else: no scheduled run, no deduplication (the
+/// worker of a `relais serve` or, later, a `relais worker` writes the publications). Any number
+/// of them may serve one store, each with its own index directory.
+pub async fn run_api(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    serve(config_path, false).await
+}
+
+/// Serves until interrupted; `all_in_one`: with the worker and the scheduled runs.
+async fn serve(config_path: Option<&Path>, all_in_one: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, index) = pipeline::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
     let cancel = CancellationToken::new();
-    let live = start_live_index(&config, &store, &index, &cancel);
-    let mut schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
-    schedulers.push(start_retention(&config, &store, &cancel));
-    if config.duties.link_check_hours > 0 && !config.sources.is_empty() {
-        schedulers.push(start_link_checks(&config, &store, &cancel));
-    }
-    schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
+    let mut schedulers = Vec::new();
+    let live = if all_in_one {
+        let live = start_live_index(&config, &store, &index, &cancel);
+        schedulers = start_schedules(&config, &store, &live.wake, &cancel)?;
+        schedulers.push(start_retention(&config, &store, &cancel));
+        if config.duties.link_check_hours > 0 && !config.sources.is_empty() {
+            schedulers.push(start_link_checks(&config, &store, &cancel));
+        }
+        schedulers.extend(start_feed_schedules(&config, &store, &live.wake, &cancel)?);
+        live
+    } else {
+        start_index_follower(&store, &index, &cancel).index
+    };
     crate::say!("serving on http://{}", listener.local_addr()?);
     serve_until_interrupted(
         listener,
@@ -50,33 +69,6 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     for task in schedulers {
         let _ = task.await;
     }
-    live.stopped().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `relais api`: serves (feeds, pages, widget, search, reports) from the index kept in step
-/// with the store's publications, and nothing else: no scheduled run, no deduplication (the
-/// worker of a `relais serve` or, later, a `relais worker` writes the publications). Any number
-/// of them may serve one store, each with its own index directory.
-pub async fn run_api(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config_path)?;
-    let (store, index) = pipeline::open(&config).await?;
-    let listener = tokio::net::TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("cannot listen on `{}`", config.server.listen))?;
-    let cancel = CancellationToken::new();
-    let live = start_index_follower(&store, &index, &cancel).index;
-    crate::say!("serving on http://{}", listener.local_addr()?);
-    serve_until_interrupted(
-        listener,
-        &config,
-        index,
-        store.clone(),
-        &live,
-        cancel.clone(),
-    )
-    .await?;
-    cancel.cancel();
     live.stopped().await;
     Ok(ExitCode::SUCCESS)
 }
