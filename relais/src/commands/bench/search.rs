@@ -62,6 +62,10 @@ pub struct SearchArgs {
     /// Print the slowest queries of the measured pass (their URL, time and total), for profiling.
     #[arg(long, default_value_t = 0)]
     slowest: usize,
+    /// Read each hit's stored summary, as the search API does (the in-process figures then
+    /// include the document store and the summaries' parsing).
+    #[arg(long)]
+    summaries: bool,
 }
 
 const QUERIES: usize = 2_000;
@@ -244,14 +248,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     // One warm-up pass, then the measured pass, one query at a time on one thread.
     let mut hits = 0usize;
     for query in &queries {
-        hits += index.search_offers(query, false)?.total;
+        hits += index.search_offers(query, args.summaries)?.total;
     }
     let mut latencies = Vec::with_capacity(queries.len());
     let mut totals = Vec::with_capacity(queries.len());
     let measuring = Instant::now();
     for query in &queries {
         let start = Instant::now();
-        let result = index.search_offers(query, false)?;
+        let result = index.search_offers(query, args.summaries)?;
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
         totals.push(result.total);
         std::hint::black_box(result);
