@@ -36,6 +36,28 @@ pub(super) fn chunk(bench: &DedupBenchmark, units: std::ops::Range<u64>) -> (Vec
         .into_par_iter()
         .flat_map_iter(|unit| bench.unit(unit).into_iter().map(|r| r.offre))
         .collect();
+    normalise(&offres)
+}
+
+/// The offers of units `range`, one per job: each job's original, without the copies other
+/// boards made of it (what an index holds once the copies are merged).
+pub(super) fn originals(bench: &DedupBenchmark, units: std::ops::Range<u64>) -> Vec<Offer> {
+    let offres: Vec<serde_json::Value> = units
+        .into_par_iter()
+        .flat_map_iter(|unit| {
+            // A unit gives each job's original first, then its copies.
+            let mut seen = std::collections::HashSet::new();
+            bench
+                .unit(unit)
+                .into_iter()
+                .filter(move |r| seen.insert(r.job))
+                .map(|r| r.offre)
+        })
+        .collect();
+    normalise(&offres).0
+}
+
+fn normalise(offres: &[serde_json::Value]) -> (Vec<Offer>, Vec<i32>) {
     let sets: Vec<OffreSet> = offres
         .par_chunks(1_000)
         .map(|part| OffreSet::normalise(part, DedupBenchmark::anchor()).0)

@@ -1,6 +1,7 @@
-//! `relais bench search`: N generated offers over the real geography (the deduplication
-//! benchmark's generator: French job vocabulary, places weighted towards big towns) indexed by
-//! the real indexing code, then a fixed mix of 2 000 queries in process.
+//! `relais bench search`: N generated offers of distinct jobs over the real geography (the
+//! deduplication benchmark's generator without its copies: French job vocabulary, places
+//! weighted towards big towns) indexed by the real indexing code, then a fixed mix of 2 000
+//! queries in process.
 //!
 //! Then (unless `--live-seconds 0`) the same offers go into a SQLite store followed by the live
 //! index, and changes committed at `--live-rate` per second are timed from commit to searchable.
@@ -66,16 +67,23 @@ pub struct SearchArgs {
     /// include the document store and the summaries' parsing).
     #[arg(long)]
     summaries: bool,
+    /// Keep the store and index of the live and HTTP measurements (their directory is
+    /// printed), for serving them again with `relais api` and profiling.
+    #[arg(long)]
+    keep_data: bool,
 }
 
 const QUERIES: usize = 2_000;
 
+/// `count` offers of distinct jobs: the index of all of France holds each job once, so the
+/// corpus leaves out the copies the deduplication benchmark makes (otherwise a live index,
+/// which publishes each job once, would hold fewer offers than the count says).
 pub(super) fn generate(count: usize, seed: u64) -> Vec<Offer> {
     let bench = DedupBenchmark::new(seed);
     let mut offers = Vec::with_capacity(count);
     let mut unit = 0;
     while offers.len() < count {
-        offers.extend(super::dedup::chunk(&bench, unit..unit + 10_000).0);
+        offers.extend(super::dedup::originals(&bench, unit..unit + 10_000));
         unit += 10_000;
     }
     offers.truncate(count);
@@ -221,7 +229,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let index = OfferIndex::open_or_create(dir)?;
     let count = offers.len();
     // The corpus an index kept by `--index-dir` was built from: reused only for the same one.
-    let corpus = format!("offers={count} seed={}\n", args.seed);
+    let corpus = format!("offers={count} seed={} one offer per job\n", args.seed);
     let marker = dir.join("relais-bench-corpus");
     let reused = args.index_dir.is_some()
         && std::fs::read_to_string(&marker).is_ok_and(|kept| kept == corpus)
@@ -374,6 +382,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
+            if args.keep_data {
+                eprintln!(
+                    "kept the live measurement's data in {}",
+                    measured.data_dir.keep().display()
+                );
+            }
             (format!("{:.0}", at(0.99)), http)
         }
         None => ("-".to_owned(), None),
