@@ -350,11 +350,7 @@ async fn feed_page(
         limit: per_page,
         withheld: state.withheld(now),
     };
-    let index = state.inner.index.clone();
-    let result = tokio::task::spawn_blocking(move || index.search(&query))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = state.on_index(move |index| index.search(&query)).await?;
     let licensed = state
         .inner
         .licence

@@ -207,6 +207,19 @@ impl AppState {
         }
     }
 
+    /// Runs `work` on the index on the blocking pool (a search holds its thread for up to
+    /// milliseconds). Bounding these to one per core was tried: fewer queries per second.
+    pub(crate) async fn on_index<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&OfferIndex) -> Result<T, relais_index::IndexError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let index = self.inner.index.clone();
+        tokio::task::spawn_blocking(move || work(&index))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
     /// "Now".
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         (self.inner.clock.0)()

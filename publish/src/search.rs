@@ -212,11 +212,9 @@ async fn run_search(
         request.limit = request.limit.min(left.max(1));
     }
     let sort = request.sort;
-    let index = state.inner.index.clone();
-    let result = tokio::task::spawn_blocking(move || index.search_offers(&request, true))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = state
+        .on_index(move |index| index.search_offers(&request, true))
+        .await?;
     let licence = &state.inner.licence;
     let mut offers = Vec::with_capacity(result.hits.len());
     for SearchHit {
@@ -458,11 +456,7 @@ pub(crate) async fn offer(
             return Err(ApiError::OfferNotFound(key));
         }
     };
-    let index = state.inner.index.clone();
-    let published = tokio::task::spawn_blocking(move || index.summary(&key))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let published = state.on_index(move |index| index.summary(&key)).await?;
     let (mut offer, attribution) = licensed.into_parts();
     // Sanitised when stored; cleaned again, as apps and sites insert it into their pages.
     offer.description_html = offer.description_html.as_deref().map(ammonia::clean);

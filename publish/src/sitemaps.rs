@@ -59,11 +59,7 @@ pub(crate) async fn sitemap(
             limit: PAGE.min(MAX_URLS - entries.len()),
             withheld: state.withheld(now),
         };
-        let index = state.inner.index.clone();
-        let page = tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let page = state.on_index(move |index| index.search(&query)).await?;
         // Pages of one sitemap come from one index version, or it is read again.
         if read_version.is_some_and(|v| v != page.version) {
             entries.clear();

@@ -197,12 +197,11 @@ pub(crate) async fn offer_page(
     };
     let via = via(query.as_deref());
     state.count_via(&headers, via.as_deref(), Event::View, &key);
-    let index = state.inner.index.clone();
     let lookup = key.clone();
-    let also_published_on = tokio::task::spawn_blocking(move || index.summary(&lookup))
+    let also_published_on = state
+        .on_index(move |index| index.summary(&lookup))
         .await
         .ok()
-        .and_then(Result::ok)
         .flatten()
         .map(|summary| summary.also_published_on)
         .unwrap_or_default()

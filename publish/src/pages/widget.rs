@@ -425,16 +425,15 @@ async fn widget_view(state: &AppState, name: &str, params: &WidgetParams) -> Opt
         ],
         ..base
     };
-    let index = state.inner.index.clone();
     let searched = if error.is_none() {
-        tokio::task::spawn_blocking(move || {
-            let page = index.search_offers(&request, true)?;
-            let choices = index.search_offers(&choices, false)?;
-            Ok::<_, relais_index::IndexError>((page, choices))
-        })
-        .await
-        .ok()
-        .and_then(Result::ok)
+        state
+            .on_index(move |index| {
+                let page = index.search_offers(&request, true)?;
+                let choices = index.search_offers(&choices, false)?;
+                Ok((page, choices))
+            })
+            .await
+            .ok()
     } else {
         None
     };
