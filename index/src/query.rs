@@ -206,6 +206,9 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Start after this cursor.
     pub after: Option<Cursor>,
+    /// Matches skipped before the page: a feed's numbered pages (the search API pages by
+    /// cursor only).
+    pub skip: usize,
     /// "Now", for the `published` facet (Unix ms).
     pub now_ms: i64,
     /// What the sources' terms withhold.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use relais_model::OfferKey;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
     Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
@@ -161,6 +161,8 @@ pub struct SearchResult {
     /// Per facet asked for: values and counts over the whole result set, most frequent first
     /// (ties by value), at most [`crate::MAX_FACET_VALUES`].
     pub facets: BTreeMap<FacetName, Vec<(String, u64)>>,
+    /// The index version it was read from (see [`OfferIndex::version`]).
+    pub version: u64,
 }
 
 /// Which matches of a ranked search are scored.
@@ -270,38 +272,28 @@ impl OfferIndex {
 
     /// A page of offers, newest first.
     pub fn search(&self, query: &FeedQuery) -> Result<FeedPage, IndexError> {
-        let searcher = self.reader.searcher();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(places) = &query.places {
-            clauses.push((
-                Occur::Must,
-                query::places_query(&self.fields, places, TermSet::Bitset),
-            ));
-        }
-        let built = query::build(
-            &self.fields,
+        // The search's newest-first page: each segment keeps its offers newest first, so the
+        // page is read from the first matches, not sorted out of all of them.
+        let result = self.search_offers(
             &SearchRequest {
                 text: query.text.clone(),
+                within: query.places.clone(),
                 withheld: query.withheld.clone(),
+                sort: SortOrder::Date,
+                limit: query.limit,
+                skip: query.offset,
                 ..SearchRequest::default()
             },
-            TermSet::Bitset,
-        );
-        clauses.push((Occur::Must, built.query));
-        let combined: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
-        let limit = query.limit.clamp(1, 1_000);
-        let top = TopDocs::with_limit(limit)
-            .and_offset(query.offset)
-            .order_by_fast_field::<i64>("created", Order::Desc);
-        let (hits, total) = searcher.search(&combined, &(top, Count))?;
-        let offers = hits
-            .into_iter()
-            .map(|(_, address)| self.summary_of(&searcher.doc(address)?))
-            .collect::<Result<Vec<_>, IndexError>>()?;
+            true,
+        )?;
         Ok(FeedPage {
-            total,
-            offers,
-            version: searcher.generation().generation_id(),
+            total: result.total,
+            offers: result
+                .hits
+                .into_iter()
+                .filter_map(|hit| hit.summary)
+                .collect(),
+            version: result.version,
         })
     }
 
@@ -373,8 +365,9 @@ impl OfferIndex {
             sort,
             scored: built.scored,
             prunable: built.prunable,
-            // One more than the page: whether it is there says whether a next page follows.
-            limit: limit + 1,
+            // The skipped matches, the page, and one more: whether it is there says whether a
+            // next page follows.
+            limit: request.skip + limit + 1,
             after: request.after,
             radius: request.radius,
             edge_cells: &edge_cells,
@@ -397,8 +390,11 @@ impl OfferIndex {
         if collector.counts_apart() {
             collected.total = built.count_query.count(&searcher)?;
         }
-        let more = collected.hits.len() > limit;
-        collected.hits.truncate(limit);
+        let more = collected.hits.len() > request.skip + limit;
+        collected.hits.truncate(request.skip + limit);
+        collected
+            .hits
+            .drain(..request.skip.min(collected.hits.len()));
         let next_cursor = more
             .then(|| collected.hits.last())
             .flatten()
@@ -436,6 +432,7 @@ impl OfferIndex {
             hits,
             next_cursor,
             facets,
+            version: searcher.generation().generation_id(),
         })
     }
 

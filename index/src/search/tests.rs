@@ -417,3 +417,66 @@ fn a_territory_holding_every_offer_filters_nothing_and_one_that_does_not_filters
     ));
     assert_eq!(total(&request(Some(lot))), 1);
 }
+
+/// A feed's numbered pages, on several segments with deletions: together they are exactly its
+/// offers, newest first, each once, with the exact total on every page; a page past the end is
+/// empty. The same with a word.
+#[test]
+fn numbered_feed_pages_hold_every_offer_once_newest_first() {
+    let index = OfferIndex::in_memory().unwrap();
+    let offers = corpus(3_000, 7);
+    index.rebuild(offers[..2_000].to_vec()).unwrap();
+    // A second segment, and deletions in the first.
+    let removed: Vec<OfferKey> = offers[..300].iter().map(|o| o.key.clone()).collect();
+    index.apply(&offers[2_000..], &removed).unwrap();
+    assert!(index.segment_count() > 1, "several segments");
+    let kept: Vec<&Offer> = offers[300..].iter().collect();
+    for (places, text) in [
+        (places(&[], &["46", "12"]), None),
+        (places(&["75001"], &[]), Some("agent")),
+        (None, None),
+    ] {
+        let expected: Vec<&Offer> = kept
+            .iter()
+            .copied()
+            .filter(|o| {
+                places.as_ref().is_none_or(|p| {
+                    let departement = o.location.departement.as_ref().unwrap().as_str();
+                    let commune = o.location.commune.as_ref().unwrap().as_str();
+                    p.whole_departements.iter().any(|d| d == departement)
+                        || p.communes.iter().any(|c| c == commune)
+                })
+            })
+            .filter(|o| {
+                text.is_none_or(|word| o.title.contains(word) || o.description.contains(word))
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for page in 1.. {
+            let got = index
+                .search(&FeedQuery {
+                    places: places.clone(),
+                    text: text.map(str::to_owned),
+                    offset: (page - 1) * 70,
+                    limit: 70,
+                    ..FeedQuery::default()
+                })
+                .unwrap();
+            assert_eq!(got.total, expected.len(), "page {page}");
+            if got.offers.is_empty() {
+                break;
+            }
+            seen.extend(got.offers);
+        }
+        let keys: Vec<&str> = seen.iter().map(|o| o.key.as_str()).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "each offer once");
+        let mut wanted: Vec<String> = expected.iter().map(|o| o.key.to_string()).collect();
+        wanted.sort_unstable();
+        assert_eq!(unique, wanted, "exactly the feed's offers");
+        let created: Vec<_> = seen.iter().map(|o| o.created_at).collect();
+        assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    }
+}

@@ -309,6 +309,8 @@ pub fn parse(query: Option<&str>) -> Result<SearchRequest, ApiError> {
         facets,
         limit,
         after,
+        // The search API pages by cursor only.
+        skip: 0,
         now_ms: now.timestamp_millis(),
         // The handler sets it from the sources' terms.
         withheld: Default::default(),
