@@ -18,6 +18,8 @@ mod offers;
 mod publications;
 mod retention;
 mod runs;
+#[cfg(test)]
+mod testing;
 mod traffic;
 
 use std::path::Path;

@@ -1,37 +1,9 @@
 use chrono::Utc;
-use relais_model::{Offer, OfferKey, SourceId};
 use sqlx::Row;
 
 use super::HIDDEN_OFFERS;
-use crate::{IncomingRecord, LinkChange, RunKind, Store};
-
-fn key(id: &str) -> OfferKey {
-    OfferKey::new(SourceId::parse("board").unwrap(), id).unwrap()
-}
-
-async fn store_with_offers(ids: &[&str]) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
-        .await
-        .unwrap();
-    let now = Utc::now();
-    let run = store
-        .start_run(&SourceId::parse("board").unwrap(), RunKind::Full, now, now)
-        .await
-        .unwrap();
-    let records: Vec<IncomingRecord> = ids
-        .iter()
-        .map(|id| IncomingRecord {
-            offer: Offer::new(key(id), &format!("Offre {id}"), "Texte", now),
-            raw_payload: format!("{{\"id\":\"{id}\"}}"),
-        })
-        .collect();
-    store
-        .commit_batch(run, &records, &serde_json::json!({}), now)
-        .await
-        .unwrap();
-    (dir, store)
-}
+use crate::testing::{key, store_with_offers};
+use crate::{LinkChange, Store};
 
 /// Two "gone" answers hide an offer, an answer shows it again, and a withdrawn offer is no
 /// longer listed as hidden.

@@ -1,42 +1,11 @@
-use chrono::Utc;
-use relais_model::{Offer, OfferKey, SourceId};
-
-use crate::{IncomingRecord, PublicationRow, RunKind, Store};
-
-fn key(id: &str) -> OfferKey {
-    OfferKey::new(SourceId::parse("board").unwrap(), id).unwrap()
-}
+use crate::PublicationRow;
+use crate::testing::{key, store_with_offers};
 
 fn row(shown_through: &str, links: Option<&str>) -> Option<PublicationRow> {
     Some(PublicationRow {
         shown_through: key(shown_through).to_string(),
         links: links.map(str::to_owned),
     })
-}
-
-async fn store_with_offers(ids: &[&str]) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("relais.sqlite"))
-        .await
-        .unwrap();
-    let now = Utc::now();
-    let source = SourceId::parse("board").unwrap();
-    let run = store
-        .start_run(&source, RunKind::Full, now, now)
-        .await
-        .unwrap();
-    let records: Vec<IncomingRecord> = ids
-        .iter()
-        .map(|id| IncomingRecord {
-            offer: Offer::new(key(id), &format!("Offre {id}"), "Texte", now),
-            raw_payload: format!("{{\"id\":\"{id}\"}}"),
-        })
-        .collect();
-    store
-        .commit_batch(run, &records, &serde_json::json!({}), now)
-        .await
-        .unwrap();
-    (dir, store)
 }
 
 /// Rows, log and the worker's position are written together; the log is read in order from
