@@ -91,15 +91,33 @@ impl Territory {
         &self.whole_regions
     }
 
+    /// The territory covering every one of `territories` (`None` when there are none).
+    pub fn union_of(territories: impl IntoIterator<Item = Territory>) -> Option<Territory> {
+        let mut territories = territories.into_iter();
+        let mut all = territories.next()?;
+        for territory in territories {
+            all.union(&territory);
+        }
+        Some(all.with_whole_areas(geography()))
+    }
+
     /// Ids of the communes inside, in order.
     pub fn commune_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        // Bit by bit over the set words only: a search naming a commune runs this over the
+        // 35 000 bits of the country.
         self.bits
             .iter()
             .enumerate()
+            .filter(|(_, word)| **word != 0)
             .flat_map(|(word_index, &word)| {
-                (0..64)
-                    .filter(move |bit| word & (1 << bit) != 0)
-                    .map(move |bit| (word_index * 64 + bit) as u32)
+                let mut rest = word;
+                std::iter::from_fn(move || {
+                    (rest != 0).then(|| {
+                        let bit = rest.trailing_zeros();
+                        rest &= rest - 1;
+                        (word_index * 64) as u32 + bit
+                    })
+                })
             })
     }
 
@@ -330,6 +348,45 @@ mod tests {
         assert!(!cahors.contains_code("75056"));
         assert_eq!(cahors.codes().len(), 36);
         assert!(cahors.population() > 40_000);
+    }
+
+    #[test]
+    fn a_union_of_territories_is_their_union_expression() {
+        let parts = [
+            "dep:46 - commune:46042",
+            "commune:46042",
+            "dep:12",
+            "commune:82121",
+        ];
+        let union = Territory::union_of(parts.iter().map(|p| parse_territory(p).unwrap()));
+        let expected = parse_territory("dep:46 | dep:12 | commune:82121").unwrap();
+        assert_eq!(
+            union,
+            Some(expected),
+            "the whole départements computed again"
+        );
+        assert_eq!(Territory::union_of([]), None);
+    }
+
+    #[test]
+    fn commune_ids_are_the_communes_inside_in_order() {
+        let geography = geography();
+        for expression in [
+            "pays:FR",
+            "dep:46",
+            "list:46042,75114,97101",
+            "commune:01001",
+        ] {
+            let territory = parse_territory(expression).unwrap();
+            let slow: Vec<u32> = (0..geography.commune_count() as u32)
+                .filter(|&id| territory.contains(id))
+                .collect();
+            assert_eq!(
+                territory.commune_ids().collect::<Vec<_>>(),
+                slow,
+                "{expression}"
+            );
+        }
     }
 
     #[test]

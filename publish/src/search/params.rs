@@ -9,7 +9,7 @@ use relais_index::{
     CONTRACT_NAMES, Cursor, EXPERIENCE_NAMES, FacetName, PlaceFilter, Radius, SearchRequest,
     SortOrder, WORKING_TIME_NAMES,
 };
-use relais_territory::{Point, geography, parse_territory};
+use relais_territory::{Point, Territory, geography, parse_territory};
 
 use crate::ApiError;
 
@@ -222,9 +222,14 @@ pub fn parse(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     if let Some(territory) = raw.one("territory") {
         expressions.push(territory.trim().to_owned());
     }
+    // Any of the places matches: one filter of their union (a search naming 25 communes
+    // reads one set of terms, not a union of 25 filters).
+    let mut territories = Vec::with_capacity(expressions.len());
     for expression in expressions {
-        let territory =
-            parse_territory(&expression).map_err(|e| invalid(format!("`territory`: {e}")))?;
+        territories
+            .push(parse_territory(&expression).map_err(|e| invalid(format!("`territory`: {e}")))?);
+    }
+    if let Some(territory) = Territory::union_of(territories) {
         places.push(Arc::new(PlaceFilter::from(&territory)));
     }
 

@@ -269,7 +269,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         std::hint::black_box(result);
     }
     let seconds = measuring.elapsed().as_secs_f64();
-    // Per kind of query (the mix cycles through them every 20 queries).
+    let all_ms: f64 = latencies.iter().sum();
+    // Per kind of query (the mix cycles through them every 20 queries), with its share of the
+    // mix's time (what the rate at saturation depends on).
     for (name, range) in [
         ("keyword", 0..4),
         ("keyword+departement", 4..7),
@@ -293,10 +295,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<ExitCode> {
             .map(|(_, t)| t)
             .sum();
         kind.sort_by(f64::total_cmp);
+        let kind_ms: f64 = kind.iter().sum();
         eprintln!(
-            "  {name}: p50 {:.3} ms, p99 {:.3} ms, {:.0} hits on average",
+            "  {name}: p50 {:.3} ms, p99 {:.3} ms, mean {:.3} ms ({:.0} % of the time), {:.0} hits on average",
             kind[kind.len() / 2],
             kind[(kind.len() * 99 / 100).min(kind.len() - 1)],
+            kind_ms / kind.len() as f64,
+            100.0 * kind_ms / all_ms,
             hits as f64 / kind.len() as f64
         );
     }
