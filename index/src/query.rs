@@ -452,8 +452,8 @@ pub(crate) struct Built {
     /// The cells across the edge of the radius: only their offers need their distance checked
     /// (the others of the query's cells lie inside).
     pub edge_cells: Vec<Term>,
-    /// When the words are one word (not a phrase) beside filters: its text and title terms, and
-    /// the filters alone (see `collect::WordWithFilters`).
+    /// When the words are one word (not a phrase), alone or beside filters: its text and title
+    /// terms, and the filters alone (see `collect::WordWithFilters`).
     pub word_with_filters: Option<(Term, Term, Clauses)>,
 }
 
@@ -521,7 +521,7 @@ pub(crate) fn build(fields: &Fields, request: &SearchRequest, read: TermSet) -> 
     let mut count_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let alone = filters.is_empty() && parsed.required.len() == 1;
     let word_with_filters = match &parsed.required[..] {
-        [group] if !filters.is_empty() && group.len() == 1 => Some((
+        [group] if group.len() == 1 => Some((
             Term::from_field_text(fields.text, &group[0]),
             Term::from_field_text(fields.title, &group[0]),
             filters

@@ -25,6 +25,19 @@ struct CommitPayload {
     publication_seq: Option<i64>,
 }
 
+/// How the live index merges its commits. A search visits every segment, and a segment of a
+/// few offers costs a search about as much as its term lookups (a radius asks for up to 256
+/// cells in each): the small segments of the follower's commits (one every 200 ms under a
+/// steady flow) are merged four at a time instead of tantivy's eight, which are cheap merges
+/// of small segments. A segment whose offers are a quarter deleted is merged too: its deleted
+/// offers are still read by every search until a merge drops them.
+fn live_merge_policy() -> Box<LogMergePolicy> {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(4);
+    policy.set_del_docs_ratio_before_merge(0.25);
+    Box::new(policy)
+}
+
 impl OfferIndex {
     /// The last publication-log sequence the index reflects, as its last commit recorded it
     /// (`None` for a new index, or one written without a position: it must be rebuilt to be
@@ -72,7 +85,7 @@ impl OfferIndex {
         })
     }
 
-    /// Merges every segment into one, then lets the default policy merge the live index's small
+    /// Merges every segment into one, then lets the live policy merge the live index's small
     /// commits again.
     fn merge_all(&self) -> Result<(), IndexError> {
         let mut slot = self
@@ -86,7 +99,7 @@ impl OfferIndex {
         } else {
             Ok(())
         };
-        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        writer.set_merge_policy(live_merge_policy());
         merged?;
         self.reader.reload()?;
         Ok(())
@@ -150,6 +163,9 @@ impl OfferIndex {
                         other => IndexError::Tantivy(other),
                     })?,
             );
+            if let Some(writer) = slot.as_ref() {
+                writer.set_merge_policy(live_merge_policy());
+            }
         }
         let writer = slot.as_mut().expect("writer just created");
         let payload = CommitPayload {

@@ -1,5 +1,5 @@
-//! A search of one word with filters, ranked by relevance, without scoring the matches that
-//! cannot reach the page.
+//! A search of one word, alone or with filters, ranked by relevance, without scoring the
+//! matches that cannot reach the page (alone, see [`PageSegment::collect_word_alone`]).
 //!
 //! The exact total visits every match, but a score is only needed by a match that may rank
 //! before the last hit of a full page. The word's postings keep, per block of 128 offers, the
@@ -221,6 +221,16 @@ impl WordPostings {
         self.weight.score(fieldnorm, self.blocks.freq(self.at))
     }
 
+    /// The position of the current block's last offer (the last block ends before its padding).
+    fn at_block_end(&self) -> usize {
+        self.blocks.block_len().saturating_sub(1)
+    }
+
+    /// Whether every offer was read.
+    fn exhausted(&self) -> bool {
+        self.blocks.block_len() == 0 || self.doc() == TERMINATED
+    }
+
     /// The best score of the current block, and its last document.
     fn block_bound(&mut self) -> (Score, DocId) {
         let bound = self.blocks.block_max_score(&self.fieldnorms, &self.weight);
@@ -333,6 +343,117 @@ impl PageSegment {
                 _ => text.advance(),
             };
             doc = align(&mut text, filters.as_mut());
+        }
+        Ok(())
+    }
+}
+
+/// The highest score of a word's postings in a segment, from the bounds of its blocks (each
+/// block is decoded, none of its offers scored).
+fn highest_bound(postings: &mut WordPostings, slack: Score) -> Score {
+    let mut highest: Score = 0.0;
+    while !postings.exhausted() {
+        let (bound, _) = postings.block_bound();
+        highest = highest.max(bound * slack);
+        postings.next_block();
+    }
+    highest
+}
+
+impl WordPostings {
+    /// Moves to the first offer of the next block.
+    fn next_block(&mut self) {
+        self.at = 0;
+        self.blocks.advance();
+    }
+}
+
+impl PageSegment {
+    /// Ranks the matches of one word alone in a segment (the total is counted apart), as a
+    /// MaxScore search over its two lists: a match scores its text score plus its boosted title
+    /// score, the title's are the higher (the title is short and boosted), and every offer with
+    /// the word in its title has it in its text. So the title's postings are walked first, each
+    /// offer's text score sought only when its title score plus the text's highest may reach
+    /// the page; then, unless the page's last score already passes the text's highest, the
+    /// blocks of the text's postings that may reach it are read for the offers without the word
+    /// in their title. Block-max WAND over the same two lists (tantivy's, which the total-free
+    /// search used) scored few matches but walked both lists whole for a common word: 4.3 ms
+    /// for `agent` (330 000 offers) at a million.
+    pub(super) fn collect_word_alone(
+        &mut self,
+        word: &WordWithFilters,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<()> {
+        let Some(mut text) = WordPostings::open(reader, &word.text, &word.text_weight)? else {
+            return Ok(());
+        };
+        let text_slack = bound_slack(reader, &word.text, word.text_average)?;
+        let title_slack = bound_slack(reader, &word.title, word.title_average)?;
+        let text_highest = {
+            let mut blocks = WordPostings::open(reader, &word.text, &word.text_weight)?;
+            blocks
+                .as_mut()
+                .map_or(0.0, |blocks| highest_bound(blocks, text_slack))
+        };
+        let alive = reader.alive_bitset();
+        // The offers with the word in their title.
+        if let Some(mut title) = WordPostings::open(reader, &word.title, &word.title_weight)? {
+            while !title.exhausted() {
+                let (bound, _) = title.block_bound();
+                if bound * title_slack * word.title_boost + text_highest <= self.threshold() {
+                    title.next_block();
+                    continue;
+                }
+                let block_end = title.at_block_end();
+                loop {
+                    let doc = title.doc();
+                    let title_score = title.score() * word.title_boost;
+                    if alive.is_none_or(|a| a.is_alive(doc))
+                        && title_score + text_highest > self.threshold()
+                    {
+                        // Summed as the boolean query sums its two scores.
+                        let score = match at_or_after(&mut text, doc) == doc {
+                            true => text.score() + title_score,
+                            false => title_score,
+                        };
+                        self.rank(doc, f64::from(score), None);
+                    }
+                    if title.at == block_end {
+                        title.next_block();
+                        break;
+                    }
+                    title.at += 1;
+                }
+            }
+        }
+        if text_highest <= self.threshold() {
+            return Ok(());
+        }
+        // The offers with the word in their text only: those of the title were ranked above.
+        let mut text = WordPostings::open(reader, &word.text, &word.text_weight)?
+            .expect("the text's postings were opened above");
+        let mut title = WordPostings::open(reader, &word.title, &word.title_weight)?;
+        while !text.exhausted() {
+            let (bound, _) = text.block_bound();
+            if bound * text_slack <= self.threshold() {
+                text.next_block();
+                continue;
+            }
+            let block_end = text.at_block_end();
+            loop {
+                let doc = text.doc();
+                let in_title = title
+                    .as_mut()
+                    .is_some_and(|title| at_or_after(title, doc) == doc);
+                if !in_title && alive.is_none_or(|a| a.is_alive(doc)) {
+                    self.rank(doc, f64::from(text.score()), None);
+                }
+                if text.at == block_end {
+                    text.next_block();
+                    break;
+                }
+                text.at += 1;
+            }
         }
         Ok(())
     }

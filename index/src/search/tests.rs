@@ -304,7 +304,8 @@ fn corpus_with_contracts(count: u64, seed: u64) -> Vec<Offer> {
 /// A word beside filters skips scoring the blocks that cannot reach the page: it pages exactly
 /// as scoring every match does (the same offers in the same order, the same totals), on one
 /// segment and on several with deletions; with places, a radius holding many or few of the
-/// word's offers (a bit set looked up, or leapfrogged), and a contract beside either.
+/// word's offers (a bit set looked up, or leapfrogged), and a contract beside either. A word
+/// alone pages as tantivy's block-max WAND does.
 #[test]
 fn a_word_with_filters_pages_as_scoring_every_match_does() {
     let index = OfferIndex::in_memory().unwrap();
@@ -352,7 +353,14 @@ fn a_word_with_filters_pages_as_scoring_every_match_does() {
                 limit: 20,
                 ..SearchRequest::default()
             });
-            by_place.chain(by_radius)
+            // Alone, the word is ranked over its title's postings first (MaxScore), against
+            // tantivy's block-max WAND.
+            let alone = [7, 20, 100].map(move |limit| SearchRequest {
+                text: Some(word.to_owned()),
+                limit,
+                ..SearchRequest::default()
+            });
+            by_place.chain(by_radius).chain(alone)
         })
         .collect();
     let check = |index: &OfferIndex| {
