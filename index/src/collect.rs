@@ -210,16 +210,19 @@ impl Collector for PageCollector<'_> {
         if self.counts_apart() && self.reads_newest() {
             collector.collect_newest(weight, reader)?;
         } else if self.counts_apart() {
-            // A word alone (see `collect_word_alone`); tantivy's block-max WAND otherwise (as
-            // the tests score every match).
-            match self.word_with_filters {
+            // A word alone in many titles (see `collect_word_alone`); tantivy's block-max WAND
+            // otherwise (and in the tests' reference).
+            let ranked = match self.word_with_filters {
                 Some(word) => collector.collect_word_alone(word, reader)?,
-                None => weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                None => false,
+            };
+            if !ranked {
+                weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
                     if alive.is_none_or(|a| a.is_alive(doc)) {
                         collector.rank(doc, f64::from(score), None);
                     }
                     collector.threshold()
-                })?,
+                })?;
             }
             if self.newest_first {
                 collector.complete_ties(weight, reader)?;
