@@ -203,6 +203,9 @@ fn resident(pid: u32) -> anyhow::Result<(f64, f64, f64)> {
     ))
 }
 
+/// How long the server is loaded before it is measured.
+const WARM_UP_SECONDS: u64 = 5;
+
 fn load(
     server: &mut Server,
     wrk: &Path,
@@ -237,11 +240,21 @@ fn load(
         bearer: Some(key),
         user_agent: None,
     };
-    let run = |connections: u32, pause_ms: u32| {
+    let run = |connections: u32, pause_ms: u32, seconds: u64| {
         run_wrk(wrk, &target, connections, pause_ms, seconds, data_dir)
     };
-    let (saturation_qps, _) = run(16, 0)?;
-    let (rate_qps, p99_ms_at_rate) = run(10, 50)?;
+    // Warmed up first, as the in-process mix is (a fresh server reads its columns and the
+    // index's pages for the first time); then the median of three runs, as one run on this
+    // shared machine strays by a tenth.
+    run(16, 0, WARM_UP_SECONDS)?;
+    let mut saturation = Vec::new();
+    for _ in 0..3 {
+        saturation.push(run(16, 0, seconds)?.0);
+    }
+    saturation.sort_by(f64::total_cmp);
+    let saturation_qps = saturation[1];
+    eprintln!("http: saturation runs {saturation:.0?} queries/s, the median kept");
+    let (rate_qps, p99_ms_at_rate) = run(10, 50, seconds)?;
     let (rss_mb, rss_with_files_mb, peak_rss_mb) = resident(server.child.id())?;
     Ok(HttpFigures {
         saturation_qps,
