@@ -418,8 +418,9 @@ impl PageSegment {
     /// MaxScore search over its two lists: a match scores its text score plus its boosted title
     /// score, the title's are the higher (the title is short and boosted), and every offer with
     /// the word in its title has it in its text. So the title's postings are walked first, each
-    /// offer's text score sought only when its title score plus the text's highest may reach
-    /// the page; then, unless the page's last score already passes the text's highest, the
+    /// offer's text score sought only when its title score plus the bound of the text's block
+    /// holding it may reach the page; then, unless the page's last score already passes the
+    /// text's highest bound, the
     /// blocks of the text's postings that may reach it are read for the offers without the word
     /// in their title. Block-max WAND over the same two lists scores few matches but walks
     /// both lists whole for a word in very many titles. Returns whether it ranked the segment:
