@@ -105,11 +105,12 @@ impl Follower {
         let recorded = self.index.applied_publication_seq()?;
         let state = self.store.log_state(pipeline::WORKER).await?;
         let last = state.publication_seq;
-        let oldest = self.store.oldest_publication_seq().await?;
-        // Entries after `seq` are all still in the log when the first one kept follows it.
-        let followable = |seq: i64| last <= seq || oldest.is_some_and(|oldest| oldest <= seq + 1);
+        let followable = match recorded {
+            Some(seq) => self.can_follow(seq).await?,
+            None => false,
+        };
         match recorded {
-            Some(seq) if followable(seq) => {
+            Some(seq) if followable => {
                 tracing::info!(
                     index_publication_seq = seq,
                     store_publication_seq = last,
@@ -141,12 +142,31 @@ impl Follower {
         Ok(true)
     }
 
-    /// Applies the next batch of publication entries, if any.
+    /// Applies the next batch of publication entries, if any; rebuilds the index from the
+    /// publications when the entries after its position were pruned.
     pub async fn apply_next(&mut self) -> anyhow::Result<Option<Applied>> {
         let entries = self
             .store
             .publication_changes_after(self.position, BATCH)
             .await?;
+        if entries
+            .first()
+            .is_none_or(|first| first.seq > self.position + 1)
+            && !self.can_follow(self.position).await?
+        {
+            tracing::warn!(
+                index_publication_seq = self.position,
+                "the publication log was pruned past this index: rebuilding it"
+            );
+            let (indexed, state) = pipeline::rebuild_index(&self.store, &self.index).await?;
+            self.position = state.publication_seq;
+            self.report().await?;
+            return Ok(Some(Applied {
+                publication_seq: state.publication_seq,
+                indexed: indexed as usize,
+                ..Applied::default()
+            }));
+        }
         let Some(last) = entries.last() else {
             return Ok(None);
         };
@@ -155,6 +175,14 @@ impl Follower {
         self.position = last_seq;
         self.report().await?;
         Ok(Some(applied))
+    }
+
+    /// Whether every entry after `seq` is still in the log: none was written, or the first one
+    /// kept follows it.
+    async fn can_follow(&self, seq: i64) -> anyhow::Result<bool> {
+        let last = self.store.last_publication_seq().await?;
+        let oldest = self.store.oldest_publication_seq().await?;
+        Ok(last <= seq || oldest.is_some_and(|oldest| oldest <= seq + 1))
     }
 
     /// Applies every entry in the log, batch after batch, until none is left.

@@ -139,6 +139,47 @@ impl Store {
         self.prune_before(Log::OfferChanges, seq).await
     }
 
+    /// Deletes from both logs what is older than `before` and applied by the worker (its
+    /// position `applied_change_seq`): the offer changes made before `before`, and the
+    /// publication entries written for them. A reader whose next entries are pruned rebuilds
+    /// (the worker from the offers, an index from the publications).
+    pub async fn prune_logs(
+        &self,
+        before: DateTime<Utc>,
+        applied_change_seq: i64,
+    ) -> Result<PrunedLogs, StorageError> {
+        let row = sqlx::query("SELECT MIN(seq) AS seq FROM offer_changes WHERE changed_at >= $1")
+            .bind(millis(before))
+            .fetch_one(&self.pool)
+            .await?;
+        let first_recent: Option<i64> = row.try_get("seq")?;
+        let first_kept = match first_recent {
+            Some(seq) => seq,
+            None => self.last_change_seq().await? + 1,
+        }
+        .min(applied_change_seq + 1);
+        // Publication entries follow the changes they were written for, in order: an entry's
+        // base is where the worker stood before the batch it was written for, so the entries of
+        // the batch holding the first change kept are kept (a reader behind what is pruned finds
+        // the gap and rebuilds, wherever the cut falls).
+        let row = sqlx::query(
+            "SELECT seq FROM publication_changes WHERE base_change_seq >= $1 ORDER BY seq LIMIT 1",
+        )
+        .bind(first_kept - 1)
+        .fetch_optional(&self.pool)
+        .await?;
+        let first_entry_kept = match row {
+            Some(row) => row.try_get("seq")?,
+            None => self.last_seq(Log::PublicationChanges).await? + 1,
+        };
+        Ok(PrunedLogs {
+            changes: self.prune_before(Log::OfferChanges, first_kept).await?,
+            publications: self
+                .prune_before(Log::PublicationChanges, first_entry_kept)
+                .await?,
+        })
+    }
+
     /// The last sequence number a log gave (0 when it never gave one).
     pub(crate) async fn last_seq(&self, log: Log) -> Result<i64, StorageError> {
         // sqlite_sequence keeps the highest number ever given, even once those rows are pruned.
@@ -167,6 +208,15 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// What [`Store::prune_logs`] deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PrunedLogs {
+    /// Offer changes.
+    pub changes: u64,
+    /// Publication entries.
+    pub publications: u64,
 }
 
 /// The store's logs read by sequence.

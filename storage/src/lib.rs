@@ -31,7 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use access::{ApiKeyRecord, CollectiviteRecord, KeyUsage};
 pub use audit::AuditEntry;
-pub use changes::{ChangeKind, OfferChange};
+pub use changes::{ChangeKind, OfferChange, PrunedLogs};
 pub use error::StorageError;
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};

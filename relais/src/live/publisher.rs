@@ -34,7 +34,17 @@ pub struct Publisher {
     store: Store,
     dedup: Option<Deduplicator>,
     position: i64,
+    /// When the logs were last pruned.
+    pruned_at: Option<std::time::Instant>,
 }
+
+/// How long the logs keep what the worker applied: an index replica stopped for longer
+/// rebuilds from the publications when it starts again, and one that falls behind while
+/// running rebuilds too (see `Follower::apply_next`).
+pub const LOG_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// How often an idle worker prunes the logs.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 
 impl Publisher {
     /// A publisher that has not started yet (see [`Self::start`]).
@@ -44,7 +54,28 @@ impl Publisher {
             store,
             dedup: None,
             position: 0,
+            pruned_at: None,
         }
+    }
+
+    /// Prunes both logs of what is older than [`LOG_RETENTION`] and applied, at most every
+    /// [`PRUNE_EVERY`] (at 100 changes a second each log grows by 8.6 million rows a day).
+    pub async fn prune_if_due(&mut self) -> anyhow::Result<()> {
+        if self.pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return Ok(());
+        }
+        let before = chrono::Utc::now() - LOG_RETENTION;
+        let pruned = self.store.prune_logs(before, self.position).await?;
+        self.pruned_at = Some(std::time::Instant::now());
+        if pruned.changes + pruned.publications > 0 {
+            tracing::info!(
+                changes = pruned.changes,
+                publications = pruned.publications,
+                %before,
+                "old log entries pruned"
+            );
+        }
+        Ok(())
     }
 
     /// Rebuilds the deduplicator from the store and writes what it publishes differently from
@@ -231,6 +262,9 @@ impl Publisher {
                     }
                 }
                 Ok(None) => {
+                    if let Err(error) = self.prune_if_due().await {
+                        tracing::warn!(error = %format!("{error:#}"), "cannot prune the logs");
+                    }
                     if pause(POLL, &wake, &cancel).await {
                         return;
                     }

@@ -416,3 +416,73 @@ async fn an_index_without_a_recorded_position_is_rebuilt_before_it_is_followed()
     );
     assert_eq!(publisher.position(), store.last_change_seq().await.unwrap());
 }
+
+/// The worker prunes what is old and applied from both logs; a running follower whose next
+/// entries were pruned rebuilds the index from the publications (instead of skipping them) and
+/// goes on following.
+#[tokio::test]
+async fn a_follower_behind_the_pruned_log_rebuilds_then_follows() {
+    let bench = bench();
+    let (store, index) = pipeline::open(&bench.config).await.unwrap();
+    let board_a: Vec<Job> = (0..8).map(|n| job(n, 0)).collect();
+    let mut live = Live::start(&bench, &store, &index).await;
+    sync(&bench, &store, 0, &board_a).await;
+    live.catch_up().await;
+
+    // The worker publishes changes the follower has not applied yet.
+    let mut edited = board_a.clone();
+    edited[0] = job(0, 1);
+    edited.remove(4);
+    sync(&bench, &store, 0, &edited).await;
+    sync(&bench, &store, 1, &[job(5, 0)]).await;
+    live.publisher.catch_up().await.unwrap();
+
+    // Nothing is old enough yet; then what the worker has not applied is kept.
+    let now = chrono::Utc::now();
+    let pruned = store
+        .prune_logs(now - chrono::TimeDelta::hours(1), live.publisher.position())
+        .await
+        .unwrap();
+    assert_eq!(pruned, relais_storage::PrunedLogs::default());
+    let oldest = store.oldest_change_seq().await.unwrap().unwrap();
+    let pruned = store
+        .prune_logs(now + chrono::TimeDelta::seconds(1), oldest - 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned,
+        relais_storage::PrunedLogs::default(),
+        "what the worker has not applied stays"
+    );
+    // Everything applied is pruned.
+    let pruned = store
+        .prune_logs(
+            now + chrono::TimeDelta::seconds(1),
+            live.publisher.position(),
+        )
+        .await
+        .unwrap();
+    assert!(pruned.changes > 0 && pruned.publications > 0, "{pruned:?}");
+    assert_eq!(store.oldest_change_seq().await.unwrap(), None);
+    assert_eq!(store.oldest_publication_seq().await.unwrap(), None);
+
+    let stale = keys(&index.published_summaries().unwrap());
+    assert!(stale.contains(&"board-a:board-a-J4".to_string()));
+    let applied = live.follower.apply_next().await.unwrap().unwrap();
+    assert_eq!(
+        applied.publication_seq,
+        store.last_publication_seq().await.unwrap()
+    );
+    assert_eq!(
+        index.published_summaries().unwrap(),
+        rebuilt(&bench, &store).await
+    );
+
+    // Then it follows as before.
+    sync(&bench, &store, 0, &board_a).await;
+    live.catch_up().await;
+    assert_eq!(
+        index.published_summaries().unwrap(),
+        rebuilt(&bench, &store).await
+    );
+}
