@@ -16,6 +16,11 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::{StorageError, Store, from_millis, millis};
 
+/// The first offer change made since a time: one step down the time index (a minimum over a
+/// week of entries would read them all); entries are written in time order.
+const FIRST_CHANGE_SINCE: &str =
+    "SELECT seq FROM offer_changes WHERE changed_at >= $1 ORDER BY changed_at LIMIT 1";
+
 /// What happened to an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,13 +153,12 @@ impl Store {
         before: DateTime<Utc>,
         applied_change_seq: i64,
     ) -> Result<PrunedLogs, StorageError> {
-        let row = sqlx::query("SELECT MIN(seq) AS seq FROM offer_changes WHERE changed_at >= $1")
+        let row = sqlx::query(FIRST_CHANGE_SINCE)
             .bind(millis(before))
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        let first_recent: Option<i64> = row.try_get("seq")?;
-        let first_kept = match first_recent {
-            Some(seq) => seq,
+        let first_kept = match row {
+            Some(row) => row.try_get("seq")?,
             None => self.last_change_seq().await? + 1,
         }
         .min(applied_change_seq + 1);
@@ -236,3 +240,6 @@ impl Log {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
