@@ -3,6 +3,8 @@
 use chrono::Utc;
 use relais_model::{Offer, OfferKey, SourceId};
 
+use sqlx::Row;
+
 use crate::{IncomingRecord, RunKind, Store};
 
 /// The key of offer `id` of the board `board`.
@@ -34,4 +36,15 @@ pub(crate) async fn store_with_offers(ids: &[&str]) -> (tempfile::TempDir, Store
         .await
         .unwrap();
     (dir, store)
+}
+
+/// The steps of SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`, its parameters unbound).
+pub(crate) async fn query_plan(store: &Store, sql: &str) -> Vec<String> {
+    sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect()
 }

@@ -242,6 +242,28 @@ async fn sync(bench: &Bench, store: &relais_storage::Store, board: usize, jobs: 
     );
 }
 
+/// Eight offers of board A synced, published and indexed by a worker and a follower.
+async fn followed_board_a(
+    bench: &Bench,
+    store: &relais_storage::Store,
+    index: &OfferIndex,
+) -> (Live, Vec<Job>) {
+    let board_a: Vec<Job> = (0..8).map(|n| job(n, 0)).collect();
+    let mut live = Live::start(bench, store, index).await;
+    sync(bench, store, 0, &board_a).await;
+    live.catch_up().await;
+    (live, board_a)
+}
+
+/// Board A's first offer changed and its fifth gone; board B's copy of the sixth arrived.
+async fn edit_both_boards(bench: &Bench, store: &relais_storage::Store, board_a: &[Job]) {
+    let mut edited = board_a.to_vec();
+    edited[0] = job(0, 1);
+    edited.remove(4);
+    sync(bench, store, 0, &edited).await;
+    sync(bench, store, 1, &[job(5, 0)]).await;
+}
+
 /// What `relais reindex` publishes from the store now.
 async fn rebuilt(bench: &Bench, store: &relais_storage::Store) -> Vec<IndexedOffer> {
     let fresh = OfferIndex::in_memory().unwrap();
@@ -341,21 +363,14 @@ async fn a_series_of_syncs_followed_incrementally_publishes_what_a_reindex_build
 async fn a_restart_serves_the_persisted_index_then_applies_what_it_missed() {
     let bench = bench();
     let (store, index) = pipeline::open(&bench.config).await.unwrap();
-    let board_a: Vec<Job> = (0..8).map(|n| job(n, 0)).collect();
-    let mut live = Live::start(&bench, &store, &index).await;
-    sync(&bench, &store, 0, &board_a).await;
-    live.catch_up().await;
+    let (live, board_a) = followed_board_a(&bench, &store, &index).await;
     let before = index.applied_publication_seq().unwrap();
     let worker_before = live.publisher.position();
     drop(live);
 
     // Changes land while neither the worker nor the follower runs (the process was killed
     // before applying them).
-    let mut edited = board_a.clone();
-    edited[0] = job(0, 1);
-    edited.remove(4);
-    sync(&bench, &store, 0, &edited).await;
-    sync(&bench, &store, 1, &[job(5, 0)]).await;
+    edit_both_boards(&bench, &store, &board_a).await;
     assert!(store.last_change_seq().await.unwrap() > worker_before);
 
     // The worker starts again (its deduplicator rebuilt from the store) and publishes what
@@ -424,17 +439,10 @@ async fn an_index_without_a_recorded_position_is_rebuilt_before_it_is_followed()
 async fn a_follower_behind_the_pruned_log_rebuilds_then_follows() {
     let bench = bench();
     let (store, index) = pipeline::open(&bench.config).await.unwrap();
-    let board_a: Vec<Job> = (0..8).map(|n| job(n, 0)).collect();
-    let mut live = Live::start(&bench, &store, &index).await;
-    sync(&bench, &store, 0, &board_a).await;
-    live.catch_up().await;
+    let (mut live, board_a) = followed_board_a(&bench, &store, &index).await;
 
     // The worker publishes changes the follower has not applied yet.
-    let mut edited = board_a.clone();
-    edited[0] = job(0, 1);
-    edited.remove(4);
-    sync(&bench, &store, 0, &edited).await;
-    sync(&bench, &store, 1, &[job(5, 0)]).await;
+    edit_both_boards(&bench, &store, &board_a).await;
     live.publisher.catch_up().await.unwrap();
 
     // Nothing is old enough yet; then what the worker has not applied is kept.

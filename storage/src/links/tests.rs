@@ -1,8 +1,7 @@
 use chrono::Utc;
-use sqlx::Row;
 
 use super::HIDDEN_OFFERS;
-use crate::testing::{key, store_with_offers};
+use crate::testing::{key, query_plan, store_with_offers};
 use crate::{LinkChange, Store};
 
 /// Two "gone" answers hide an offer, an answer shows it again, and a withdrawn offer is no
@@ -59,13 +58,7 @@ async fn hidden_offers_are_the_active_ones_whose_link_is_gone() {
 #[tokio::test]
 async fn hidden_offers_are_read_without_visiting_the_active_offers() {
     let (_dir, store) = store_with_offers(&["1"]).await;
-    let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {HIDDEN_OFFERS}"))
-        .fetch_all(&store.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<String, _>("detail"))
-        .collect();
+    let plan = query_plan(&store, HIDDEN_OFFERS).await;
     assert!(
         plan[0].contains("link_checks_hidden"),
         "the hidden rows lead: {plan:?}"
