@@ -17,6 +17,7 @@ mod openapi;
 mod pages;
 pub mod reports;
 mod search;
+mod search_pool;
 mod sitemaps;
 mod sources;
 mod status;
@@ -207,16 +208,15 @@ impl AppState {
         }
     }
 
-    /// Runs `work` on the index on the blocking pool (a search holds its thread for up to
-    /// milliseconds). Bounding these to one per core was tried: fewer queries per second.
+    /// Runs `work` on the index on the search threads (a search holds its thread for up to
+    /// milliseconds; see `search_pool`).
     pub(crate) async fn on_index<T: Send + 'static>(
         &self,
         work: impl FnOnce(&OfferIndex) -> Result<T, relais_index::IndexError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let index = self.inner.index.clone();
-        tokio::task::spawn_blocking(move || work(&index))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+        search_pool::run(move || work(&index))
+            .await?
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 

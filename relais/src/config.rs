@@ -81,6 +81,10 @@ pub struct StorageConfig {
     /// own: a `relais api` beside a `relais serve` on one machine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index_dir: Option<PathBuf>,
+    /// Days the change and publication logs keep what the worker applied. An index stopped
+    /// for longer, or falling behind by more, rebuilds from the publications instead of
+    /// following the log.
+    pub log_retention_days: u32,
 }
 
 /// The France Travail source.
@@ -142,6 +146,7 @@ impl Default for StorageConfig {
         Self {
             data_dir: PathBuf::from("data"),
             index_dir: None,
+            log_retention_days: 7,
         }
     }
 }

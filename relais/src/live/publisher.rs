@@ -38,11 +38,6 @@ pub struct Publisher {
     pruned_at: Option<std::time::Instant>,
 }
 
-/// How long the logs keep what the worker applied: an index replica stopped for longer
-/// rebuilds from the publications when it starts again, and one that falls behind while
-/// running rebuilds too (see `Follower::apply_next`).
-pub const LOG_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
-
 /// How often an idle worker prunes the logs.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3_600);
 
@@ -58,13 +53,16 @@ impl Publisher {
         }
     }
 
-    /// Prunes both logs of what is older than [`LOG_RETENTION`] and applied, at most every
-    /// [`PRUNE_EVERY`] (at 100 changes a second each log grows by 8.6 million rows a day).
+    /// Prunes both logs of what is older than `storage.log_retention_days` and applied, at most
+    /// every [`PRUNE_EVERY`] (at 100 changes a second each log grows by 8.6 million rows a day).
+    /// An index replica stopped for longer rebuilds from the publications when it starts
+    /// again, and one that falls behind while running rebuilds too (see `Follower::apply_next`).
     pub async fn prune_if_due(&mut self) -> anyhow::Result<()> {
         if self.pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
             return Ok(());
         }
-        let before = chrono::Utc::now() - LOG_RETENTION;
+        let retention = chrono::TimeDelta::days(self.config.storage.log_retention_days.into());
+        let before = chrono::Utc::now() - retention;
         let pruned = self.store.prune_logs(before, self.position).await?;
         self.pruned_at = Some(std::time::Instant::now());
         if pruned.changes + pruned.publications > 0 {
