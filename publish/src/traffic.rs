@@ -42,13 +42,17 @@ impl Channel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CounterKey {
-    day: String,
-    collectivite: String,
-    channel: Channel,
-    source: String,
-    source_offer_id: String,
+impl Channel {
+    const ALL: [Channel; 4] = [Channel::Widget, Channel::Feed, Channel::Api, Channel::Page];
+
+    fn named(name: &str) -> Channel {
+        match name {
+            "widget" => Channel::Widget,
+            "feed" => Channel::Feed,
+            "api" => Channel::Api,
+            _ => Channel::Page,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,10 +62,23 @@ struct Counts {
     apply_clicks: i64,
 }
 
-/// What was counted and not yet written.
+/// The counts of one day and collectivité: per channel, per offer key (`source:id`).
+type ByOffer = [HashMap<String, Counts>; 4];
+
+/// What was counted and not yet written: per day, per collectivité. Nested by the parts of the
+/// key, so that counting an offer already counted allocates nothing (a feed page counts
+/// twenty offers per request, mostly the same ones).
 #[derive(Debug, Default)]
 pub(crate) struct TrafficCounter {
-    pending: Mutex<HashMap<CounterKey, Counts>>,
+    pending: Mutex<HashMap<String, HashMap<String, ByOffer>>>,
+}
+
+/// The entry of `key` in `map`, allocating its key only when it is new.
+fn entry<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 /// What is counted.
@@ -84,19 +101,12 @@ impl TrafficCounter {
     ) {
         let day = paris_day(now);
         let mut pending = self.pending.lock().expect("traffic lock");
+        let by_offer = &mut entry(entry(&mut pending, &day), collectivite)[channel as usize];
         for key in keys {
-            let Some((source, id)) = key.split_once(':') else {
+            if !key.contains(':') {
                 continue;
-            };
-            let counts = pending
-                .entry(CounterKey {
-                    day: day.clone(),
-                    collectivite: collectivite.to_owned(),
-                    channel,
-                    source: source.to_owned(),
-                    source_offer_id: id.to_owned(),
-                })
-                .or_default();
+            }
+            let counts = entry(by_offer, key);
             match event {
                 Event::Impression => counts.impressions += 1,
                 Event::View => counts.views += 1,
@@ -107,41 +117,39 @@ impl TrafficCounter {
 
     /// Takes what is not yet written.
     pub(crate) fn take(&self) -> Vec<TrafficRow> {
-        let drained: Vec<_> = self.pending.lock().expect("traffic lock").drain().collect();
-        drained
-            .into_iter()
-            .map(|(key, counts)| TrafficRow {
-                day: key.day,
-                collectivite: key.collectivite,
-                channel: key.channel.as_str().to_owned(),
-                source: key.source,
-                source_offer_id: key.source_offer_id,
-                impressions: counts.impressions,
-                views: counts.views,
-                apply_clicks: counts.apply_clicks,
-            })
-            .collect()
+        let drained = std::mem::take(&mut *self.pending.lock().expect("traffic lock"));
+        let mut rows = Vec::new();
+        for (day, collectivites) in drained {
+            for (collectivite, channels) in collectivites {
+                for (channel, offers) in Channel::ALL.into_iter().zip(channels) {
+                    for (key, counts) in offers {
+                        let (source, id) = key.split_once(':').expect("counted with a colon");
+                        rows.push(TrafficRow {
+                            day: day.clone(),
+                            collectivite: collectivite.clone(),
+                            channel: channel.as_str().to_owned(),
+                            source: source.to_owned(),
+                            source_offer_id: id.to_owned(),
+                            impressions: counts.impressions,
+                            views: counts.views,
+                            apply_clicks: counts.apply_clicks,
+                        });
+                    }
+                }
+            }
+        }
+        rows
     }
 
     /// Puts back rows that could not be written (the store was unavailable).
     pub(crate) fn restore(&self, rows: Vec<TrafficRow>) {
         let mut pending = self.pending.lock().expect("traffic lock");
         for row in rows {
-            let channel = match row.channel.as_str() {
-                "widget" => Channel::Widget,
-                "feed" => Channel::Feed,
-                "api" => Channel::Api,
-                _ => Channel::Page,
-            };
-            let counts = pending
-                .entry(CounterKey {
-                    day: row.day,
-                    collectivite: row.collectivite,
-                    channel,
-                    source: row.source,
-                    source_offer_id: row.source_offer_id,
-                })
-                .or_default();
+            let channel = Channel::named(&row.channel);
+            let by_offer =
+                &mut entry(entry(&mut pending, &row.day), &row.collectivite)[channel as usize];
+            let key = format!("{}:{}", row.source, row.source_offer_id);
+            let counts = entry(by_offer, &key);
             counts.impressions += row.impressions;
             counts.views += row.views;
             counts.apply_clicks += row.apply_clicks;
@@ -267,5 +275,90 @@ impl crate::AppState {
             event,
             keys,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(mut rows: Vec<TrafficRow>) -> Vec<String> {
+        rows.sort_by(|a, b| {
+            (&a.day, &a.collectivite, &a.channel, &a.source_offer_id).cmp(&(
+                &b.day,
+                &b.collectivite,
+                &b.channel,
+                &b.source_offer_id,
+            ))
+        });
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}:{} {}/{}/{}",
+                    r.day,
+                    r.collectivite,
+                    r.channel,
+                    r.source,
+                    r.source_offer_id,
+                    r.impressions,
+                    r.views,
+                    r.apply_clicks
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_add_up_per_day_collectivite_channel_and_offer_and_come_back_when_not_written() {
+        let counter = TrafficCounter::default();
+        let noon = "2026-12-06T11:00:00Z".parse().unwrap();
+        // 00:30 in Paris (UTC+1 in winter): already the next day there.
+        let late = "2026-12-06T23:30:00Z".parse().unwrap();
+        let page = ["francetravail:1", "hellowork:a:b", "no-colon"];
+        counter.count(noon, "cahors", Channel::Feed, Event::Impression, page);
+        counter.count(noon, "cahors", Channel::Feed, Event::Impression, page);
+        counter.count(
+            noon,
+            "cahors",
+            Channel::Page,
+            Event::View,
+            ["francetravail:1"],
+        );
+        counter.count(
+            noon,
+            "figeac",
+            Channel::Page,
+            Event::ApplyClick,
+            ["francetravail:1"],
+        );
+        counter.count(
+            late,
+            "cahors",
+            Channel::Widget,
+            Event::Impression,
+            ["francetravail:1"],
+        );
+        let expected = vec![
+            "2026-12-06 cahors feed francetravail:1 2/0/0",
+            "2026-12-06 cahors feed hellowork:a:b 2/0/0",
+            "2026-12-06 cahors page francetravail:1 0/1/0",
+            "2026-12-06 figeac page francetravail:1 0/0/1",
+            "2026-12-07 cahors widget francetravail:1 1/0/0",
+        ];
+        let rows = counter.take();
+        assert_eq!(sorted(rows.clone()), expected);
+        assert!(counter.take().is_empty(), "taken once");
+        // Not written: put back, and added to what was counted meanwhile.
+        counter.count(
+            noon,
+            "cahors",
+            Channel::Feed,
+            Event::Impression,
+            ["francetravail:1"],
+        );
+        counter.restore(rows);
+        let mut again = expected.clone();
+        again[0] = "2026-12-06 cahors feed francetravail:1 3/0/0";
+        assert_eq!(sorted(counter.take()), again);
     }
 }
