@@ -40,9 +40,8 @@ impl Channel {
             Channel::Page => "page",
         }
     }
-}
 
-impl Channel {
+    /// Every channel, in the order of their declaration: `channel as usize` is its place here.
     const ALL: [Channel; 4] = [Channel::Widget, Channel::Feed, Channel::Api, Channel::Page];
 
     fn named(name: &str) -> Channel {
