@@ -2,6 +2,7 @@
 //! feed reader (PyPI `feedparser`) with no error, the right items and dates; validators and
 //! 304s, compression, CORS preflight, each on loopback against the real binary.
 
+use std::io::Read;
 use std::process::Command;
 
 use reqwest::blocking::Client;
@@ -198,6 +199,9 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
             .send()
             .unwrap();
         assert_eq!(other.status(), 200, "{name}: a stale copy gets the body");
+        // Compressed when the client accepts it: the same bytes once decoded, a strong ETag of
+        // its own that validates a copy, and `Vary` so that caches keep each encoding apart.
+        let plain = client.get(feed).send().unwrap().bytes().unwrap();
         for encoding in ["gzip", "br"] {
             let compressed = client
                 .get(feed)
@@ -209,6 +213,35 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
                 encoding,
                 "{name}"
             );
+            assert!(
+                compressed
+                    .headers()
+                    .get_all(header::VARY)
+                    .iter()
+                    .any(|vary| vary.to_str().unwrap().contains("accept-encoding")),
+                "{name} {encoding}: Vary"
+            );
+            let compressed_etag = compressed.headers()[header::ETAG].clone();
+            assert_ne!(compressed_etag.to_str().unwrap(), etag, "{name} {encoding}");
+            let body = compressed.bytes().unwrap();
+            let mut decoded = Vec::new();
+            if encoding == "br" {
+                brotli::Decompressor::new(&body[..], 4096)
+                    .read_to_end(&mut decoded)
+                    .unwrap();
+            } else {
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut decoded)
+                    .unwrap();
+            }
+            assert_eq!(decoded, plain, "{name} {encoding}: decodes to the body");
+            let again = client
+                .get(feed)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .header(header::IF_NONE_MATCH, compressed_etag)
+                .send()
+                .unwrap();
+            assert_eq!(again.status(), 304, "{name} {encoding}: If-None-Match");
         }
     }
     // The widget, the offer page the demo prints, and the method page.

@@ -239,6 +239,7 @@ fn load(
         paths: urls,
         bearer: Some(key),
         user_agent: None,
+        accept_encoding: None,
     };
     let run = |connections: u32, pause_ms: u32, seconds: u64| {
         run_wrk(wrk, &target, connections, pause_ms, seconds, data_dir)
@@ -275,10 +276,15 @@ pub(super) struct WrkTarget<'a> {
     pub(super) bearer: Option<&'a str>,
     /// Sent as `User-Agent` (wrk sends none, which relais counts as a robot's request).
     pub(super) user_agent: Option<&'a str>,
+    /// Sent as `Accept-Encoding` (wrk sends none: the body comes as it is).
+    pub(super) accept_encoding: Option<&'a str>,
 }
 
 /// A desktop browser's user agent: its requests are counted as traffic.
 pub(super) const BROWSER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36";
+
+/// The encodings that browser accepts, as it says them in every request.
+pub(super) const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
 
 /// One `wrk` run on one thread over `paths` in turn (a pause between a connection's requests
 /// when `pause_ms` > 0): the rate reached and the p99 latency in ms; fails on any error.
@@ -295,6 +301,7 @@ pub(super) fn run_wrk(
         paths,
         bearer,
         user_agent,
+        accept_encoding,
     } = *target;
     let script = work_dir.join("paths.lua");
     let quoted: Vec<String> = paths.iter().map(|u| lua_string(u)).collect();
@@ -326,6 +333,12 @@ end
                 ))
                 .into_iter()
                 .chain(user_agent.map(|agent| format!("[\"User-Agent\"] = {},", lua_string(agent))))
+                .chain(
+                    accept_encoding.map(|encodings| format!(
+                        "[\"Accept-Encoding\"] = {},",
+                        lua_string(encodings)
+                    ))
+                )
                 .collect::<String>()
         ),
     )?;

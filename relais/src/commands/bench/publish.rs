@@ -1,7 +1,8 @@
 //! `relais bench publish`: in one run, on loopback, the real router over a real store and index
 //! of generated offers: a configured feed's kept body under `wrk` against a bare axum handler
-//! serving the same bytes (the ceiling of the machine and the framework), then the latency of
-//! feed pages rendered afresh and of offer pages, one request at a time.
+//! serving the same bytes (the ceiling of the machine and the framework), asked as a browser
+//! asks (compressed) and as it is, then the latency of feed pages rendered afresh and of offer
+//! pages, one request at a time.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,13 +11,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, header};
 use clap::Args;
 use relais_index::OfferIndex;
 use relais_model::{Offer, OfferKey, SourceId};
 use relais_publish::{AppState, FeedDefinition, IndexStatus, router};
 use relais_storage::{IncomingRecord, RunKind, Store};
 
-use super::http::{BROWSER_AGENT, WrkTarget, run_wrk, which};
+use super::http::{BROWSER_AGENT, BROWSER_ENCODINGS, WrkTarget, run_wrk, which};
 
 /// Arguments of `relais bench publish`.
 #[derive(Debug, Args)]
@@ -36,6 +38,66 @@ pub struct PublishArgs {
 fn p99(mut latencies: Vec<f64>) -> f64 {
     latencies.sort_by(f64::total_cmp);
     latencies[((latencies.len() as f64 * 0.99) as usize).min(latencies.len() - 1)]
+}
+
+/// A body as the router sent it, with the headers that say what it is.
+#[derive(Clone)]
+struct Served {
+    bytes: Bytes,
+    content_type: HeaderValue,
+    content_encoding: Option<HeaderValue>,
+}
+
+impl Served {
+    /// What the router sends for `path`, asked with these encodings.
+    async fn fetch(
+        client: &reqwest::Client,
+        url: &str,
+        accept_encoding: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let mut request = client.get(url);
+        if let Some(encodings) = accept_encoding {
+            request = request.header(header::ACCEPT_ENCODING, encodings);
+        }
+        let response = request.send().await?.error_for_status()?;
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .context("the feed has no content type")?;
+        let content_encoding = response.headers().get(header::CONTENT_ENCODING).cloned();
+        Ok(Self {
+            content_type,
+            content_encoding,
+            bytes: response.bytes().await?,
+        })
+    }
+
+    /// The encoding's name, for the report.
+    fn encoding(&self) -> &str {
+        self.content_encoding
+            .as_ref()
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("identity")
+    }
+
+    /// A bare axum handler at `path` answering these bytes and headers, nothing else.
+    fn bare_router(self, path: &str) -> axum::Router {
+        axum::Router::new().route(
+            path,
+            axum::routing::get(move || {
+                let served = self.clone();
+                async move {
+                    let mut headers = HeaderMap::with_capacity(2);
+                    headers.insert(header::CONTENT_TYPE, served.content_type);
+                    if let Some(encoding) = served.content_encoding {
+                        headers.insert(header::CONTENT_ENCODING, encoding);
+                    }
+                    (headers, served.bytes)
+                }
+            }),
+        )
+    }
 }
 
 async fn listen(app: axum::Router) -> anyhow::Result<String> {
@@ -101,44 +163,58 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
     let state = AppState::with_store(index, feeds, store, status)?;
     let base = listen(router(state)).await?;
 
-    // The kept body, and the bare handler serving the same bytes.
+    // The kept body as a browser asks it (its encodings: what a town's site and a feed reader
+    // get) and as it is (no `Accept-Encoding`), each against a bare handler serving the same
+    // bytes with the same headers.
     let client = reqwest::Client::new();
     let feed_path = "/v1/feeds/bench/offers";
-    let body = client
-        .get(format!("{base}{feed_path}"))
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
-    let bytes = Bytes::from(body.to_vec());
-    let bare = axum::Router::new().route(
-        feed_path,
-        axum::routing::get(move || {
-            let bytes = bytes.clone();
-            async move { ([("content-type", "application/json")], bytes) }
-        }),
+    let feed_url = format!("{base}{feed_path}");
+    let as_browser = Served::fetch(&client, &feed_url, Some(BROWSER_ENCODINGS)).await?;
+    let as_is = Served::fetch(&client, &feed_url, None).await?;
+    eprintln!(
+        "publish: the feed body is {} bytes, {} bytes in {} as a browser asks it",
+        as_is.bytes.len(),
+        as_browser.bytes.len(),
+        as_browser.encoding()
     );
-    let baseline_base = listen(bare).await?;
-    eprintln!("publish: the feed body is {} bytes", body.len());
+    let bare_as_browser = listen(as_browser.bare_router(feed_path)).await?;
+    let bare_as_is = listen(as_is.bare_router(feed_path)).await?;
     let work = dir.path().to_owned();
     let paths = vec![feed_path.to_owned()];
     let seconds = args.seconds;
     let router_base = base.clone();
-    let (cached_rps, baseline_rps) = tokio::task::spawn_blocking(move || {
-        // As a browser: the router counts each feed page sent as impressions, as it does for
-        // visitors.
-        let target = |base| WrkTarget {
+    let [
+        cached_rps,
+        baseline_rps,
+        cached_as_is_rps,
+        baseline_as_is_rps,
+    ] = tokio::task::spawn_blocking(move || {
+        // As a browser: the router counts each feed page sent as impressions, as it does
+        // for visitors.
+        let target = |base, accept_encoding| WrkTarget {
             base,
             paths: &paths,
             bearer: None,
             user_agent: Some(BROWSER_AGENT),
+            accept_encoding,
         };
-        let cached = run_wrk(&wrk, &target(&router_base), 16, 0, seconds, &work)?;
-        let baseline = run_wrk(&wrk, &target(&baseline_base), 16, 0, seconds, &work)?;
-        anyhow::Ok((cached.0, baseline.0))
+        let encoded = Some(BROWSER_ENCODINGS);
+        let mut rates = [0.0; 4];
+        for (rate, (server, encodings)) in rates.iter_mut().zip([
+            (&router_base, encoded),
+            (&bare_as_browser, encoded),
+            (&router_base, None),
+            (&bare_as_is, None),
+        ]) {
+            *rate = run_wrk(&wrk, &target(server, encodings), 16, 0, seconds, &work)?.0;
+        }
+        anyhow::Ok(rates)
     })
     .await??;
+    eprintln!(
+        "publish: asked with no encoding, kept feed body {cached_as_is_rps:.0} requests/s, the bare handler {baseline_as_is_rps:.0} (ratio {:.2})",
+        cached_as_is_rps / baseline_as_is_rps
+    );
 
     // Feed pages rendered afresh: every page of the feed at the default size (20 offers) but
     // the first, each asked once, one at a time (at most 200).
@@ -207,7 +283,7 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
     );
     let (uncached_p99, page_p99) = (p99(uncached), p99(pages));
     eprintln!(
-        "publish: kept feed body {cached_rps:.0} requests/s, the bare handler {baseline_rps:.0}; feed pages rendered afresh p99 {uncached_p99:.2} ms; offer pages p99 {page_p99:.2} ms"
+        "publish: asked as a browser, kept feed body {cached_rps:.0} requests/s, the bare handler {baseline_rps:.0}; feed pages rendered afresh p99 {uncached_p99:.2} ms; offer pages p99 {page_p99:.2} ms"
     );
     println!(
         "publish cached_rps={cached_rps:.0} baseline_rps={baseline_rps:.0} ratio={:.2} uncached_p99_ms={uncached_p99:.2} page_p99_ms={page_p99:.2}",
