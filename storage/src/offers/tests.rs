@@ -316,3 +316,74 @@ async fn every_change_is_logged_in_commit_order_and_pruning_keeps_the_sequence()
     commit(vec![record("3", "46", "c")], t1).await;
     assert!(store.changes_after(last, 10).await.unwrap()[0].seq > last);
 }
+
+#[tokio::test]
+async fn offers_by_key_come_from_every_source_asked_and_search_the_primary_key() {
+    let (_dir, store) = store().await;
+    let now = Utc::now();
+    let other = SourceId::parse("hellowork").unwrap();
+    for source in [source(), other.clone()] {
+        let run = store
+            .start_run(&source, RunKind::Full, now, now)
+            .await
+            .unwrap();
+        let records: Vec<IncomingRecord> = ["A1", "A2", "A3"]
+            .into_iter()
+            .map(|id| {
+                let mut record = record(id, "46", "{}");
+                record.offer.key = OfferKey::new(source.clone(), id).unwrap();
+                record
+            })
+            .collect();
+        store
+            .commit_batch(run, &records, &serde_json::Value::Null, now)
+            .await
+            .unwrap();
+    }
+    let asked = [
+        OfferKey::new(source(), "A1").unwrap(),
+        OfferKey::new(other.clone(), "A3").unwrap(),
+        OfferKey::new(other.clone(), "A1").unwrap(),
+        OfferKey::new(other, "absent").unwrap(),
+    ];
+    let mut found: Vec<String> = store
+        .offers(&asked)
+        .await
+        .unwrap()
+        .iter()
+        .map(|offer| offer.key.to_string())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        ["francetravail:A1", "hellowork:A1", "hellowork:A3"],
+        "each source's own offers, the absent left out"
+    );
+    assert!(store.offers(&[]).await.unwrap().is_empty());
+    // Every feed page and publication write asks rows by key: each one a search of the
+    // primary key, never a scan of the table (SQLite 3.40 scanned for a row-value list; the
+    // bundled 3.46 searches).
+    for table in ["offers", "publications"] {
+        let mut plan = crate::keys_in(
+            format!(
+                "EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE (source, source_offer_id) IN ("
+            ),
+            &asked,
+        );
+        let details: Vec<String> = plan
+            .build()
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+            .collect();
+        assert!(
+            !details.contains(&format!("SCAN {table}"))
+                && details
+                    .iter()
+                    .any(|detail| detail.starts_with(&format!("SEARCH {table} USING"))),
+            "{table}: {details:?}"
+        );
+    }
+}
