@@ -10,12 +10,14 @@
 
 pub(crate) mod beacon;
 
-use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use axum::http::{HeaderMap, header};
-use chrono::{DateTime, Days, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+// hashbrown for `entry_ref` (a key allocated only when new) and its fast hasher: a feed page
+// sent counts twenty offers, mostly counted already, under the counter's lock.
 use chrono_tz::Europe::Paris;
+use hashbrown::HashMap;
 use relais_storage::TrafficRow;
 
 /// Where an offer was shown.
@@ -64,20 +66,12 @@ struct Counts {
 /// The counts of one day and collectivité: per channel, per offer key (`source:id`).
 type ByOffer = [HashMap<String, Counts>; 4];
 
-/// What was counted and not yet written: per day, per collectivité. Nested by the parts of the
-/// key, so that counting an offer already counted allocates nothing (a feed page counts
-/// twenty offers per request, mostly the same ones).
+/// What was counted and not yet written: per day (in France), per collectivité. Nested by the
+/// parts of the key, so that counting an offer already counted allocates nothing (a feed page
+/// counts twenty offers per request, mostly the same ones).
 #[derive(Debug, Default)]
 pub(crate) struct TrafficCounter {
-    pending: Mutex<HashMap<String, HashMap<String, ByOffer>>>,
-}
-
-/// The entry of `key` in `map`, allocating its key only when it is new.
-fn entry<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), V::default());
-    }
-    map.get_mut(key).expect("inserted above")
+    pending: Mutex<HashMap<NaiveDate, HashMap<String, ByOffer>>>,
 }
 
 /// What is counted.
@@ -98,14 +92,18 @@ impl TrafficCounter {
         event: Event,
         keys: impl IntoIterator<Item = &'a str>,
     ) {
-        let day = paris_day(now);
+        let day = now.with_timezone(&Paris).date_naive();
         let mut pending = self.pending.lock().expect("traffic lock");
-        let by_offer = &mut entry(entry(&mut pending, &day), collectivite)[channel as usize];
+        let by_offer = &mut pending
+            .entry(day)
+            .or_default()
+            .entry_ref(collectivite)
+            .or_default()[channel as usize];
         for key in keys {
             if !key.contains(':') {
                 continue;
             }
-            let counts = entry(by_offer, key);
+            let counts = by_offer.entry_ref(key).or_default();
             match event {
                 Event::Impression => counts.impressions += 1,
                 Event::View => counts.views += 1,
@@ -119,6 +117,7 @@ impl TrafficCounter {
         let drained = std::mem::take(&mut *self.pending.lock().expect("traffic lock"));
         let mut rows = Vec::new();
         for (day, collectivites) in drained {
+            let day = day.format("%Y-%m-%d").to_string();
             for (collectivite, channels) in collectivites {
                 for (channel, offers) in Channel::ALL.into_iter().zip(channels) {
                     for (key, counts) in offers {
@@ -144,11 +143,19 @@ impl TrafficCounter {
     pub(crate) fn restore(&self, rows: Vec<TrafficRow>) {
         let mut pending = self.pending.lock().expect("traffic lock");
         for row in rows {
+            let Ok(day) = NaiveDate::parse_from_str(&row.day, "%Y-%m-%d") else {
+                // Rows come from `take`, which writes days so: nothing else to put back.
+                tracing::error!(day = %row.day, "a traffic row with no readable day, dropped");
+                continue;
+            };
             let channel = Channel::named(&row.channel);
-            let by_offer =
-                &mut entry(entry(&mut pending, &row.day), &row.collectivite)[channel as usize];
+            let by_offer = &mut pending
+                .entry(day)
+                .or_default()
+                .entry_ref(row.collectivite.as_str())
+                .or_default()[channel as usize];
             let key = format!("{}:{}", row.source, row.source_offer_id);
-            let counts = entry(by_offer, &key);
+            let counts = by_offer.entry(key).or_default();
             counts.impressions += row.impressions;
             counts.views += row.views;
             counts.apply_clicks += row.apply_clicks;
