@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod dedup;
 pub mod demo;

@@ -96,6 +96,8 @@ enum Command {
     },
     /// Anonymises offers withdrawn longer ago than the retention period (licence art. 7).
     Purge(commands::purge::PurgeArgs),
+    /// Copies the embedded store while relais runs (SQLite online backup).
+    Backup(commands::backup::BackupArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -160,6 +162,7 @@ async fn main() -> std::process::ExitCode {
         Command::Audit(args) => commands::audit::run(cli.config.as_deref(), args).await,
         Command::Links { command } => commands::links::run(cli.config.as_deref(), command).await,
         Command::Purge(args) => commands::purge::run(cli.config.as_deref(), args).await,
+        Command::Backup(args) => commands::backup::run(cli.config.as_deref(), args).await,
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@
 
 mod access;
 mod audit;
+mod backup;
 mod changes;
 mod error;
 mod links;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use access::{ApiKeyRecord, CollectiviteRecord, KeyUsage};
 pub use audit::AuditEntry;
+pub use backup::BackupSummary;
 pub use changes::{ChangeKind, OfferChange, PrunedLogs};
 pub use error::StorageError;
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};

@@ -589,3 +589,71 @@ fn territory_show_and_resolve_print_the_interface_json() {
         (Value::Null, Some("unresolved"))
     );
 }
+
+#[test]
+fn a_backup_taken_while_relais_serves_restores_every_offer_and_is_audited() {
+    let (_simulator, mut env) = simulator(1_500, 1_000);
+    let data = tempfile::tempdir().unwrap();
+    env.push((
+        "RELAIS_STORAGE__DATA_DIR".into(),
+        data.path().display().to_string(),
+    ));
+    let report = run_json(&["sync", "francetravail", "--full", "--json"], &env);
+    assert_eq!(report["outcome"], "complete", "{report}");
+    let config = data.path().join("relais.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\ndata_dir = {:?}\n\
+             [francetravail]\nenabled = false\n",
+            data.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    // Online: `relais serve` holds the store open meanwhile.
+    let (_server, _base) = serve(&config);
+    let copies = tempfile::tempdir().unwrap();
+    let file = copies.path().join("relais-backup.sqlite");
+    let file_arg = file.display().to_string();
+    let summary = run_json(&["backup", &file_arg, "--json"], &env);
+    assert_eq!(summary["offers"], 1_500, "{summary}");
+    assert!(summary["bytes"].as_u64().unwrap() > 0);
+
+    // An existing file is kept unless --force.
+    let again = Command::new(relais_binary())
+        .args(["backup", &file_arg])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let forced = run_json(&["backup", &file_arg, "--force", "--json"], &env);
+    assert_eq!(forced["offers"], 1_500);
+
+    // Restored in another data directory, the copy is the store.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(&file, restored.path().join("relais.sqlite")).unwrap();
+    let restored_env = vec![(
+        "RELAIS_STORAGE__DATA_DIR".to_owned(),
+        restored.path().display().to_string(),
+    )];
+    let status = status(&restored_env);
+    assert_eq!(status["sources"][0]["active"], 1_500, "{status}");
+    assert_eq!(status["sources"][0]["last_run"]["outcome"], "complete");
+
+    // Each backup is an export of the whole base: in the audit trail.
+    let audit = Command::new(relais_binary())
+        .args(["audit", "--json"])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    let backups = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .filter(|line| line.contains("\"backup\""))
+        .count();
+    assert_eq!(backups, 2);
+}
