@@ -181,6 +181,12 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        // For `/metrics`: which refusal this was, by its stable code.
+        response.extensions_mut().insert(ErrorCode(code));
         response
     }
 }
+
+/// The stable code of an error answer, kept in the response's extensions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub(crate) &'static str);

@@ -13,6 +13,7 @@ mod access;
 mod cached;
 mod error;
 mod feeds;
+mod metrics;
 mod openapi;
 mod pages;
 pub mod reports;
@@ -77,6 +78,8 @@ struct Inner {
     clock: Clock,
     /// What the store says of each source: `/v1/sources` and the freshness duties.
     sources: sources::Sources,
+    /// What `/metrics` reports.
+    metrics: metrics::Metrics,
 }
 
 /// Where the server reads the time: `Utc::now` unless a test sets its own.
@@ -127,6 +130,7 @@ impl AppState {
                 beacons_counted: traffic::beacon::Counted::default(),
                 clock: Clock::default(),
                 sources: sources::Sources::default(),
+                metrics: metrics::Metrics::default(),
             }),
         })
     }
@@ -358,9 +362,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(status::ready))
+        .route("/metrics", get(metrics::metrics))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::measure,
+        ))
         .with_state(state)
 }

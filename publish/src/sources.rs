@@ -29,6 +29,8 @@ pub struct SourceInfo {
     pub id: String,
     /// Its active offers.
     pub active: u64,
+    /// Its withdrawn offers (kept until the retention period ends).
+    pub withdrawn: u64,
     /// Its last complete run, of any kind: the last time it was updated.
     pub last_complete_run: Option<DateTime<Utc>>,
     /// Its last complete run that read its whole stock (a full sweep, a feed's snapshot).
@@ -50,7 +52,8 @@ impl SourceInfo {
         let full = store
             .latest_run(&source, Some(RunKind::Full), complete)
             .await?;
-        info.active = store.source_counts(&source).await?.active;
+        let counts = store.source_counts(&source).await?;
+        (info.active, info.withdrawn) = (counts.active, counts.withdrawn);
         info.last_complete_run = last.and_then(|run| run.finished_at);
         info.last_confirmed = full.and_then(|run| run.finished_at);
         Ok(info)
@@ -173,7 +176,7 @@ impl Sources {
             .collect()
     }
 
-    fn get(&self, id: &str) -> SourceInfo {
+    pub(crate) fn get(&self, id: &str) -> SourceInfo {
         self.known
             .read()
             .expect("sources lock")

@@ -228,6 +228,26 @@ impl Store {
         run_from_row(&row)
     }
 
+    /// How many runs each source has had, by outcome (`running`, `complete`…), as
+    /// `(source, outcome, runs)`.
+    pub async fn run_counts(&self) -> Result<Vec<(String, String, i64)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT source, outcome, COUNT(*) AS runs FROM runs GROUP BY source, outcome \
+             ORDER BY source, outcome",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("source")?,
+                    row.try_get("outcome")?,
+                    row.try_get("runs")?,
+                ))
+            })
+            .collect()
+    }
+
     /// The latest run of a source, of any kind when `kind` is `None`, optionally only with the given outcome.
     pub async fn latest_run(
         &self,

@@ -403,3 +403,62 @@ async fn traffic_is_counted_exactly_per_channel_without_robots_and_reported() {
         (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
     );
 }
+
+#[tokio::test]
+async fn metrics_report_routes_refusals_sources_and_the_index_with_bounded_labels() {
+    let (slow, slow_bearer) = key("dddddddddddd", &["search"], 2.0, None);
+    let (_dir, state) = state(vec![slow]).await;
+    state.refresh_sources().await.unwrap();
+    for _ in 0..3 {
+        get(&state, "/v1/offers?limit=1", Some(&slow_bearer)).await;
+    }
+    get(&state, "/v1/feeds/cahors/offers", None).await;
+    // The source has no complete run yet: its offers are withheld, the page is not found.
+    let (status, _, _) = get(&state, "/offres/francetravail:22", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    get(&state, "/nowhere/francetravail:333", None).await;
+
+    let response = router(state.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{:?}",
+        response.headers()
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    for line in [
+        r#"relais_http_request_duration_seconds_count{route="/v1/offers",status="2xx"} 2"#,
+        r#"relais_http_request_duration_seconds_count{route="/v1/offers",status="4xx"} 1"#,
+        r#"relais_http_request_duration_seconds_count{route="/v1/feeds/{feed}/offers",status="2xx"} 1"#,
+        r#"relais_http_request_duration_seconds_count{route="/offres/{key}",status="4xx"} 1"#,
+        r#"relais_http_request_duration_seconds_count{route="unmatched",status="4xx"} 1"#,
+        r#"relais_api_rejections_total{reason="rate_limited"} 1"#,
+        r#"relais_source_offers{source="francetravail",status="active"} 5"#,
+        r#"relais_source_offers{source="francetravail",status="withdrawn"} 0"#,
+        r#"relais_sync_runs{source="francetravail",outcome="running"} 1"#,
+        // No complete run yet: the licence's freshness alarm, and no age to give.
+        r#"relais_source_freshness_alarm{source="francetravail"} 1"#,
+        r#"relais_source_withheld{source="francetravail"} 1"#,
+        "relais_index_ready 1",
+        "relais_index_lag_changes 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+    assert!(!text.contains("relais_source_last_complete_run_age_seconds{"));
+    // Paths never become labels: one series per route, whatever the offers asked.
+    for path in ["francetravail:22", "francetravail:333", "nowhere"] {
+        assert!(!text.contains(path), "{path} in:\n{text}");
+    }
+}
