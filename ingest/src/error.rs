@@ -55,6 +55,14 @@ pub enum IngestError {
         /// What went wrong.
         message: String,
     },
+    /// A feed was downloaded but cannot be read (truncated, malformed, too large).
+    #[error("cannot read `{url}`: {message}")]
+    Unreadable {
+        /// The feed's address, without its query string.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A source's configuration is invalid.
     #[error("invalid source configuration: {0}")]
     Config(String),

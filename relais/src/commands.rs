@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod check;
 pub mod dedup;
 pub mod demo;
 pub mod links;

@@ -98,6 +98,8 @@ enum Command {
     Purge(commands::purge::PurgeArgs),
     /// Copies the embedded store while relais runs (SQLite online backup).
     Backup(commands::backup::BackupArgs),
+    /// Validates the configuration and tries the store and every source, changing nothing.
+    Check(commands::check::CheckArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -163,6 +165,7 @@ async fn main() -> std::process::ExitCode {
         Command::Links { command } => commands::links::run(cli.config.as_deref(), command).await,
         Command::Purge(args) => commands::purge::run(cli.config.as_deref(), args).await,
         Command::Backup(args) => commands::backup::run(cli.config.as_deref(), args).await,
+        Command::Check(args) => commands::check::run(cli.config.as_deref(), args).await,
     };
     match result {
         Ok(code) => code,

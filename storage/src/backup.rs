@@ -3,10 +3,6 @@
 //! with no free pages), checked before it takes its name.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::{StorageError, Store};
 
@@ -52,8 +48,8 @@ impl Store {
             .bind(partial_text)
             .execute(&self.pool)
             .await?;
-        let offers = match check_copy(&partial).await {
-            Ok(offers) => offers,
+        let offers = match crate::inspect_sqlite(&partial, crate::Integrity::Full).await {
+            Ok(inspection) => inspection.offers,
             Err(error) => {
                 let _ = std::fs::remove_file(&partial);
                 return Err(error);
@@ -72,33 +68,6 @@ impl Store {
             offers,
         })
     }
-}
-
-/// Reads the copy at `path` whole, read-only: its offers, or why it is not sound.
-async fn check_copy(path: &Path) -> Result<i64, StorageError> {
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(path)
-        .read_only(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await?;
-    let verdict: String = sqlx::query("PRAGMA integrity_check")
-        .fetch_one(&pool)
-        .await?
-        .try_get(0)?;
-    let offers: i64 = sqlx::query("SELECT COUNT(*) FROM offers")
-        .fetch_one(&pool)
-        .await?
-        .try_get(0)?;
-    pool.close().await;
-    if verdict != "ok" {
-        return Err(StorageError::CorruptValue {
-            what: format!("the backup `{}`", path.display()),
-            value: verdict,
-        });
-    }
-    Ok(offers)
 }
 
 #[cfg(test)]

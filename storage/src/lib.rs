@@ -14,6 +14,7 @@ mod audit;
 mod backup;
 mod changes;
 mod error;
+mod inspect;
 mod links;
 mod offers;
 mod publications;
@@ -35,6 +36,7 @@ pub use audit::AuditEntry;
 pub use backup::BackupSummary;
 pub use changes::{ChangeKind, OfferChange, PrunedLogs};
 pub use error::StorageError;
+pub use inspect::{Inspection, Integrity, inspect_sqlite};
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
 pub use publications::{LogState, PublicationChange, PublicationRow};
@@ -79,9 +81,7 @@ impl Store {
 
     /// Applies pending migrations; idempotent.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
+        SQLITE_MIGRATIONS.run(&self.pool).await?;
         Ok(())
     }
 
@@ -101,6 +101,9 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+/// The schema's migrations, compiled in.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A query that ends with `(source, source_offer_id) IN (` and the keys' pairs, closed.
 pub(crate) fn keys_in<'a>(

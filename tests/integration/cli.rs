@@ -657,3 +657,127 @@ fn a_backup_taken_while_relais_serves_restores_every_offer_and_is_audited() {
         .count();
     assert_eq!(backups, 2);
 }
+
+#[test]
+fn check_tries_the_store_and_every_source_changes_nothing_and_names_what_fails() {
+    let (_simulator, env) = simulator(300, 1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let good = relais_tests::feed_fixture("hellowork.xml");
+    let config = dir.path().join("relais.toml");
+    let write_config = |missing_feed: bool| {
+        let mut text = format!(
+            "[storage]\ndata_dir = {:?}\n\n[[sources]]\nid = \"hellowork\"\nname = \"HelloWork\"\nurl = {:?}\nformat = {{ type = \"xml\", preset = \"hellowork\" }}\n\n[[feeds]]\nname = \"lot\"\ntitle = \"Lot\"\nterritory = \"dep:46\"\n",
+            data.display().to_string(),
+            good.display().to_string()
+        );
+        if missing_feed {
+            text.push_str(&format!(
+                "\n[[sources]]\nid = \"gone\"\nname = \"Gone\"\nurl = {:?}\nformat = {{ type = \"xml\", preset = \"hellowork\" }}\n",
+                dir.path().join("no-such-feed.xml").display().to_string()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
+    };
+    let check = |env: &[(String, String)]| {
+        let output = Command::new(relais_binary())
+            .args(["--config", &config.display().to_string(), "check", "--json"])
+            .envs(env.iter().cloned())
+            .env("RELAIS_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let secret = env
+            .iter()
+            .find(|(name, _)| name.ends_with("CLIENT_SECRET"))
+            .map(|(_, value)| value.clone())
+            .unwrap();
+        assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+        let report: Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+        let verdicts: Vec<(String, String)> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["what"].as_str().unwrap().to_owned(),
+                    c["verdict"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (output.status.code(), report, verdicts)
+    };
+    let verdict = |verdicts: &[(String, String)], prefix: &str| {
+        verdicts
+            .iter()
+            .find(|(what, _)| what.starts_with(prefix))
+            .map(|(_, verdict)| verdict.clone())
+            .unwrap_or_else(|| panic!("no check `{prefix}` in {verdicts:?}"))
+    };
+
+    // Before any run: the store is yet to be created, which the check does not do.
+    write_config(false);
+    let (code, report, verdicts) = check(&env);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(verdict(&verdicts, "configuration"), "ok");
+    assert_eq!(verdict(&verdicts, "store"), "warning");
+    assert_eq!(verdict(&verdicts, "source francetravail"), "ok", "{report}");
+    assert_eq!(verdict(&verdicts, "source hellowork"), "ok", "{report}");
+    assert!(
+        !data.join("relais.sqlite").exists(),
+        "the check created the store"
+    );
+
+    // After a sync, the store is checked too, and the check writes no run.
+    let (code, _, _) = relais_tests::relais_with_config(&config, &["sync", "hellowork", "--json"]);
+    assert_eq!(code, 0);
+    let runs_before = run_json(
+        &[
+            "--config",
+            &config.display().to_string(),
+            "status",
+            "--json",
+        ],
+        &env,
+    );
+    let (code, report, verdicts) = check(&env);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(verdict(&verdicts, "store"), "ok", "{report}");
+    let runs_after = run_json(
+        &[
+            "--config",
+            &config.display().to_string(),
+            "status",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(runs_before, runs_after, "the check changed the store");
+
+    // A source that cannot be read, and France Travail refusing the credentials, fail it.
+    write_config(true);
+    let mut wrong = env.clone();
+    for (name, value) in &mut wrong {
+        if name.ends_with("CLIENT_SECRET") {
+            value.push_str("-wrong");
+        }
+    }
+    let (code, report, verdicts) = check(&wrong);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["ok"], false);
+    assert_eq!(verdict(&verdicts, "source gone"), "failed");
+    assert_eq!(
+        verdict(&verdicts, "source francetravail"),
+        "failed",
+        "{report}"
+    );
+    assert_eq!(verdict(&verdicts, "source hellowork"), "ok");
+
+    // An invalid configuration is named as such.
+    std::fs::write(&config, "[storage]\nno_such_key = 1\n").unwrap();
+    let (code, report, verdicts) = check(&env);
+    assert_eq!(code, Some(1));
+    assert_eq!(verdict(&verdicts, "configuration"), "failed", "{report}");
+}
