@@ -4,6 +4,7 @@ mod dedup;
 mod http;
 mod live;
 mod peers;
+mod pipeline;
 mod publish;
 mod search;
 
@@ -39,6 +40,9 @@ pub enum Bench {
     /// Publication on loopback: a kept feed body against a bare axum handler serving the same
     /// bytes, feed pages rendered afresh and offer pages.
     Publish(publish::PublishArgs),
+    /// A generated partner feed through the shipped pipeline: the run (parse, normalise,
+    /// store), the worker (deduplication, publication), the index; rates and peak memory.
+    Pipeline(pipeline::PipelineArgs),
 }
 
 /// Arguments of `relais bench feed`.
@@ -101,6 +105,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<ExitCode> {
             .join()
             .map_err(|_| anyhow::anyhow!("the search benchmark panicked"))?,
         Bench::Publish(args) => publish::run(args).await,
+        Bench::Pipeline(args) => pipeline::run(args).await,
         Bench::Dedup(args) => std::thread::spawn(move || dedup::run(&args))
             .join()
             .expect("benchmark thread"),

@@ -1,0 +1,131 @@
+//! `relais bench pipeline --offers N`: the whole way of a partner feed's offers, through the
+//! code that ships and in the order `relais serve` runs it: a full run of the feed (download,
+//! parse, normalise, store, the change log: `relais sync`), then the worker (deduplication and
+//! the publication log) and the index's follower, both started before the run as in `serve`,
+//! catching up batch after batch. On SQLite; PostgreSQL is not built yet.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use relais_index::OfferIndex;
+use relais_ingest::feeds::{FeedRunOptions, FeedSource, FeedSourceConfig};
+use relais_publish::IndexStatus;
+use relais_storage::Store;
+
+use crate::config::Config;
+use crate::live::{Follower, Publisher};
+
+/// Arguments of `relais bench pipeline`.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Offers in the generated partner feed.
+    #[arg(long, default_value_t = 100_000)]
+    offers: u64,
+    /// Corpus seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Runs the benchmark.
+pub async fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
+    let dir = tempfile::tempdir()?;
+    let feed = dir.path().join("feed.xml");
+    let generated = {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&feed)?);
+        let stats = relais_fixtures::partner_feed::write_hellowork_feed(
+            &mut out,
+            args.seed,
+            chrono::Utc::now(),
+            args.offers,
+            u64::MAX,
+        )?;
+        std::io::Write::flush(&mut out)?;
+        stats
+    };
+    eprintln!(
+        "pipeline: generated a HelloWork feed of {} offers, {} MB",
+        generated.records,
+        generated.bytes / 1_000_000
+    );
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().join("data");
+    let source = FeedSourceConfig {
+        id: "hellowork".into(),
+        name: Some("HelloWork".into()),
+        enabled: true,
+        url: feed.display().to_string(),
+        format: relais_ingest::feeds::FeedFormat::Xml {
+            preset: Some("hellowork".into()),
+            mapping: None,
+        },
+        schedule: "0 0 * * * *".into(),
+        jitter_seconds: 0,
+        limits: Default::default(),
+        max_shrink: 0.3,
+        encoding: None,
+        licence: Default::default(),
+        trust_rank: 50,
+    };
+    // Configured, as in `relais.toml`: its terms (redistribution allowed) decide what is published.
+    config.sources = vec![source.clone()];
+    let store = Store::open_sqlite(&config.database_path()).await?;
+    let index = OfferIndex::open_or_create(&config.index_dir())?;
+    // Started on the empty store, as `relais serve` starts them before its first run.
+    let mut worker = Publisher::new(config.clone(), store.clone());
+    worker.start().await?;
+    let mut follower = Follower::new(
+        store.clone(),
+        index.clone(),
+        Arc::new(IndexStatus::starting()),
+    );
+    follower.start().await?;
+
+    let started = Instant::now();
+    let report = FeedSource::new(source, store.clone(), dir.path().join("downloads"))?
+        .run(FeedRunOptions::default())
+        .await?;
+    anyhow::ensure!(
+        report.outcome == relais_ingest::RunReportOutcome::Complete,
+        "the run did not complete: {report:?}"
+    );
+    let stored_at = started.elapsed().as_secs_f64();
+    eprintln!(
+        "pipeline: run: {} new offers stored in {stored_at:.1} s ({} rejected)",
+        report.new, report.rejected
+    );
+    let mut published = 0usize;
+    while let Some(batch) = worker.apply_next().await? {
+        published += batch.changes;
+    }
+    let deduplicated_at = started.elapsed().as_secs_f64();
+    eprintln!(
+        "pipeline: worker: {published} changes deduplicated and published in {:.1} s",
+        deduplicated_at - stored_at
+    );
+    let mut indexed = 0usize;
+    while let Some(applied) = follower.apply_next().await? {
+        indexed += applied.indexed;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "pipeline: index: {indexed} offers indexed in {:.1} s",
+        seconds - deduplicated_at
+    );
+    anyhow::ensure!(
+        indexed > 0 && indexed as u64 <= report.new,
+        "the index holds {indexed} offers after a run of {}",
+        report.new
+    );
+    println!(
+        "pipeline offers={} seconds={seconds:.1} offers_per_second={:.0} peak_rss_mb={:.0} store_offers_per_second={:.0}",
+        report.new,
+        report.new as f64 / seconds,
+        super::peak_rss_mb(),
+        report.new as f64 / stored_at
+    );
+    // The index's writer goes (its merges stop) before its directory does.
+    drop((follower, worker, index));
+    Ok(ExitCode::SUCCESS)
+}
