@@ -123,10 +123,29 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// A partner source reading the generated HelloWork feed at `path` with the board's preset.
+fn hellowork_source(id: &str, path: &std::path::Path) -> relais_ingest::feeds::FeedSourceConfig {
+    relais_ingest::feeds::FeedSourceConfig {
+        id: id.into(),
+        name: None,
+        enabled: true,
+        url: path.display().to_string(),
+        format: relais_ingest::feeds::FeedFormat::Xml {
+            preset: Some("hellowork".into()),
+            mapping: None,
+        },
+        schedule: "0 0 * * * *".into(),
+        jitter_seconds: 0,
+        limits: Default::default(),
+        max_shrink: 0.3,
+        encoding: None,
+        licence: Default::default(),
+        trust_rank: 50,
+    }
+}
+
 async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
-    use relais_ingest::feeds::{
-        FeedReader, FeedRunOptions, FeedSource, FeedSourceConfig, ReadItem,
-    };
+    use relais_ingest::feeds::{FeedReader, FeedRunOptions, FeedSource, ReadItem};
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("feed.xml");
     let started = std::time::Instant::now();
@@ -148,23 +167,7 @@ async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
         stats.bytes / (1024 * 1024),
         started.elapsed().as_secs_f64()
     );
-    let config: FeedSourceConfig = FeedSourceConfig {
-        id: "bench".into(),
-        name: None,
-        enabled: true,
-        url: path.display().to_string(),
-        format: relais_ingest::feeds::FeedFormat::Xml {
-            preset: Some("hellowork".into()),
-            mapping: None,
-        },
-        schedule: "0 0 * * * *".into(),
-        jitter_seconds: 0,
-        limits: Default::default(),
-        max_shrink: 0.3,
-        encoding: None,
-        licence: Default::default(),
-        trust_rank: 50,
-    };
+    let config = hellowork_source("bench", &path);
     // Parse and normalise on one thread.
     let reader = FeedReader::new(&config)?;
     let parse_path = path.clone();

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use clap::Args;
 use relais_index::OfferIndex;
-use relais_ingest::feeds::{FeedRunOptions, FeedSource, FeedSourceConfig};
+use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_publish::IndexStatus;
 use relais_storage::Store;
 
@@ -51,23 +51,7 @@ pub async fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     );
     let mut config = Config::default();
     config.storage.data_dir = dir.path().join("data");
-    let source = FeedSourceConfig {
-        id: "hellowork".into(),
-        name: Some("HelloWork".into()),
-        enabled: true,
-        url: feed.display().to_string(),
-        format: relais_ingest::feeds::FeedFormat::Xml {
-            preset: Some("hellowork".into()),
-            mapping: None,
-        },
-        schedule: "0 0 * * * *".into(),
-        jitter_seconds: 0,
-        limits: Default::default(),
-        max_shrink: 0.3,
-        encoding: None,
-        licence: Default::default(),
-        trust_rank: 50,
-    };
+    let source = super::hellowork_source("hellowork", &feed);
     // Configured, as in `relais.toml`: its terms (redistribution allowed) decide what is published.
     config.sources = vec![source.clone()];
     let store = Store::open_sqlite(&config.database_path()).await?;
@@ -104,17 +88,21 @@ pub async fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
         "pipeline: worker: {published} changes deduplicated and published in {:.1} s",
         deduplicated_at - stored_at
     );
-    let mut indexed = 0usize;
+    // An offer is indexed again when its job's shown copy or links change as copies arrive.
+    let mut writes = 0usize;
     while let Some(applied) = follower.apply_next().await? {
-        indexed += applied.indexed;
+        writes += applied.indexed + applied.removed;
     }
     let seconds = started.elapsed().as_secs_f64();
+    // Counted once the searchers have reloaded (they do half a second after a commit).
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let indexed = index.len();
     eprintln!(
-        "pipeline: index: {indexed} offers indexed in {:.1} s",
+        "pipeline: index: {indexed} jobs searchable after {writes} index writes in {:.1} s",
         seconds - deduplicated_at
     );
     anyhow::ensure!(
-        indexed > 0 && indexed as u64 <= report.new,
+        indexed > 0 && indexed <= report.new,
         "the index holds {indexed} offers after a run of {}",
         report.new
     );
