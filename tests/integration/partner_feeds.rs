@@ -359,3 +359,27 @@ async fn a_hostile_windows_1252_feed_is_stored_clean() {
     let raw = store.raw_payload(&key).await.unwrap().unwrap();
     assert!(raw.contains("<script>"));
 }
+
+#[test]
+fn a_run_logs_in_json_within_its_run_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &feed_fixture("hellowork.xml"));
+    let output = std::process::Command::new(relais_tests::relais_binary())
+        .args(["--config", &config.display().to_string()])
+        .args(["--log-format", "json", "sync", "hellowork", "--json"])
+        .env("RELAIS_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let complete = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "feed run complete")
+        .unwrap_or_else(|| panic!("no completion line in {lines:?}"));
+    assert_eq!(complete["span"]["name"], "run", "{complete}");
+    assert_eq!(complete["span"]["source"], "hellowork");
+    assert_eq!(complete["span"]["kind"], "feed");
+}

@@ -210,8 +210,14 @@ impl FeedSource {
         })
     }
 
-    /// Runs the source once.
+    /// Runs the source once, its logs in a `run` span (source, kind), as France Travail's runs.
     pub async fn run(&self, options: FeedRunOptions) -> Result<RunReport, IngestError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("run", source = %self.source, kind = "feed", dry_run = options.dry_run);
+        self.run_once(options).instrument(span).await
+    }
+
+    async fn run_once(&self, options: FeedRunOptions) -> Result<RunReport, IngestError> {
         let clock = Instant::now();
         let started_at = Utc::now();
         let last_good = self
