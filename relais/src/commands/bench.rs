@@ -123,6 +123,25 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Writes a generated HelloWork feed of at most `records` offers and `max_bytes` to `path`.
+fn write_hellowork_file(
+    path: &std::path::Path,
+    seed: u64,
+    records: u64,
+    max_bytes: u64,
+) -> anyhow::Result<relais_fixtures::partner_feed::FeedStats> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let stats = relais_fixtures::partner_feed::write_hellowork_feed(
+        &mut out,
+        seed,
+        chrono::Utc::now(),
+        records,
+        max_bytes,
+    )?;
+    std::io::Write::flush(&mut out)?;
+    Ok(stats)
+}
+
 /// A partner source reading the generated HelloWork feed at `path` with the board's preset.
 fn hellowork_source(id: &str, path: &std::path::Path) -> relais_ingest::feeds::FeedSourceConfig {
     relais_ingest::feeds::FeedSourceConfig {
@@ -149,18 +168,7 @@ async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("feed.xml");
     let started = std::time::Instant::now();
-    let stats = {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let stats = relais_fixtures::partner_feed::write_hellowork_feed(
-            &mut out,
-            args.seed,
-            chrono::Utc::now(),
-            u64::MAX,
-            args.size_mb * 1024 * 1024,
-        )?;
-        std::io::Write::flush(&mut out)?;
-        stats
-    };
+    let stats = write_hellowork_file(&path, args.seed, u64::MAX, args.size_mb * 1024 * 1024)?;
     eprintln!(
         "generated {} offers, {} MB in {:.1} s",
         stats.records,

@@ -32,18 +32,7 @@ pub struct PipelineArgs {
 pub async fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let feed = dir.path().join("feed.xml");
-    let generated = {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&feed)?);
-        let stats = relais_fixtures::partner_feed::write_hellowork_feed(
-            &mut out,
-            args.seed,
-            chrono::Utc::now(),
-            args.offers,
-            u64::MAX,
-        )?;
-        std::io::Write::flush(&mut out)?;
-        stats
-    };
+    let generated = super::write_hellowork_file(&feed, args.seed, args.offers, u64::MAX)?;
     eprintln!(
         "pipeline: generated a HelloWork feed of {} offers, {} MB",
         generated.records,
