@@ -14,9 +14,9 @@ use std::sync::{LazyLock, Mutex};
 
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
 // hashbrown for `entry_ref` (a key allocated only when new) and its fast hasher: a feed page
 // sent counts twenty offers, mostly counted already, under the counter's lock.
-use chrono_tz::Europe::Paris;
 use hashbrown::HashMap;
 use relais_storage::TrafficRow;
 
