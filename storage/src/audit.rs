@@ -25,7 +25,8 @@ pub struct AuditEntry {
 impl Store {
     /// Records an operator action.
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
-        sqlx::query(
+        with_pool!(self, |pool| {
+            sqlx::query(
             "INSERT INTO audit_log (at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(millis(entry.at))
@@ -33,35 +34,38 @@ impl Store {
         .bind(&entry.action)
         .bind(&entry.subject)
         .bind(entry.details.to_string())
-        .execute(&self.pool)
+        .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The actions recorded at or after `since`, oldest first.
     pub async fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>, StorageError> {
-        let rows = sqlx::query(
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
             "SELECT at, actor, action, subject, details FROM audit_log WHERE at >= $1 ORDER BY seq",
         )
         .bind(millis(since))
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let details: String = row.get("details");
-                Ok(AuditEntry {
-                    at: from_millis(row.get("at")),
-                    actor: row.get("actor"),
-                    action: row.get("action"),
-                    subject: row.get("subject"),
-                    details: serde_json::from_str(&details).map_err(|source| {
-                        StorageError::CorruptDocument {
-                            what: "audit_log.details".into(),
-                            source,
-                        }
-                    })?,
+            rows.iter()
+                .map(|row| {
+                    let details: String = row.get("details");
+                    Ok(AuditEntry {
+                        at: from_millis(row.get("at")),
+                        actor: row.get("actor"),
+                        action: row.get("action"),
+                        subject: row.get("subject"),
+                        details: serde_json::from_str(&details).map_err(|source| {
+                            StorageError::CorruptDocument {
+                                what: "audit_log.details".into(),
+                                source,
+                            }
+                        })?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 }

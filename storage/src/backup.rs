@@ -44,9 +44,14 @@ impl Store {
         let partial_text = partial
             .to_str()
             .ok_or_else(|| io_error(&partial, std::io::ErrorKind::InvalidFilename.into()))?;
+        let crate::Pool::Sqlite(pool) = &self.pool else {
+            return Err(StorageError::Unsupported(
+                "`relais backup` copies the embedded SQLite store; back up PostgreSQL with pg_dump or pg_basebackup (docs/operations.md)",
+            ));
+        };
         sqlx::query("VACUUM INTO ?")
             .bind(partial_text)
-            .execute(&self.pool)
+            .execute(pool)
             .await?;
         let offers = match crate::inspect_sqlite(&partial, crate::Integrity::Full).await {
             Ok(inspection) => inspection.offers,

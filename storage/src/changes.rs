@@ -6,13 +6,14 @@
 //! than the oldest entry kept ([`Store::oldest_change_seq`]) has missed changes and must rebuild
 //! from the offers (`relais reindex`).
 //!
-//! With SQLite, one writer at a time commits, so sequence numbers become visible in order. With
-//! PostgreSQL (a later issue) the single ingest worker holds an advisory lock for the same reason.
+//! One writer at a time commits (SQLite's write lock; on PostgreSQL, the transaction-level
+//! advisory lock every writer takes, see `backend.rs`), so sequence numbers become visible in
+//! order.
 
 use chrono::{DateTime, Utc};
 use relais_model::{OfferKey, SourceId};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
 use crate::{StorageError, Store, from_millis, millis};
 
@@ -71,25 +72,44 @@ pub struct OfferChange {
 }
 
 /// Appends changes to the log inside the caller's transaction.
-pub(crate) async fn record_changes(
-    tx: &mut sqlx::SqliteConnection,
+pub(crate) async fn record_changes<C: ChangeLog>(
+    tx: &mut C,
     changes: &[(&str, &str, ChangeKind)],
     at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    for chunk in changes.chunks(200) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO offer_changes (source, source_offer_id, change, changed_at) ",
-        );
-        insert.push_values(chunk, |mut row, (source, id, kind)| {
-            row.push_bind(*source)
-                .push_bind(*id)
-                .push_bind(kind.as_str())
-                .push_bind(millis(at));
-        });
-        insert.build().execute(&mut *tx).await?;
-    }
-    Ok(())
+    tx.record_changes(changes, at).await
 }
+
+/// The change log written on a connection of either backend.
+pub(crate) trait ChangeLog {
+    async fn record_changes(
+        &mut self,
+        changes: &[(&str, &str, ChangeKind)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+}
+
+impl_for_both!(ChangeLog for sqlx::SqliteConnection, sqlx::PgConnection {
+    async fn record_changes(
+        &mut self,
+        changes: &[(&str, &str, ChangeKind)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        for chunk in changes.chunks(200) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO offer_changes (source, source_offer_id, change, changed_at) ",
+            );
+            insert.push_values(chunk, |mut row, (source, id, kind)| {
+                row.push_bind(*source)
+                    .push_bind(*id)
+                    .push_bind(kind.as_str())
+                    .push_bind(millis(at));
+            });
+            insert.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+});
 
 impl Store {
     /// The changes after sequence `after`, in order, at most `limit`.
@@ -98,35 +118,37 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<OfferChange>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT seq, source, source_offer_id, change, changed_at FROM offer_changes
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT seq, source, source_offer_id, change, changed_at FROM offer_changes
              WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let source: String = row.try_get("source")?;
-                let id: String = row.try_get("source_offer_id")?;
-                let change: String = row.try_get("change")?;
-                let corrupt = |what: &str| StorageError::CorruptValue {
-                    what: format!("offer_changes.{what}"),
-                    value: format!("{source}:{id} {change}"),
-                };
-                let key = SourceId::parse(&source)
-                    .ok()
-                    .and_then(|s| OfferKey::new(s, &id).ok())
-                    .ok_or_else(|| corrupt("key"))?;
-                Ok(OfferChange {
-                    seq: row.try_get("seq")?,
-                    key,
-                    kind: ChangeKind::parse(&change).ok_or_else(|| corrupt("change"))?,
-                    at: from_millis(row.try_get("changed_at")?),
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let source: String = row.try_get("source")?;
+                    let id: String = row.try_get("source_offer_id")?;
+                    let change: String = row.try_get("change")?;
+                    let corrupt = |what: &str| StorageError::CorruptValue {
+                        what: format!("offer_changes.{what}"),
+                        value: format!("{source}:{id} {change}"),
+                    };
+                    let key = SourceId::parse(&source)
+                        .ok()
+                        .and_then(|s| OfferKey::new(s, &id).ok())
+                        .ok_or_else(|| corrupt("key"))?;
+                    Ok(OfferChange {
+                        seq: row.try_get("seq")?,
+                        key,
+                        kind: ChangeKind::parse(&change).ok_or_else(|| corrupt("change"))?,
+                        at: from_millis(row.try_get("changed_at")?),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// The last sequence number written (0 when the log is empty and was never written).
@@ -153,64 +175,71 @@ impl Store {
         before: DateTime<Utc>,
         applied_change_seq: i64,
     ) -> Result<PrunedLogs, StorageError> {
-        let row = sqlx::query(FIRST_CHANGE_SINCE)
-            .bind(millis(before))
-            .fetch_optional(&self.pool)
-            .await?;
-        let first_kept = match row {
-            Some(row) => row.try_get("seq")?,
-            None => self.last_change_seq().await? + 1,
-        }
-        .min(applied_change_seq + 1);
-        // Publication entries follow the changes they were written for, in order: an entry's
-        // base is where the worker stood before the batch it was written for, so the entries of
-        // the batch holding the first change kept are kept (a reader behind what is pruned finds
-        // the gap and rebuilds, wherever the cut falls).
-        let row = sqlx::query(
+        with_pool!(self, |pool| {
+            let row = sqlx::query(FIRST_CHANGE_SINCE)
+                .bind(millis(before))
+                .fetch_optional(pool)
+                .await?;
+            let first_kept = match row {
+                Some(row) => row.try_get("seq")?,
+                None => self.last_change_seq().await? + 1,
+            }
+            .min(applied_change_seq + 1);
+            // Publication entries follow the changes they were written for, in order: an entry's
+            // base is where the worker stood before the batch it was written for, so the entries of
+            // the batch holding the first change kept are kept (a reader behind what is pruned finds
+            // the gap and rebuilds, wherever the cut falls).
+            let row = sqlx::query(
             "SELECT seq FROM publication_changes WHERE base_change_seq >= $1 ORDER BY seq LIMIT 1",
         )
         .bind(first_kept - 1)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
-        let first_entry_kept = match row {
-            Some(row) => row.try_get("seq")?,
-            None => self.last_seq(Log::PublicationChanges).await? + 1,
-        };
-        Ok(PrunedLogs {
-            changes: self.prune_before(Log::OfferChanges, first_kept).await?,
-            publications: self
-                .prune_before(Log::PublicationChanges, first_entry_kept)
-                .await?,
+            let first_entry_kept = match row {
+                Some(row) => row.try_get("seq")?,
+                None => self.last_seq(Log::PublicationChanges).await? + 1,
+            };
+            Ok(PrunedLogs {
+                changes: self.prune_before(Log::OfferChanges, first_kept).await?,
+                publications: self
+                    .prune_before(Log::PublicationChanges, first_entry_kept)
+                    .await?,
+            })
         })
     }
 
     /// The last sequence number a log gave (0 when it never gave one).
     pub(crate) async fn last_seq(&self, log: Log) -> Result<i64, StorageError> {
-        // sqlite_sequence keeps the highest number ever given, even once those rows are pruned.
-        let row = sqlx::query(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0) AS seq",
-        )
-        .bind(log.table())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("seq")?)
+        with_pool!(self, |pool| {
+            // Pruning keeps each log's newest entry, so its highest number is never lost.
+            let row = sqlx::query(&last_seq_query(log)).fetch_one(pool).await?;
+            Ok(row.try_get("seq")?)
+        })
     }
 
     /// The oldest sequence number still in a log, if any.
     pub(crate) async fn oldest_seq(&self, log: Log) -> Result<Option<i64>, StorageError> {
-        let row = sqlx::query(&format!("SELECT MIN(seq) AS seq FROM {}", log.table()))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("seq")?)
+        with_pool!(self, |pool| {
+            let row = sqlx::query(&format!("SELECT MIN(seq) AS seq FROM {}", log.table()))
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get("seq")?)
+        })
     }
 
-    /// Deletes a log's entries before `seq`; returns how many.
+    /// Deletes a log's entries before `seq`, but never its newest entry (which holds the
+    /// highest number the log gave, on both backends); returns how many.
     pub(crate) async fn prune_before(&self, log: Log, seq: i64) -> Result<u64, StorageError> {
-        let done = sqlx::query(&format!("DELETE FROM {} WHERE seq < $1", log.table()))
+        with_pool!(self, |pool| {
+            let table = log.table();
+            let done = sqlx::query(&format!(
+                "DELETE FROM {table} WHERE seq < $1 AND seq < (SELECT MAX(seq) FROM {table})"
+            ))
             .bind(seq)
-            .execute(&self.pool)
+            .execute(pool)
             .await?;
-        Ok(done.rows_affected())
+            Ok(done.rows_affected())
+        })
     }
 }
 
@@ -232,8 +261,13 @@ pub(crate) enum Log {
     PublicationChanges,
 }
 
+/// The last sequence number a log gave, as a scalar subquery (`0` when it never gave one).
+pub(crate) fn last_seq_query(log: Log) -> String {
+    format!("SELECT COALESCE(MAX(seq), 0) AS seq FROM {}", log.table())
+}
+
 impl Log {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Log::OfferChanges => "offer_changes",
             Log::PublicationChanges => "publication_changes",

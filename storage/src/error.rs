@@ -37,4 +37,12 @@ pub enum StorageError {
     /// A run that should exist does not.
     #[error("run `{0}` does not exist")]
     UnknownRun(i64),
+    /// The store's URL cannot be read (it is not repeated: it may hold a password).
+    #[error(
+        "the store URL is not a valid PostgreSQL URL (postgres://user:password@host:port/database)"
+    )]
+    InvalidUrl,
+    /// What this backend does not do (the operation says what to use instead).
+    #[error("{0}")]
+    Unsupported(&'static str),
 }

@@ -1,4 +1,4 @@
-//! The store: SQLite (WAL) by default, the source of truth of relais.
+//! The store: SQLite (WAL) by default or PostgreSQL, the source of truth of relais.
 //!
 //! It keeps every distinct payload of every record as the source sent it (`raw_records`), the normalised offer (`offers`),
 //! and each run of a source (`runs`: kind, counts, cursor, outcome, failed partitions). A batch of
@@ -6,9 +6,13 @@
 //! ([`Store::commit_batch`]), so a crash never leaves a cursor ahead of its offers.
 //!
 //! Architecture invariant: this is the only crate that speaks SQL. Queries are runtime
-//! `sqlx::query` calls written in SQL that PostgreSQL also accepts; timestamps are integer
-//! milliseconds so that they compare identically on both dialects.
+//! `sqlx::query` calls written once, in SQL that both SQLite and PostgreSQL accept, and compiled
+//! once per backend ([`with_pool!`](crate::with_pool)); timestamps are integer milliseconds so
+//! that they compare identically on both dialects. What differs between the two (how a writer
+//! takes the write lock, the online backup) is in `backend.rs`.
 
+#[macro_use]
+mod backend;
 mod access;
 mod audit;
 mod backup;
@@ -28,8 +32,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
 
 pub use access::{ApiKeyRecord, CollectiviteRecord, KeyUsage};
 pub use audit::AuditEntry;
@@ -47,7 +52,23 @@ pub use traffic::TrafficRow;
 /// A connection pool to the store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+/// The pool of one backend.
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
 }
 
 impl Store {
@@ -74,42 +95,82 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        let store = Self { pool };
+        let store = Self {
+            pool: Pool::Sqlite(pool),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
-    /// Applies pending migrations; idempotent.
-    pub async fn migrate(&self) -> Result<(), StorageError> {
-        SQLITE_MIGRATIONS.run(&self.pool).await?;
-        Ok(())
+    /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`) and
+    /// applies migrations. Errors never carry the URL (its password).
+    pub async fn open_postgres(url: &str) -> Result<Self, StorageError> {
+        let options = PgConnectOptions::from_str(url).map_err(|_| StorageError::InvalidUrl)?;
+        Self::connect_postgres(options).await
     }
 
-    /// A transaction that writes: it takes the write lock at its start (`BEGIN IMMEDIATE`),
-    /// waiting up to the busy timeout for another process's writer. A deferred transaction that
-    /// reads then writes fails at once with "database is locked" when another process wrote
-    /// in between (SQLite cannot wait there: its snapshot is already stale), which the worker's
-    /// frequent writes made common for a sync running beside `relais serve`.
-    pub(crate) async fn write_transaction(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Connects with `options` and applies migrations.
+    pub(crate) async fn connect_postgres(options: PgConnectOptions) -> Result<Self, StorageError> {
+        let options = options.application_name("relais");
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            pool: Pool::Postgres(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the store a URL names: `postgres://…` (or `postgresql://…`) for PostgreSQL,
+    /// `sqlite://PATH` or a bare path for SQLite.
+    pub async fn open(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Self::open_sqlite(Path::new(path)).await
+        }
+    }
+
+    /// Which database the store is on.
+    pub fn backend(&self) -> BackendKind {
+        match self.pool {
+            Pool::Sqlite(_) => BackendKind::Sqlite,
+            Pool::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Applies pending migrations (each backend has its own); idempotent.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        self.pool.close().await;
+        with_pool!(self, |pool| pool.close().await)
     }
 }
 
 /// The schema's migrations, compiled in.
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A query that ends with `(source, source_offer_id) IN (` and the keys' pairs, closed.
-pub(crate) fn keys_in<'a>(
+pub(crate) fn keys_in<'a, Db>(
     head: impl Into<String>,
     keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
-) -> sqlx::QueryBuilder<'static, sqlx::Sqlite> {
+) -> sqlx::QueryBuilder<'static, Db>
+where
+    Db: sqlx::Database,
+    String: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+{
     let mut query = sqlx::QueryBuilder::new(head);
     let mut separated = query.separated(", ");
     for key in keys {

@@ -6,6 +6,7 @@ use relais_model::OfferKey;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::backend::WritePool;
 use crate::{StorageError, Store, from_millis, millis};
 
 /// The offers hidden for their link, read from the hidden rows to their offers (each serving
@@ -54,37 +55,38 @@ impl Store {
         status: Option<u16>,
         at: DateTime<Utc>,
     ) -> Result<LinkChange, StorageError> {
-        let mut tx = self.write_transaction().await?;
-        let previous = sqlx::query(
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let previous = sqlx::query(
             "SELECT url, failures, hidden_at FROM link_checks WHERE source = $1 AND source_offer_id = $2",
         )
         .bind(key.source().as_str())
         .bind(key.source_offer_id())
         .fetch_optional(&mut *tx)
         .await?;
-        let (mut failures, was_hidden) = match &previous {
-            // A new link starts afresh.
-            Some(row) if row.try_get::<String, _>("url")? == url => (
-                row.try_get::<i64, _>("failures")?,
-                row.try_get::<Option<i64>, _>("hidden_at")?,
-            ),
-            _ => (0, None),
-        };
-        let gone = matches!(status, Some(404 | 410));
-        let answered = status.is_some_and(|s| (200..400).contains(&s));
-        if gone {
-            failures += 1;
-        } else if answered {
-            failures = 0;
-        }
-        let hidden_at = if failures >= GONE_ANSWERS_TO_HIDE {
-            was_hidden.or(Some(millis(at)))
-        } else if answered {
-            None
-        } else {
-            was_hidden
-        };
-        sqlx::query(
+            let (mut failures, was_hidden) = match &previous {
+                // A new link starts afresh.
+                Some(row) if row.try_get::<String, _>("url")? == url => (
+                    row.try_get::<i64, _>("failures")?,
+                    row.try_get::<Option<i64>, _>("hidden_at")?,
+                ),
+                _ => (0, None),
+            };
+            let gone = matches!(status, Some(404 | 410));
+            let answered = status.is_some_and(|s| (200..400).contains(&s));
+            if gone {
+                failures += 1;
+            } else if answered {
+                failures = 0;
+            }
+            let hidden_at = if failures >= GONE_ANSWERS_TO_HIDE {
+                was_hidden.or(Some(millis(at)))
+            } else if answered {
+                None
+            } else {
+                was_hidden
+            };
+            sqlx::query(
             "INSERT INTO link_checks (source, source_offer_id, url, failures, last_status, checked_at, hidden_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source, source_offer_id) DO UPDATE SET \
              url = excluded.url, failures = excluded.failures, last_status = excluded.last_status, \
@@ -99,35 +101,38 @@ impl Store {
         .bind(hidden_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(match (was_hidden.is_some(), hidden_at.is_some()) {
-            (false, true) => LinkChange::Hidden,
-            (true, false) => LinkChange::ShownAgain,
-            _ => LinkChange::None,
+            tx.commit().await?;
+            Ok(match (was_hidden.is_some(), hidden_at.is_some()) {
+                (false, true) => LinkChange::Hidden,
+                (true, false) => LinkChange::ShownAgain,
+                _ => LinkChange::None,
+            })
         })
     }
 
     /// The offers hidden for their link, among the active ones.
     pub async fn hidden_offers(&self) -> Result<Vec<HiddenOffer>, StorageError> {
-        let rows = sqlx::query(HIDDEN_OFFERS).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let source: String = row.try_get("source")?;
-                let id: String = row.try_get("source_offer_id")?;
-                let key = relais_model::SourceId::parse(&source)
-                    .and_then(|s| OfferKey::new(s, &id))
-                    .map_err(|_| StorageError::CorruptValue {
-                        what: "link_checks key".into(),
-                        value: format!("{source}:{id}"),
-                    })?;
-                Ok(HiddenOffer {
-                    key,
-                    url: row.try_get("url")?,
-                    status: row.try_get("last_status")?,
-                    hidden_at: from_millis(row.try_get("hidden_at")?),
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(HIDDEN_OFFERS).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    let source: String = row.try_get("source")?;
+                    let id: String = row.try_get("source_offer_id")?;
+                    let key = relais_model::SourceId::parse(&source)
+                        .and_then(|s| OfferKey::new(s, &id))
+                        .map_err(|_| StorageError::CorruptValue {
+                            what: "link_checks key".into(),
+                            value: format!("{source}:{id}"),
+                        })?;
+                    Ok(HiddenOffer {
+                        key,
+                        url: row.try_get("url")?,
+                        status: row.try_get("last_status")?,
+                        hidden_at: from_millis(row.try_get("hidden_at")?),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 }
 

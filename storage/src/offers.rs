@@ -6,8 +6,9 @@ use relais_model::{Offer, OfferKey, OfferStatus, SourceId, WithdrawalReason};
 use serde::Serialize;
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
+use crate::backend::WritePool;
 use crate::changes::{ChangeKind, record_changes};
 use crate::{StorageError, Store, from_millis, millis};
 
@@ -60,7 +61,13 @@ fn content_hash(payload: &str) -> String {
     format!("{hash:016x}")
 }
 
-pub(crate) fn offer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Offer, StorageError> {
+/// An offer read from a row of [`OFFER_COLUMNS`], of either backend.
+pub(crate) fn offer_from_row<R: Row>(row: &R) -> Result<Offer, StorageError>
+where
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
     let text: String = row.try_get("offer")?;
     let mut offer: Offer =
         serde_json::from_str(&text).map_err(|source| StorageError::CorruptDocument {
@@ -170,15 +177,31 @@ fn classify(
 }
 
 /// Content hash and whether active, of the stored offers among `records`.
-async fn known_states(
-    connection: &mut sqlx::SqliteConnection,
+async fn known_states<C: KnownStates>(
+    connection: &mut C,
     records: &[IncomingRecord],
 ) -> Result<HashMap<(String, String), (String, bool)>, StorageError> {
+    connection.known_states(records).await
+}
+
+/// [`known_states`] on a connection of either backend.
+trait KnownStates {
+    async fn known_states(
+        &mut self,
+        records: &[IncomingRecord],
+    ) -> Result<HashMap<(String, String), (String, bool)>, StorageError>;
+}
+
+impl_for_both!(KnownStates for sqlx::SqliteConnection, sqlx::PgConnection {
+    async fn known_states(
+        &mut self,
+        records: &[IncomingRecord],
+    ) -> Result<HashMap<(String, String), (String, bool)>, StorageError> {
     let mut known = HashMap::with_capacity(records.len());
     let all: Vec<usize> = (0..records.len()).collect();
     for chunk in all.chunks(ROWS_PER_STATEMENT) {
         for (source, ids) in by_source(records, chunk) {
-            let mut select = QueryBuilder::<Sqlite>::new(
+            let mut select = QueryBuilder::new(
                 "SELECT source_offer_id, content_hash, status FROM offers WHERE source = ",
             );
             select.push_bind(source).push(" AND source_offer_id IN (");
@@ -187,7 +210,7 @@ async fn known_states(
                 list.push_bind(id);
             }
             select.push(")");
-            for row in select.build().fetch_all(&mut *connection).await? {
+            for row in select.build().fetch_all(&mut *self).await? {
                 known.insert(
                     (
                         source.to_owned(),
@@ -203,6 +226,7 @@ async fn known_states(
     }
     Ok(known)
 }
+});
 
 pub(crate) const OFFER_COLUMNS: &str =
     "offer, first_seen_at, last_seen_at, status, withdrawn_reason, withdrawn_at";
@@ -218,107 +242,109 @@ impl Store {
         cursor: &serde_json::Value,
         seen_at: DateTime<Utc>,
     ) -> Result<BatchOutcome, StorageError> {
-        let seen = millis(seen_at);
-        let mut tx = self.write_transaction().await?;
-        let known = known_states(&mut tx, records).await?;
-        let hashes: Vec<String> = records
-            .iter()
-            .map(|r| content_hash(&r.raw_payload))
-            .collect();
-        let Classified {
-            outcome,
-            unchanged,
-            upserted,
-            changes,
-        } = classify(known, records, &hashes);
-        for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
-            let documents: Vec<String> = chunk
+        with_pool!(self, |pool| {
+            let seen = millis(seen_at);
+            let mut tx = pool.begin_write().await?;
+            let known = known_states(&mut *tx, records).await?;
+            let hashes: Vec<String> = records
                 .iter()
-                .map(|&i| serde_json::to_string(&records[i].offer).expect("offers serialise"))
+                .map(|r| content_hash(&r.raw_payload))
                 .collect();
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer) ",
-            );
-            insert.push_values(chunk.iter().zip(&documents), |mut row, (&i, document)| {
-                let offer = &records[i].offer;
-                row.push_bind(offer.key.source().as_str())
-                    .push_bind(offer.key.source_offer_id())
-                    .push_bind("active")
-                    .push_bind(offer.location.departement.as_ref().map(|d| d.as_str()))
-                    .push_bind(offer.location.commune.as_ref().map(|c| c.as_str()))
-                    .push_bind(offer.dates.created_at.map(millis))
-                    .push_bind(seen)
-                    .push_bind(seen)
-                    .push_bind(run_id)
-                    .push_bind(&hashes[i])
-                    .push_bind(document);
-            });
-            insert.push(
+            let Classified {
+                outcome,
+                unchanged,
+                upserted,
+                changes,
+            } = classify(known, records, &hashes);
+            for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
+                let documents: Vec<String> = chunk
+                    .iter()
+                    .map(|&i| serde_json::to_string(&records[i].offer).expect("offers serialise"))
+                    .collect();
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer) ",
+                );
+                insert.push_values(chunk.iter().zip(&documents), |mut row, (&i, document)| {
+                    let offer = &records[i].offer;
+                    row.push_bind(offer.key.source().as_str())
+                        .push_bind(offer.key.source_offer_id())
+                        .push_bind("active")
+                        .push_bind(offer.location.departement.as_ref().map(|d| d.as_str()))
+                        .push_bind(offer.location.commune.as_ref().map(|c| c.as_str()))
+                        .push_bind(offer.dates.created_at.map(millis))
+                        .push_bind(seen)
+                        .push_bind(seen)
+                        .push_bind(run_id)
+                        .push_bind(&hashes[i])
+                        .push_bind(document);
+                });
+                insert.push(
                 " ON CONFLICT (source, source_offer_id) DO UPDATE SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, anonymised_at = NULL,
                   last_seen_at = excluded.last_seen_at, last_seen_run = excluded.last_seen_run, departement = excluded.departement,
                   commune = excluded.commune, created_at_source = excluded.created_at_source, content_hash = excluded.content_hash,
                   offer = excluded.offer",
             );
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in unchanged.chunks(ROWS_PER_STATEMENT) {
-            for (source, ids) in by_source(records, chunk) {
-                let mut update = QueryBuilder::<Sqlite>::new(
-                    "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = ",
-                );
-                update
-                    .push_bind(seen)
-                    .push(", last_seen_run = ")
-                    .push_bind(run_id);
-                update
-                    .push(" WHERE source = ")
-                    .push_bind(source)
-                    .push(" AND source_offer_id IN (");
-                let mut list = update.separated(", ");
-                for id in ids {
-                    list.push_bind(id);
-                }
-                update.push(")");
-                update.build().execute(&mut *tx).await?;
+                insert.build().execute(&mut *tx).await?;
             }
-        }
-        let all: Vec<usize> = (0..records.len()).collect();
-        for chunk in all.chunks(ROWS_PER_STATEMENT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload) ",
-            );
-            insert.push_values(chunk, |mut row, &i| {
-                let key = &records[i].offer.key;
-                row.push_bind(key.source().as_str())
-                    .push_bind(key.source_offer_id())
-                    .push_bind(&hashes[i])
-                    .push_bind(seen)
-                    .push_bind(seen)
-                    .push_bind(run_id)
-                    .push_bind(records[i].raw_payload.as_str());
-            });
-            insert.push(
+            for chunk in unchanged.chunks(ROWS_PER_STATEMENT) {
+                for (source, ids) in by_source(records, chunk) {
+                    let mut update = QueryBuilder::new(
+                        "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = ",
+                    );
+                    update
+                        .push_bind(seen)
+                        .push(", last_seen_run = ")
+                        .push_bind(run_id);
+                    update
+                        .push(" WHERE source = ")
+                        .push_bind(source)
+                        .push(" AND source_offer_id IN (");
+                    let mut list = update.separated(", ");
+                    for id in ids {
+                        list.push_bind(id);
+                    }
+                    update.push(")");
+                    update.build().execute(&mut *tx).await?;
+                }
+            }
+            let all: Vec<usize> = (0..records.len()).collect();
+            for chunk in all.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload) ",
+                );
+                insert.push_values(chunk, |mut row, &i| {
+                    let key = &records[i].offer.key;
+                    row.push_bind(key.source().as_str())
+                        .push_bind(key.source_offer_id())
+                        .push_bind(&hashes[i])
+                        .push_bind(seen)
+                        .push_bind(seen)
+                        .push_bind(run_id)
+                        .push_bind(records[i].raw_payload.as_str());
+                });
+                insert.push(
                 " ON CONFLICT (source, source_offer_id, content_hash)
                   DO UPDATE SET last_received_at = excluded.last_received_at, run_id = excluded.run_id",
             );
-            insert.build().execute(&mut *tx).await?;
-        }
-        let logged: Vec<(&str, &str, ChangeKind)> = changes
-            .iter()
-            .map(|&(i, kind)| {
-                let key = &records[i].offer.key;
-                (key.source().as_str(), key.source_offer_id(), kind)
-            })
-            .collect();
-        record_changes(&mut tx, &logged, seen_at).await?;
-        sqlx::query("UPDATE runs SET cursor = $1, heartbeat_at = $2 WHERE id = $3")
-            .bind(cursor.to_string())
-            .bind(seen)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(outcome)
+                insert.build().execute(&mut *tx).await?;
+            }
+            let logged: Vec<(&str, &str, ChangeKind)> = changes
+                .iter()
+                .map(|&(i, kind)| {
+                    let key = &records[i].offer.key;
+                    (key.source().as_str(), key.source_offer_id(), kind)
+                })
+                .collect();
+            record_changes(&mut *tx, &logged, seen_at).await?;
+            sqlx::query("UPDATE runs SET cursor = $1, heartbeat_at = $2 WHERE id = $3")
+                .bind(cursor.to_string())
+                .bind(seen)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
     }
 
     /// Withdraws the active offers of `source` that the complete sweep `run_id` did not see and
@@ -330,8 +356,9 @@ impl Store {
         snapshot_at: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StorageError> {
-        let mut tx = self.write_transaction().await?;
-        let rows = sqlx::query(
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let rows = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'missing_from_complete_sweep', withdrawn_at = $1
              WHERE source = $2 AND status = 'active' AND (last_seen_run IS NULL OR last_seen_run <> $3) AND last_seen_at < $4
              RETURNING source_offer_id",
@@ -342,17 +369,18 @@ impl Store {
         .bind(millis(snapshot_at))
         .fetch_all(&mut *tx)
         .await?;
-        let ids: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
-            .collect::<Result<_, _>>()?;
-        let logged: Vec<(&str, &str, ChangeKind)> = ids
-            .iter()
-            .map(|id| (source.as_str(), id.as_str(), ChangeKind::Withdrawn))
-            .collect();
-        record_changes(&mut tx, &logged, at).await?;
-        tx.commit().await?;
-        Ok(ids)
+            let ids: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
+                .collect::<Result<_, _>>()?;
+            let logged: Vec<(&str, &str, ChangeKind)> = ids
+                .iter()
+                .map(|id| (source.as_str(), id.as_str(), ChangeKind::Withdrawn))
+                .collect();
+            record_changes(&mut *tx, &logged, at).await?;
+            tx.commit().await?;
+            Ok(ids)
+        })
     }
 
     /// What committing `records` would change, without writing anything (dry runs).
@@ -360,26 +388,30 @@ impl Store {
         &self,
         records: &[IncomingRecord],
     ) -> Result<BatchOutcome, StorageError> {
-        let mut connection = self.pool.acquire().await?;
-        let known = known_states(&mut connection, records).await?;
-        let hashes: Vec<String> = records
-            .iter()
-            .map(|r| content_hash(&r.raw_payload))
-            .collect();
-        Ok(classify(known, records, &hashes).outcome)
+        with_pool!(self, |pool| {
+            let mut connection = pool.acquire().await?;
+            let known = known_states(&mut *connection, records).await?;
+            let hashes: Vec<String> = records
+                .iter()
+                .map(|r| content_hash(&r.raw_payload))
+                .collect();
+            Ok(classify(known, records, &hashes).outcome)
+        })
     }
 
     /// The ids of the active offers of a source.
     pub async fn active_offer_ids(&self, source: &SourceId) -> Result<Vec<String>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT source_offer_id FROM offers WHERE source = $1 AND status = 'active'",
-        )
-        .bind(source.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
-            .collect()
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT source_offer_id FROM offers WHERE source = $1 AND status = 'active'",
+            )
+            .bind(source.as_str())
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| r.try_get("source_offer_id").map_err(StorageError::from))
+                .collect()
+        })
     }
 
     /// How many distinct offers of `source` the run `run_id` saw last.
@@ -388,14 +420,16 @@ impl Store {
         source: &SourceId,
         run_id: i64,
     ) -> Result<u64, StorageError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM offers WHERE source = $1 AND last_seen_run = $2",
-        )
-        .bind(source.as_str())
-        .bind(run_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? as u64)
+        with_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM offers WHERE source = $1 AND last_seen_run = $2",
+            )
+            .bind(source.as_str())
+            .bind(run_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.try_get::<i64, _>("n")? as u64)
+        })
     }
 
     /// Calls `visit` on every offer of `source` (active and withdrawn), by id, streaming.
@@ -404,16 +438,18 @@ impl Store {
         source: &SourceId,
         mut visit: impl FnMut(Offer),
     ) -> Result<u64, StorageError> {
-        let query = format!(
-            "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 ORDER BY source_offer_id"
-        );
-        let mut rows = sqlx::query(&query).bind(source.as_str()).fetch(&self.pool);
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            visit(offer_from_row(&row)?);
-            count += 1;
-        }
-        Ok(count)
+        with_pool!(self, |pool| {
+            let query = format!(
+                "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 ORDER BY source_offer_id"
+            );
+            let mut rows = sqlx::query(&query).bind(source.as_str()).fetch(pool);
+            let mut count = 0;
+            while let Some(row) = rows.try_next().await? {
+                visit(offer_from_row(&row)?);
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 
     /// Withdraws one offer that its source says no longer exists. Returns whether it was active.
@@ -422,8 +458,9 @@ impl Store {
         key: &OfferKey,
         at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.write_transaction().await?;
-        let result = sqlx::query(
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let result = sqlx::query(
             "UPDATE offers SET status = 'withdrawn', withdrawn_reason = 'gone_at_source', withdrawn_at = $1
              WHERE source = $2 AND source_offer_id = $3 AND status = 'active'",
         )
@@ -432,69 +469,78 @@ impl Store {
         .bind(key.source_offer_id())
         .execute(&mut *tx)
         .await?;
-        let withdrawn = result.rows_affected() == 1;
-        if withdrawn {
-            record_changes(
-                &mut tx,
-                &[(
-                    key.source().as_str(),
-                    key.source_offer_id(),
-                    ChangeKind::Withdrawn,
-                )],
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(withdrawn)
+            let withdrawn = result.rows_affected() == 1;
+            if withdrawn {
+                record_changes(
+                    &mut *tx,
+                    &[(
+                        key.source().as_str(),
+                        key.source_offer_id(),
+                        ChangeKind::Withdrawn,
+                    )],
+                    at,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(withdrawn)
+        })
     }
 
     /// Active and withdrawn counts of a source.
     pub async fn source_counts(&self, source: &SourceId) -> Result<SourceCounts, StorageError> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM offers WHERE source = $1 GROUP BY status",
-        )
-        .bind(source.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut counts = SourceCounts::default();
-        for row in rows {
-            let n = row.try_get::<i64, _>("n")? as u64;
-            match row.try_get::<String, _>("status")?.as_str() {
-                "active" => counts.active = n,
-                _ => counts.withdrawn = n,
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT status, COUNT(*) AS n FROM offers WHERE source = $1 GROUP BY status",
+            )
+            .bind(source.as_str())
+            .fetch_all(pool)
+            .await?;
+            let mut counts = SourceCounts::default();
+            for row in rows {
+                let n = row.try_get::<i64, _>("n")? as u64;
+                match row.try_get::<String, _>("status")?.as_str() {
+                    "active" => counts.active = n,
+                    _ => counts.withdrawn = n,
+                }
             }
-        }
-        Ok(counts)
+            Ok(counts)
+        })
     }
 
     /// One offer, whatever its status.
     pub async fn offer(&self, key: &OfferKey) -> Result<Option<Offer>, StorageError> {
-        let row = sqlx::query(&format!(
-            "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 AND source_offer_id = $2"
-        ))
-        .bind(key.source().as_str())
-        .bind(key.source_offer_id())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(offer_from_row).transpose()
+        with_pool!(self, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT {OFFER_COLUMNS} FROM offers WHERE source = $1 AND source_offer_id = $2"
+            ))
+            .bind(key.source().as_str())
+            .bind(key.source_offer_id())
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(offer_from_row).transpose()
+        })
     }
 
     /// The offers of `keys` that the store holds, whatever their status (unknown keys are left
     /// out), in no particular order.
     pub async fn offers(&self, keys: &[OfferKey]) -> Result<Vec<Offer>, StorageError> {
-        let mut offers = Vec::with_capacity(keys.len());
-        // SQLite binds at most 32 766 parameters; two per key.
-        for chunk in keys.chunks(500) {
-            let mut select = crate::keys_in(
-                format!("SELECT {OFFER_COLUMNS} FROM offers WHERE (source, source_offer_id) IN ("),
-                chunk,
-            );
-            for row in select.build().fetch_all(&self.pool).await? {
-                offers.push(offer_from_row(&row)?);
+        with_pool!(self, |pool| {
+            let mut offers = Vec::with_capacity(keys.len());
+            // SQLite binds at most 32 766 parameters; two per key.
+            for chunk in keys.chunks(500) {
+                let mut select = crate::keys_in(
+                    format!(
+                        "SELECT {OFFER_COLUMNS} FROM offers WHERE (source, source_offer_id) IN ("
+                    ),
+                    chunk,
+                );
+                for row in select.build().fetch_all(pool).await? {
+                    offers.push(offer_from_row(&row)?);
+                }
             }
-        }
-        Ok(offers)
+            Ok(offers)
+        })
     }
 
     /// Calls `visit` on every active offer, streaming (memory stays flat whatever the stock).
@@ -502,16 +548,18 @@ impl Store {
         &self,
         mut visit: impl FnMut(Offer),
     ) -> Result<u64, StorageError> {
-        let query = format!(
-            "SELECT {OFFER_COLUMNS} FROM offers WHERE status = 'active' ORDER BY source, source_offer_id"
-        );
-        let mut rows = sqlx::query(&query).fetch(&self.pool);
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            visit(offer_from_row(&row)?);
-            count += 1;
-        }
-        Ok(count)
+        with_pool!(self, |pool| {
+            let query = format!(
+                "SELECT {OFFER_COLUMNS} FROM offers WHERE status = 'active' ORDER BY source, source_offer_id"
+            );
+            let mut rows = sqlx::query(&query).fetch(pool);
+            let mut count = 0;
+            while let Some(row) = rows.try_next().await? {
+                visit(offer_from_row(&row)?);
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 
     /// Active offers of `source` seen since `since` and created at the source before
@@ -522,7 +570,8 @@ impl Store {
         since: DateTime<Utc>,
         created_before: DateTime<Utc>,
     ) -> Result<std::collections::HashMap<Option<String>, u64>, StorageError> {
-        let rows = sqlx::query(
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
             "SELECT departement, COUNT(*) AS n FROM offers
              WHERE source = $1 AND status = 'active' AND last_seen_at >= $2 AND (created_at_source IS NULL OR created_at_source < $3)
              GROUP BY departement",
@@ -530,44 +579,49 @@ impl Store {
         .bind(source.as_str())
         .bind(millis(since))
         .bind(millis(created_before))
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<Option<String>, _>("departement")?,
-                    r.try_get::<i64, _>("n")? as u64,
-                ))
-            })
-            .collect()
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<Option<String>, _>("departement")?,
+                        r.try_get::<i64, _>("n")? as u64,
+                    ))
+                })
+                .collect()
+        })
     }
 
     /// The payload the offer's current content was normalised from.
     pub async fn raw_payload(&self, key: &OfferKey) -> Result<Option<String>, StorageError> {
-        let row = sqlx::query(
+        with_pool!(self, |pool| {
+            let row = sqlx::query(
             "SELECT r.payload FROM raw_records r JOIN offers o
                ON o.source = r.source AND o.source_offer_id = r.source_offer_id AND o.content_hash = r.content_hash
              WHERE r.source = $1 AND r.source_offer_id = $2",
         )
         .bind(key.source().as_str())
         .bind(key.source_offer_id())
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
-        Ok(row.map(|r| r.try_get("payload")).transpose()?)
+            Ok(row.map(|r| r.try_get("payload")).transpose()?)
+        })
     }
 
     /// Every distinct payload received for an offer, oldest first.
     pub async fn raw_payloads(&self, key: &OfferKey) -> Result<Vec<String>, StorageError> {
-        let rows = sqlx::query(
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
             "SELECT payload FROM raw_records WHERE source = $1 AND source_offer_id = $2 ORDER BY first_received_at, last_received_at",
         )
         .bind(key.source().as_str())
         .bind(key.source_offer_id())
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| r.try_get("payload").map_err(StorageError::from))
-            .collect()
+            rows.iter()
+                .map(|r| r.try_get("payload").map_err(StorageError::from))
+                .collect()
+        })
     }
 }
 

@@ -15,9 +15,11 @@ use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use relais_model::{Offer, OfferKey, SourceId};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
-use crate::changes::Log;
+use crate::backend::WritePool;
+
+use crate::changes::{Log, last_seq_query};
 use crate::offers::{OFFER_COLUMNS, offer_from_row};
 use crate::{StorageError, Store, keys_in};
 
@@ -54,7 +56,11 @@ pub struct LogState {
     pub worker_change_seq: Option<i64>,
 }
 
-fn key_of(row: &sqlx::sqlite::SqliteRow, table: &str) -> Result<OfferKey, StorageError> {
+fn key_of<R: Row>(row: &R, table: &str) -> Result<OfferKey, StorageError>
+where
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
     let source: String = row.try_get("source")?;
     let id: String = row.try_get("source_offer_id")?;
     SourceId::parse(&source)
@@ -66,7 +72,11 @@ fn key_of(row: &sqlx::sqlite::SqliteRow, table: &str) -> Result<OfferKey, Storag
         })
 }
 
-fn row_of(row: &sqlx::sqlite::SqliteRow) -> Result<(String, PublicationRow), StorageError> {
+fn row_of<R: Row>(row: &R) -> Result<(String, PublicationRow), StorageError>
+where
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
     Ok((
         key_of(row, "publications")?.to_string(),
         PublicationRow {
@@ -89,72 +99,74 @@ impl Store {
         base_change_seq: i64,
         reader: Option<(&str, i64)>,
     ) -> Result<i64, StorageError> {
-        let mut tx = self.write_transaction().await?;
-        for chunk in rows.chunks(500) {
-            let mut delete = keys_in(
-                "DELETE FROM publications WHERE (source, source_offer_id) IN (",
-                chunk.iter().map(|(key, _)| key),
-            );
-            delete.build().execute(&mut *tx).await?;
-            let kept: Vec<_> = chunk
-                .iter()
-                .filter_map(|(key, row)| row.as_ref().map(|row| (key, row)))
-                .collect();
-            if kept.is_empty() {
-                continue;
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for chunk in rows.chunks(500) {
+                let mut delete = keys_in(
+                    "DELETE FROM publications WHERE (source, source_offer_id) IN (",
+                    chunk.iter().map(|(key, _)| key),
+                );
+                delete.build().execute(&mut *tx).await?;
+                let kept: Vec<_> = chunk
+                    .iter()
+                    .filter_map(|(key, row)| row.as_ref().map(|row| (key, row)))
+                    .collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO publications (source, source_offer_id, shown_through, links) ",
+                );
+                insert.push_values(kept, |mut values, (key, row)| {
+                    values
+                        .push_bind(key.source().as_str().to_owned())
+                        .push_bind(key.source_offer_id().to_owned())
+                        .push_bind(row.shown_through.clone())
+                        .push_bind(row.links.clone());
+                });
+                insert.build().execute(&mut *tx).await?;
             }
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO publications (source, source_offer_id, shown_through, links) ",
-            );
-            insert.push_values(kept, |mut values, (key, row)| {
-                values
-                    .push_bind(key.source().as_str().to_owned())
-                    .push_bind(key.source_offer_id().to_owned())
-                    .push_bind(row.shown_through.clone())
-                    .push_bind(row.links.clone());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in log.chunks(500) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO publication_changes (source, source_offer_id, links, base_change_seq) ",
-            );
-            insert.push_values(chunk, |mut values, (key, links)| {
-                values
-                    .push_bind(key.source().as_str().to_owned())
-                    .push_bind(key.source_offer_id().to_owned())
-                    .push_bind(links.clone())
-                    .push_bind(base_change_seq);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        if let Some((reader, position)) = reader {
-            sqlx::query(
-                "INSERT INTO log_positions (reader, seq) VALUES ($1, $2)
+            for chunk in log.chunks(500) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO publication_changes (source, source_offer_id, links, base_change_seq) ",
+                );
+                insert.push_values(chunk, |mut values, (key, links)| {
+                    values
+                        .push_bind(key.source().as_str().to_owned())
+                        .push_bind(key.source_offer_id().to_owned())
+                        .push_bind(links.clone())
+                        .push_bind(base_change_seq);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            if let Some((reader, position)) = reader {
+                sqlx::query(
+                    "INSERT INTO log_positions (reader, seq) VALUES ($1, $2)
                  ON CONFLICT (reader) DO UPDATE SET seq = excluded.seq",
-            )
-            .bind(reader)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let last: i64 = sqlx::query(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'publication_changes'), 0) AS seq",
-        )
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("seq")?;
-        tx.commit().await?;
-        Ok(last)
+                )
+                .bind(reader)
+                .bind(position)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let last: i64 = sqlx::query(&last_seq_query(Log::PublicationChanges))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("seq")?;
+            tx.commit().await?;
+            Ok(last)
+        })
     }
 
     /// Where `reader` stands in the offer change log, as its last write recorded it.
     pub async fn log_position(&self, reader: &str) -> Result<Option<i64>, StorageError> {
-        let row = sqlx::query("SELECT seq FROM log_positions WHERE reader = $1")
-            .bind(reader)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.try_get("seq")).transpose()?)
+        with_pool!(self, |pool| {
+            let row = sqlx::query("SELECT seq FROM log_positions WHERE reader = $1")
+                .bind(reader)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|row| row.try_get("seq")).transpose()?)
+        })
     }
 
     /// The rows of `publications` of `keys` (by key text; absent keys are left out).
@@ -162,19 +174,21 @@ impl Store {
         &self,
         keys: &[OfferKey],
     ) -> Result<HashMap<String, PublicationRow>, StorageError> {
-        let mut rows = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(500) {
-            let mut select = keys_in(
-                "SELECT source, source_offer_id, shown_through, links FROM publications
+        with_pool!(self, |pool| {
+            let mut rows = HashMap::with_capacity(keys.len());
+            for chunk in keys.chunks(500) {
+                let mut select = keys_in(
+                    "SELECT source, source_offer_id, shown_through, links FROM publications
                  WHERE (source, source_offer_id) IN (",
-                chunk,
-            );
-            for row in select.build().fetch_all(&self.pool).await? {
-                let (key, row) = row_of(&row)?;
-                rows.insert(key, row);
+                    chunk,
+                );
+                for row in select.build().fetch_all(pool).await? {
+                    let (key, row) = row_of(&row)?;
+                    rows.insert(key, row);
+                }
             }
-        }
-        Ok(rows)
+            Ok(rows)
+        })
     }
 
     /// Calls `visit` on every row of `publications`, streaming.
@@ -182,21 +196,24 @@ impl Store {
         &self,
         mut visit: impl FnMut(OfferKey, PublicationRow),
     ) -> Result<u64, StorageError> {
-        let mut rows =
-            sqlx::query("SELECT source, source_offer_id, shown_through, links FROM publications")
-                .fetch(&self.pool);
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            visit(
-                key_of(&row, "publications")?,
-                PublicationRow {
-                    shown_through: row.try_get("shown_through")?,
-                    links: row.try_get("links")?,
-                },
-            );
-            count += 1;
-        }
-        Ok(count)
+        with_pool!(self, |pool| {
+            let mut rows = sqlx::query(
+                "SELECT source, source_offer_id, shown_through, links FROM publications",
+            )
+            .fetch(pool);
+            let mut count = 0;
+            while let Some(row) = rows.try_next().await? {
+                visit(
+                    key_of(&row, "publications")?,
+                    PublicationRow {
+                        shown_through: row.try_get("shown_through")?,
+                        links: row.try_get("links")?,
+                    },
+                );
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 
     /// Calls `visit` on every published offer with its links (JSON), streaming.
@@ -204,19 +221,21 @@ impl Store {
         &self,
         mut visit: impl FnMut(Offer, String),
     ) -> Result<u64, StorageError> {
-        let query = format!(
-            "SELECT {OFFER_COLUMNS}, p.links AS links FROM publications p
+        with_pool!(self, |pool| {
+            let query = format!(
+                "SELECT {OFFER_COLUMNS}, p.links AS links FROM publications p
              JOIN offers o ON o.source = p.source AND o.source_offer_id = p.source_offer_id
              WHERE p.links IS NOT NULL ORDER BY p.source, p.source_offer_id"
-        );
-        let mut rows = sqlx::query(&query).fetch(&self.pool);
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            let links: String = row.try_get("links")?;
-            visit(offer_from_row(&row)?, links);
-            count += 1;
-        }
-        Ok(count)
+            );
+            let mut rows = sqlx::query(&query).fetch(pool);
+            let mut count = 0;
+            while let Some(row) = rows.try_next().await? {
+                let links: String = row.try_get("links")?;
+                visit(offer_from_row(&row)?, links);
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 
     /// The publication changes after sequence `after`, in order, at most `limit`.
@@ -225,56 +244,62 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<PublicationChange>, StorageError> {
-        let rows = sqlx::query(
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
             "SELECT seq, source, source_offer_id, links, base_change_seq FROM publication_changes
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PublicationChange {
-                    seq: row.try_get("seq")?,
-                    key: key_of(row, "publication_changes")?,
-                    links: row.try_get("links")?,
-                    base_change_seq: row.try_get("base_change_seq")?,
+            rows.iter()
+                .map(|row| {
+                    Ok(PublicationChange {
+                        seq: row.try_get("seq")?,
+                        key: key_of(row, "publication_changes")?,
+                        links: row.try_get("links")?,
+                        base_change_seq: row.try_get("base_change_seq")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// The base of the first publication entry after `seq` (see
     /// [`PublicationChange::base_change_seq`]), `None` when there is none: an index that applied
     /// the entries up to `seq` reflects every offer change up to it.
     pub async fn next_publication_base(&self, seq: i64) -> Result<Option<i64>, StorageError> {
-        let row = sqlx::query(
+        with_pool!(self, |pool| {
+            let row = sqlx::query(
             "SELECT base_change_seq FROM publication_changes WHERE seq > $1 ORDER BY seq LIMIT 1",
         )
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
-        Ok(row.map(|row| row.try_get("base_change_seq")).transpose()?)
+            Ok(row.map(|row| row.try_get("base_change_seq")).transpose()?)
+        })
     }
 
     /// Where the logs stand, read in one statement (so that a worker's write is seen whole or
     /// not at all): an index that applied every publication entry reflects every offer change
     /// the worker applied.
     pub async fn log_state(&self, worker: &str) -> Result<LogState, StorageError> {
-        let row = sqlx::query(
-            "SELECT
-                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'offer_changes'), 0) AS changes,
-                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'publication_changes'), 0) AS publications,
-                (SELECT seq FROM log_positions WHERE reader = $1) AS worker",
-        )
-        .bind(worker)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(LogState {
-            change_seq: row.try_get("changes")?,
-            publication_seq: row.try_get("publications")?,
-            worker_change_seq: row.try_get("worker")?,
+        with_pool!(self, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT ({}) AS changes, ({}) AS publications,
+                    (SELECT seq FROM log_positions WHERE reader = $1) AS worker",
+                last_seq_query(Log::OfferChanges),
+                last_seq_query(Log::PublicationChanges),
+            ))
+            .bind(worker)
+            .fetch_one(pool)
+            .await?;
+            Ok(LogState {
+                change_seq: row.try_get("changes")?,
+                publication_seq: row.try_get("publications")?,
+                worker_change_seq: row.try_get("worker")?,
+            })
         })
     }
 

@@ -10,6 +10,7 @@ use relais_model::Offer;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::backend::WritePool;
 use crate::{StorageError, Store, millis};
 
 /// What a purge did (or, dry, would do).
@@ -33,25 +34,26 @@ impl Store {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<PurgeOutcome, StorageError> {
-        if dry_run {
-            let row = sqlx::query(
+        with_pool!(self, |pool| {
+            if dry_run {
+                let row = sqlx::query(
                 "SELECT COUNT(*) AS offers, \
                  (SELECT COUNT(*) FROM raw_records r JOIN offers o ON o.source = r.source AND o.source_offer_id = r.source_offer_id \
                   WHERE o.status = 'withdrawn' AND o.withdrawn_at < $1 AND o.anonymised_at IS NULL) AS raw \
                  FROM offers WHERE status = 'withdrawn' AND withdrawn_at < $1 AND anonymised_at IS NULL",
             )
             .bind(millis(cutoff))
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await?;
-            return Ok(PurgeOutcome {
-                anonymised: row.try_get::<i64, _>("offers")? as u64,
-                raw_payloads: row.try_get::<i64, _>("raw")? as u64,
-            });
-        }
-        let mut outcome = PurgeOutcome::default();
-        loop {
-            let mut tx = self.write_transaction().await?;
-            let rows = sqlx::query(
+                return Ok(PurgeOutcome {
+                    anonymised: row.try_get::<i64, _>("offers")? as u64,
+                    raw_payloads: row.try_get::<i64, _>("raw")? as u64,
+                });
+            }
+            let mut outcome = PurgeOutcome::default();
+            loop {
+                let mut tx = pool.begin_write().await?;
+                let rows = sqlx::query(
                 "SELECT source, source_offer_id, offer FROM offers \
                  WHERE status = 'withdrawn' AND withdrawn_at < $1 AND anonymised_at IS NULL LIMIT $2",
             )
@@ -59,23 +61,23 @@ impl Store {
             .bind(CHUNK)
             .fetch_all(&mut *tx)
             .await?;
-            if rows.is_empty() {
-                tx.commit().await?;
-                return Ok(outcome);
-            }
-            for row in &rows {
-                let source: String = row.try_get("source")?;
-                let id: String = row.try_get("source_offer_id")?;
-                let text: String = row.try_get("offer")?;
-                let mut offer: Offer = serde_json::from_str(&text).map_err(|source| {
-                    StorageError::CorruptDocument {
-                        what: "offers.offer".into(),
-                        source,
-                    }
-                })?;
-                offer.anonymise();
-                let document = serde_json::to_string(&offer).expect("offers serialise");
-                sqlx::query(
+                if rows.is_empty() {
+                    tx.commit().await?;
+                    return Ok(outcome);
+                }
+                for row in &rows {
+                    let source: String = row.try_get("source")?;
+                    let id: String = row.try_get("source_offer_id")?;
+                    let text: String = row.try_get("offer")?;
+                    let mut offer: Offer = serde_json::from_str(&text).map_err(|source| {
+                        StorageError::CorruptDocument {
+                            what: "offers.offer".into(),
+                            source,
+                        }
+                    })?;
+                    offer.anonymise();
+                    let document = serde_json::to_string(&offer).expect("offers serialise");
+                    sqlx::query(
                     "UPDATE offers SET offer = $1, commune = NULL, content_hash = '', anonymised_at = $2 \
                      WHERE source = $3 AND source_offer_id = $4",
                 )
@@ -85,18 +87,19 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-                let deleted = sqlx::query(
-                    "DELETE FROM raw_records WHERE source = $1 AND source_offer_id = $2",
-                )
-                .bind(&source)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                outcome.anonymised += 1;
-                outcome.raw_payloads += deleted.rows_affected();
+                    let deleted = sqlx::query(
+                        "DELETE FROM raw_records WHERE source = $1 AND source_offer_id = $2",
+                    )
+                    .bind(&source)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    outcome.anonymised += 1;
+                    outcome.raw_payloads += deleted.rows_affected();
+                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
-        }
+        })
     }
 }
 
@@ -197,7 +200,7 @@ mod tests {
         // Nothing of it is left in the database file, free pages included (secure_delete), once
         // the write-ahead log is checkpointed into it.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&store.pool)
+            .execute(crate::testing::sqlite_pool(&store))
             .await
             .unwrap();
         store.close().await;

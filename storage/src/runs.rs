@@ -112,7 +112,13 @@ fn parse_json(what: &str, text: &str) -> Result<serde_json::Value, StorageError>
     })
 }
 
-fn run_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StorageError> {
+fn run_from_row<R: Row>(row: &R) -> Result<RunRecord, StorageError>
+where
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
     let failed: String = row.try_get("failed_partitions")?;
     let failed_partitions =
         serde_json::from_str(&failed).map_err(|source| StorageError::CorruptDocument {
@@ -147,16 +153,18 @@ impl Store {
         started_at: DateTime<Utc>,
         snapshot_at: DateTime<Utc>,
     ) -> Result<i64, StorageError> {
-        let row = sqlx::query(
+        with_pool!(self, |pool| {
+            let row = sqlx::query(
             "INSERT INTO runs (source, kind, started_at, snapshot_at, heartbeat_at, outcome) VALUES ($1, $2, $3, $4, $3, 'running') RETURNING id",
         )
         .bind(source.as_str())
         .bind(kind.as_str())
         .bind(millis(started_at))
         .bind(millis(snapshot_at))
-        .fetch_one(&self.pool)
+        .fetch_one(pool)
         .await?;
-        Ok(row.try_get("id")?)
+            Ok(row.try_get("id")?)
+        })
     }
 
     /// Ends a run.
@@ -168,8 +176,9 @@ impl Store {
         counts: &serde_json::Value,
         error: Option<&str>,
     ) -> Result<(), StorageError> {
-        let now = millis(Utc::now());
-        let result = sqlx::query(
+        with_pool!(self, |pool| {
+            let now = millis(Utc::now());
+            let result = sqlx::query(
             "UPDATE runs SET outcome = $1, failed_partitions = $2, counts = $3, error = $4, finished_at = $5, heartbeat_at = $5 WHERE id = $6",
         )
         .bind(outcome.as_str())
@@ -178,12 +187,13 @@ impl Store {
         .bind(error)
         .bind(now)
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(pool)
         .await?;
-        if result.rows_affected() == 0 {
-            return Err(StorageError::UnknownRun(run_id));
-        }
-        Ok(())
+            if result.rows_affected() == 0 {
+                return Err(StorageError::UnknownRun(run_id));
+            }
+            Ok(())
+        })
     }
 
     /// Replaces the cursor of a run (for a run whose last step is not a batch commit).
@@ -192,15 +202,17 @@ impl Store {
         run_id: i64,
         cursor: &serde_json::Value,
     ) -> Result<(), StorageError> {
-        let result = sqlx::query("UPDATE runs SET cursor = $1 WHERE id = $2")
-            .bind(cursor.to_string())
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        if result.rows_affected() == 0 {
-            return Err(StorageError::UnknownRun(run_id));
-        }
-        Ok(())
+        with_pool!(self, |pool| {
+            let result = sqlx::query("UPDATE runs SET cursor = $1 WHERE id = $2")
+                .bind(cursor.to_string())
+                .bind(run_id)
+                .execute(pool)
+                .await?;
+            if result.rows_affected() == 0 {
+                return Err(StorageError::UnknownRun(run_id));
+            }
+            Ok(())
+        })
     }
 
     /// Marks the source's runs still `running` as abandoned; call it while holding the source's
@@ -209,43 +221,49 @@ impl Store {
         &self,
         source: &SourceId,
     ) -> Result<Vec<RunRecord>, StorageError> {
-        let rows = sqlx::query(&format!(
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(&format!(
             "UPDATE runs SET outcome = 'abandoned', finished_at = heartbeat_at WHERE source = $1 AND outcome = 'running' RETURNING {RUN_COLUMNS}"
         ))
         .bind(source.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        rows.iter().map(run_from_row).collect()
+            rows.iter().map(run_from_row).collect()
+        })
     }
 
     /// The run with this id.
     pub async fn run(&self, run_id: i64) -> Result<RunRecord, StorageError> {
-        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StorageError::UnknownRun(run_id))?;
-        run_from_row(&row)
+        with_pool!(self, |pool| {
+            let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
+                .bind(run_id)
+                .fetch_optional(pool)
+                .await?
+                .ok_or(StorageError::UnknownRun(run_id))?;
+            run_from_row(&row)
+        })
     }
 
     /// How many runs each source has had, by outcome (`running`, `complete`…), as
     /// `(source, outcome, runs)`.
     pub async fn run_counts(&self) -> Result<Vec<(String, String, i64)>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT source, outcome, COUNT(*) AS runs FROM runs GROUP BY source, outcome \
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT source, outcome, COUNT(*) AS runs FROM runs GROUP BY source, outcome \
              ORDER BY source, outcome",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("source")?,
-                    row.try_get("outcome")?,
-                    row.try_get("runs")?,
-                ))
-            })
-            .collect()
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("source")?,
+                        row.try_get("outcome")?,
+                        row.try_get("runs")?,
+                    ))
+                })
+                .collect()
+        })
     }
 
     /// The latest run of a source, of any kind when `kind` is `None`, optionally only with the given outcome.
@@ -255,14 +273,16 @@ impl Store {
         kind: Option<RunKind>,
         outcome: Option<RunOutcome>,
     ) -> Result<Option<RunRecord>, StorageError> {
-        let row = sqlx::query(&format!(
+        with_pool!(self, |pool| {
+            let row = sqlx::query(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE source = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR outcome = $3) ORDER BY id DESC LIMIT 1"
         ))
         .bind(source.as_str())
         .bind(kind.map(RunKind::as_str))
         .bind(outcome.map(RunOutcome::as_str))
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
-        row.as_ref().map(run_from_row).transpose()
+            row.as_ref().map(run_from_row).transpose()
+        })
     }
 }

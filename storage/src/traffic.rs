@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::backend::WritePool;
 use crate::{StorageError, Store};
 
 /// One counter row.
@@ -30,29 +31,31 @@ pub struct TrafficRow {
 impl Store {
     /// Adds counts to the stored counters, in one transaction.
     pub async fn add_traffic(&self, rows: &[TrafficRow]) -> Result<(), StorageError> {
-        let mut tx = self.write_transaction().await?;
-        for row in rows {
-            sqlx::query(
-                "INSERT INTO traffic (day, collectivite, channel, source, source_offer_id, \
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            for row in rows {
+                sqlx::query(
+                    "INSERT INTO traffic (day, collectivite, channel, source, source_offer_id, \
                  impressions, views, apply_clicks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (collectivite, day, channel, source, source_offer_id) DO UPDATE SET \
                  impressions = traffic.impressions + excluded.impressions, \
                  views = traffic.views + excluded.views, \
                  apply_clicks = traffic.apply_clicks + excluded.apply_clicks",
-            )
-            .bind(&row.day)
-            .bind(&row.collectivite)
-            .bind(&row.channel)
-            .bind(&row.source)
-            .bind(&row.source_offer_id)
-            .bind(row.impressions)
-            .bind(row.views)
-            .bind(row.apply_clicks)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                )
+                .bind(&row.day)
+                .bind(&row.collectivite)
+                .bind(&row.channel)
+                .bind(&row.source)
+                .bind(&row.source_offer_id)
+                .bind(row.impressions)
+                .bind(row.views)
+                .bind(row.apply_clicks)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The counters of a collectivité from day `from` to day `to` (both included).
@@ -62,28 +65,30 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<Vec<TrafficRow>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT day, collectivite, channel, source, source_offer_id, impressions, views, \
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT day, collectivite, channel, source, source_offer_id, impressions, views, \
              apply_clicks FROM traffic WHERE collectivite = $1 AND day >= $2 AND day <= $3 \
              ORDER BY day, source, channel, source_offer_id",
-        )
-        .bind(collectivite)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| TrafficRow {
-                day: row.get("day"),
-                collectivite: row.get("collectivite"),
-                channel: row.get("channel"),
-                source: row.get("source"),
-                source_offer_id: row.get("source_offer_id"),
-                impressions: row.get("impressions"),
-                views: row.get("views"),
-                apply_clicks: row.get("apply_clicks"),
-            })
-            .collect())
+            )
+            .bind(collectivite)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|row| TrafficRow {
+                    day: row.get("day"),
+                    collectivite: row.get("collectivite"),
+                    channel: row.get("channel"),
+                    source: row.get("source"),
+                    source_offer_id: row.get("source_offer_id"),
+                    impressions: row.get("impressions"),
+                    views: row.get("views"),
+                    apply_clicks: row.get("apply_clicks"),
+                })
+                .collect())
+        })
     }
 }

@@ -1,14 +1,13 @@
 use chrono::Utc;
 
 use super::HIDDEN_OFFERS;
-use crate::testing::{key, query_plan, store_with_offers};
+use crate::testing::{fill_with_offers, key, query_plan, store_suite, store_with_offers};
 use crate::{LinkChange, Store};
 
 /// Two "gone" answers hide an offer, an answer shows it again, and a withdrawn offer is no
 /// longer listed as hidden.
-#[tokio::test]
-async fn hidden_offers_are_the_active_ones_whose_link_is_gone() {
-    let (_dir, store) = store_with_offers(&["1", "2", "3"]).await;
+async fn hidden_offers_are_the_active_ones_whose_link_is_gone(store: Store) {
+    fill_with_offers(&store, &["1", "2", "3"]).await;
     let now = Utc::now();
     for id in ["1", "2", "3"] {
         let url = format!("https://board.example/{id}");
@@ -74,3 +73,5 @@ async fn hidden_offers_are_read_without_visiting_the_active_offers() {
         "no index of the offers by status: {plan:?}"
     );
 }
+
+store_suite!(hidden_offers_are_the_active_ones_whose_link_is_gone,);

@@ -1,5 +1,5 @@
-use crate::PublicationRow;
-use crate::testing::{key, store_with_offers};
+use crate::{PublicationRow, Store};
+use crate::testing::{fill_with_offers, key, store_suite};
 
 fn row(shown_through: &str, links: Option<&str>) -> Option<PublicationRow> {
     Some(PublicationRow {
@@ -10,9 +10,8 @@ fn row(shown_through: &str, links: Option<&str>) -> Option<PublicationRow> {
 
 /// Rows, log and the worker's position are written together; the log is read in order from
 /// any position and pruned; the published offers are read back with their links.
-#[tokio::test]
-async fn publications_rows_log_and_position_are_written_together() {
-    let (_dir, store) = store_with_offers(&["1", "2", "3"]).await;
+async fn publications_rows_log_and_position_are_written_together(store: Store) {
+    fill_with_offers(&store, &["1", "2", "3"]).await;
     assert_eq!(store.last_publication_seq().await.unwrap(), 0);
     assert_eq!(store.log_position("worker").await.unwrap(), None);
 
@@ -113,3 +112,5 @@ async fn publications_rows_log_and_position_are_written_together() {
     assert_eq!(store.oldest_publication_seq().await.unwrap(), Some(newest));
     assert_eq!(store.last_publication_seq().await.unwrap(), newest);
 }
+
+store_suite!(publications_rows_log_and_position_are_written_together,);
