@@ -243,3 +243,6 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

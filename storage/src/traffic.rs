@@ -92,3 +92,6 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

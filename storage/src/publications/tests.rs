@@ -1,5 +1,5 @@
-use crate::{PublicationRow, Store};
 use crate::testing::{fill_with_offers, key, store_suite};
+use crate::{PublicationRow, Store};
 
 fn row(shown_through: &str, links: Option<&str>) -> Option<PublicationRow> {
     Some(PublicationRow {
