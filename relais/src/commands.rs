@@ -28,7 +28,7 @@ pub async fn migrate(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let (store, _) = pipeline::open(&config).await?;
     store.close().await;
-    println!("database ready at {}", config.database_path().display());
+    println!("database ready at {}", config.store_location());
     Ok(ExitCode::SUCCESS)
 }
 

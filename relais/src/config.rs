@@ -13,7 +13,7 @@ use relais_ingest::feeds::FeedSourceConfig;
 use relais_ingest::francetravail::FranceTravailConfig;
 use relais_licence::{Licence, SourceTerms};
 use relais_publish::{CollectiviteDefinition, FeedDefinition};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
@@ -77,6 +77,14 @@ impl Default for DutiesConfig {
 pub struct StorageConfig {
     /// Directory of the SQLite database (`relais.sqlite`), the index (`index/`) and run locks.
     pub data_dir: PathBuf,
+    /// The PostgreSQL store (`postgres://user:password@host:port/database`), instead of the
+    /// SQLite file; set it through `RELAIS_STORAGE__URL` to keep the password out of the file.
+    /// Never printed: `relais status` and `relais check` show it without the password.
+    #[serde(
+        serialize_with = "redacted_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub url: Option<SecretString>,
     /// The index's directory when not `data_dir/index` (each process that serves keeps its
     /// own: a `relais api` beside a `relais serve` on one machine).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,10 +149,23 @@ fn redacted<S: serde::Serializer>(_: &SecretString, serializer: S) -> Result<S::
     serializer.serialize_str("")
 }
 
+/// A store URL as it may be shown: without its password.
+fn redacted_url<S: serde::Serializer>(
+    url: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let shown = url
+        .as_ref()
+        .and_then(|url| relais_storage::postgres_location(url.expose_secret()))
+        .unwrap_or_default();
+    serializer.serialize_str(&shown)
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            url: None,
             index_dir: None,
             log_retention_days: 7,
         }
@@ -223,6 +244,13 @@ impl Config {
                 }
                 config.dedup.validate()?;
                 config.validate_collectivites()?;
+                if let Some(url) = config.postgres_url() {
+                    anyhow::ensure!(
+                        (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+                            && relais_storage::postgres_location(url).is_some(),
+                        "[storage] url is not a PostgreSQL URL (postgres://user:password@host:port/database); it is not repeated here as it may hold a password"
+                    );
+                }
                 anyhow::ensure!(
                     config.duties.max_staleness_hours > 0
                         && config.duties.retention_days >= 0
@@ -299,6 +327,24 @@ impl Config {
         self.storage.data_dir.join("relais.sqlite")
     }
 
+    /// The PostgreSQL store's URL, when the store is on PostgreSQL.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.storage
+            .url
+            .as_ref()
+            .map(|url| url.expose_secret())
+            .filter(|url| !url.trim().is_empty())
+    }
+
+    /// Where the store is, as it may be shown (never a password).
+    pub fn store_location(&self) -> String {
+        match self.postgres_url() {
+            Some(url) => relais_storage::postgres_location(url)
+                .unwrap_or_else(|| "PostgreSQL (unreadable storage.url)".to_owned()),
+            None => self.database_path().display().to_string(),
+        }
+    }
+
     /// The terms of every source: France Travail's licence built in, each partner's from its
     /// `[sources.licence]`.
     pub fn licence(&self) -> Licence {
@@ -369,7 +415,6 @@ impl FranceTravailSettings {
 
     /// Whether credentials are set.
     pub fn has_credentials(&self) -> bool {
-        use secrecy::ExposeSecret;
         !self.client_id.is_empty() && !self.client_secret.expose_secret().is_empty()
     }
 }

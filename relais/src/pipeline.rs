@@ -27,14 +27,11 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
 
 /// Opens the store alone (the CLI's commands that do not read the index).
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open_sqlite(&config.database_path())
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the store at `{}`",
-                config.database_path().display()
-            )
-        })
+    let store = match config.postgres_url() {
+        Some(url) => Store::open_postgres(url).await,
+        None => Store::open_sqlite(&config.database_path()).await,
+    };
+    store.with_context(|| format!("cannot open the store at `{}`", config.store_location()))
 }
 
 /// Which France Travail run.

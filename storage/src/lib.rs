@@ -41,7 +41,7 @@ pub use audit::AuditEntry;
 pub use backup::BackupSummary;
 pub use changes::{ChangeKind, OfferChange, PrunedLogs};
 pub use error::StorageError;
-pub use inspect::{Inspection, Integrity, inspect_sqlite};
+pub use inspect::{Inspection, Integrity, inspect_postgres, inspect_sqlite, postgres_location};
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
 pub use publications::{LogState, PublicationChange, PublicationRow};
@@ -105,13 +105,9 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`) and
     /// applies migrations. Errors never carry the URL (its password).
     pub async fn open_postgres(url: &str) -> Result<Self, StorageError> {
-        let options = PgConnectOptions::from_str(url).map_err(|_| StorageError::InvalidUrl)?;
-        Self::connect_postgres(options).await
-    }
-
-    /// Connects with `options` and applies migrations.
-    pub(crate) async fn connect_postgres(options: PgConnectOptions) -> Result<Self, StorageError> {
-        let options = options.application_name("relais");
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StorageError::InvalidUrl)?
+            .application_name("relais");
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
@@ -122,17 +118,6 @@ impl Store {
         };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// Opens the store a URL names: `postgres://…` (or `postgresql://…`) for PostgreSQL,
-    /// `sqlite://PATH` or a bare path for SQLite.
-    pub async fn open(url: &str) -> Result<Self, StorageError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await
-        } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            Self::open_sqlite(Path::new(path)).await
-        }
     }
 
     /// Which database the store is on.

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::Utc;
 use relais_model::{Offer, OfferKey, SourceId};
-use sqlx::Connection;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::{IncomingRecord, RunKind, Store};
 
@@ -31,6 +31,12 @@ pub(crate) async fn sqlite_store() -> (Keep, Store) {
 
 /// A new, empty store in a database of its own on the test PostgreSQL server.
 pub(crate) async fn postgres_store() -> (Keep, Store) {
+    let url = postgres_database().await;
+    (None, Store::open_postgres(&url).await.unwrap())
+}
+
+/// The URL of a new, empty database on the test PostgreSQL server.
+pub(crate) async fn postgres_database() -> String {
     let url = std::env::var(POSTGRES_URL_VARIABLE).unwrap_or_else(|_| {
         panic!(
             "{POSTGRES_URL_VARIABLE} is not set: run the tests through scripts/with-postgres.sh \
@@ -50,7 +56,7 @@ pub(crate) async fn postgres_store() -> (Keep, Store) {
         .unwrap();
     admin.close().await.unwrap();
     let options = PgConnectOptions::from_str(&url).unwrap().database(&name);
-    (None, Store::connect_postgres(options).await.unwrap())
+    options.to_url_lossy().to_string()
 }
 
 /// Defines each named test (an `async fn(Store)`) twice, in modules `sqlite` and `postgres`,

@@ -201,6 +201,17 @@ fn status(env: &[(String, String)]) -> Value {
 
 #[test]
 fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothing() {
+    full_sync_killed_mid_way_then_run_again(None);
+}
+
+/// The same on PostgreSQL: the batch and its cursor are one transaction there too.
+#[test]
+fn on_postgres_a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothing()
+{
+    full_sync_killed_mid_way_then_run_again(Some(relais_tests::postgres_database()));
+}
+
+fn full_sync_killed_mid_way_then_run_again(postgres: Option<String>) {
     let stock = 20_000;
     let (_simulator, mut env) = simulator(stock, 60);
     let data = tempfile::tempdir().unwrap();
@@ -208,6 +219,9 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
         "RELAIS_STORAGE__DATA_DIR".into(),
         data.path().display().to_string(),
     ));
+    if let Some(url) = &postgres {
+        env.push(("RELAIS_STORAGE__URL".into(), url.clone()));
+    }
     env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "60".into()));
 
     let mut first = Command::new(relais_binary())
@@ -254,6 +268,12 @@ fn a_full_sync_killed_mid_way_then_run_again_withdraws_nothing_and_doubles_nothi
         source["last_run"]["failed_partitions"],
         serde_json::json!([])
     );
+    if postgres.is_some() {
+        assert!(
+            !data.path().join("relais.sqlite").exists(),
+            "nothing was written to SQLite"
+        );
+    }
 }
 
 #[test]

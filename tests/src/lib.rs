@@ -236,3 +236,28 @@ pub fn npm_package_file(package: &str, version: &str, file: &str) -> std::path::
 }
 
 pub mod browser;
+
+/// The URL of a new, empty database on the test PostgreSQL server (`TEST_POSTGRES_URL`, set by
+/// `scripts/with-postgres.sh`, which the README's test command uses): a test never skips for
+/// want of it.
+pub fn postgres_database() -> String {
+    let server = std::env::var("TEST_POSTGRES_URL").expect(
+        "TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres.sh (the README's test command does)",
+    );
+    static DATABASES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "relais_it_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let status = std::process::Command::new("psql")
+        .args([&server, "--quiet", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .expect("psql runs (Debian's postgresql-client)");
+    assert!(status.success(), "cannot create database {name}");
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL ends with a database name");
+    format!("{base}/{name}")
+}

@@ -29,6 +29,11 @@ pub struct BackupArgs {
 /// `relais backup`.
 pub async fn run(config_path: Option<&Path>, args: BackupArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
+    anyhow::ensure!(
+        config.postgres_url().is_none(),
+        "`relais backup` copies the embedded SQLite store; the store here is PostgreSQL ({}): back it up with pg_dump or pg_basebackup (docs/operations.md)",
+        config.store_location()
+    );
     let database = config.database_path();
     if args.file.exists() && !args.force {
         anyhow::bail!(

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use relais_ingest::feeds::probe_feed;
 use relais_ingest::francetravail::{FranceTravailClient, SearchQuery};
-use relais_storage::{Integrity, inspect_sqlite};
+use relais_storage::{Inspection, Integrity, inspect_postgres, inspect_sqlite};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -158,8 +158,16 @@ async fn checks(config: &Config) -> Vec<Check> {
     checks
 }
 
-/// The embedded store, read-only: readable, sound, migrated.
+/// The store, changing nothing: the embedded file read-only (readable, sound, migrated), or
+/// PostgreSQL in a read-only session (reachable, migrated).
 async fn store_check(config: &Config) -> Check {
+    if let Some(url) = config.postgres_url() {
+        let what = format!("store {}", config.store_location());
+        return match inspect_postgres(url).await {
+            Err(error) => Check::new(what, Verdict::Failed, error.to_string()),
+            Ok(inspection) => migrated_check(what, &inspection),
+        };
+    }
     let path = config.database_path();
     let what = format!("store {}", path.display());
     if !path.exists() {
@@ -171,7 +179,23 @@ async fn store_check(config: &Config) -> Check {
     }
     match inspect_sqlite(&path, Integrity::Quick).await {
         Err(error) => Check::new(what, Verdict::Failed, error.to_string()),
-        Ok(inspection) if !inspection.pending_migrations.is_empty() => Check::new(
+        Ok(inspection) => migrated_check(what, &inspection),
+    }
+}
+
+/// What a store's inspection says: its offers, and the migrations it lacks.
+fn migrated_check(what: String, inspection: &Inspection) -> Check {
+    if inspection.pending_migrations.is_empty() {
+        Check::new(
+            what,
+            Verdict::Ok,
+            format!(
+                "{} offers, {} migrations applied",
+                inspection.offers, inspection.applied_migrations
+            ),
+        )
+    } else {
+        Check::new(
             what,
             Verdict::Warning,
             format!(
@@ -179,15 +203,7 @@ async fn store_check(config: &Config) -> Check {
                 inspection.offers,
                 inspection.pending_migrations.join(", ")
             ),
-        ),
-        Ok(inspection) => Check::new(
-            what,
-            Verdict::Ok,
-            format!(
-                "{} offers, {} migrations applied",
-                inspection.offers, inspection.applied_migrations
-            ),
-        ),
+        )
     }
 }
 
