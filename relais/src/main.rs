@@ -4,7 +4,6 @@
 mod commands;
 mod config;
 mod live;
-mod lock;
 mod pipeline;
 mod scheduler;
 

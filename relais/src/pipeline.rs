@@ -16,7 +16,6 @@ use relais_model::OfferKey;
 use relais_storage::{LogState, PublicationRow, Store};
 
 use crate::config::Config;
-use crate::lock::try_lock_source;
 
 /// The store and the index of a configuration.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, OfferIndex)> {
@@ -55,7 +54,7 @@ pub async fn sync_francetravail(
         config.francetravail.has_credentials(),
         "France Travail credentials are not set: RELAIS_FRANCETRAVAIL__CLIENT_ID and RELAIS_FRANCETRAVAIL__CLIENT_SECRET"
     );
-    let Some(_lock) = try_lock_source(&config.storage.data_dir, SOURCE_ID)? else {
+    let Some(_lease) = store.try_lease(SOURCE_ID).await? else {
         return Ok(None);
     };
     let client = FranceTravailClient::new(config.francetravail.client_config())?;
@@ -78,7 +77,7 @@ pub async fn sync_feed(
     let settings = config
         .source(id)
         .with_context(|| format!("no source `{id}` in the configuration"))?;
-    let Some(_lock) = try_lock_source(&config.storage.data_dir, id)? else {
+    let Some(_lease) = store.try_lease(id).await? else {
         return Ok(None);
     };
     let source = FeedSource::new(settings.clone(), store.clone(), config.downloads_dir())?;

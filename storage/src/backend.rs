@@ -69,3 +69,31 @@ impl WritePool for PgPool {
         Ok(tx)
     }
 }
+
+/// The channel on which PostgreSQL announces each write of publications to the API replicas.
+pub(crate) const PUBLICATIONS_CHANNEL: &str = "relais_publications";
+
+/// How a transaction that wrote publications tells the followers of other processes.
+pub(crate) trait Announce {
+    /// Announces, at commit, that the publication log reaches `last`.
+    async fn announce_publications(&mut self, last: i64) -> Result<(), StorageError>;
+}
+
+impl Announce for sqlx::SqliteConnection {
+    /// Followers of a SQLite store poll it: nobody to tell.
+    async fn announce_publications(&mut self, _last: i64) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+impl Announce for sqlx::PgConnection {
+    /// `NOTIFY` in the transaction: PostgreSQL delivers it at commit, never for a rollback.
+    async fn announce_publications(&mut self, last: i64) -> Result<(), StorageError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(PUBLICATIONS_CHANNEL)
+            .bind(last.to_string())
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+}

@@ -37,6 +37,9 @@ pub enum StorageError {
     /// A run that should exist does not.
     #[error("run `{0}` does not exist")]
     UnknownRun(i64),
+    /// A lease was lost (its PostgreSQL session ended): another process may hold it now.
+    #[error("the lease `{0}` was lost (its database session ended)")]
+    LeaseLost(String),
     /// The store's URL cannot be read (it is not repeated: it may hold a password).
     #[error(
         "the store URL is not a valid PostgreSQL URL (postgres://user:password@host:port/database)"

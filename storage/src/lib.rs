@@ -19,7 +19,9 @@ mod backup;
 mod changes;
 mod error;
 mod inspect;
+mod lease;
 mod links;
+mod listen;
 mod offers;
 mod publications;
 mod retention;
@@ -42,7 +44,9 @@ pub use backup::BackupSummary;
 pub use changes::{ChangeKind, OfferChange, PrunedLogs};
 pub use error::StorageError;
 pub use inspect::{Inspection, Integrity, inspect_postgres, inspect_sqlite, postgres_location};
+pub use lease::Lease;
 pub use links::{GONE_ANSWERS_TO_HIDE, HiddenOffer, LinkChange};
+pub use listen::{Heard, PublicationListener};
 pub use offers::{BatchOutcome, IncomingRecord, SourceCounts};
 pub use publications::{LogState, PublicationChange, PublicationRow};
 pub use retention::PurgeOutcome;
@@ -53,6 +57,8 @@ pub use traffic::TrafficRow;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Where a SQLite store's leases are (its directory); PostgreSQL keeps them itself.
+    lock_dir: Option<std::sync::Arc<Path>>,
 }
 
 /// The pool of one backend.
@@ -95,8 +101,13 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        let lock_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let store = Self {
             pool: Pool::Sqlite(pool),
+            lock_dir: Some(lock_dir.into()),
         };
         store.migrate().await?;
         Ok(store)
@@ -115,6 +126,7 @@ impl Store {
             .await?;
         let store = Self {
             pool: Pool::Postgres(pool),
+            lock_dir: None,
         };
         store.migrate().await?;
         Ok(store)

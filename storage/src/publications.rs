@@ -17,7 +17,7 @@ use futures::TryStreamExt;
 use relais_model::{Offer, OfferKey, SourceId};
 use sqlx::{QueryBuilder, Row};
 
-use crate::backend::WritePool;
+use crate::backend::{Announce, WritePool};
 
 use crate::changes::{Log, last_seq_query};
 use crate::offers::{OFFER_COLUMNS, offer_from_row};
@@ -153,6 +153,9 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("seq")?;
+            if !log.is_empty() {
+                tx.announce_publications(last).await?;
+            }
             tx.commit().await?;
             Ok(last)
         })
