@@ -16,6 +16,7 @@ pub mod simulate;
 pub mod status;
 pub mod sync;
 pub mod territory;
+pub mod worker;
 
 use std::path::Path;
 use std::process::ExitCode;

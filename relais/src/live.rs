@@ -39,6 +39,9 @@ pub use publisher::Publisher;
 const BATCH: u32 = 1_000;
 /// How often a log is read when nothing wakes its reader (another process may write it).
 const POLL: Duration = Duration::from_millis(200);
+/// How often the publication log is read when PostgreSQL announces its writes: only to catch
+/// an announcement lost with a connection.
+const POLL_WHEN_ANNOUNCED: Duration = Duration::from_secs(5);
 /// Pause after a failure (store unreachable, index error) before trying again.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -64,6 +67,8 @@ pub struct Follower {
     position: i64,
     /// The last offer change the index was reported to reflect (it never goes back).
     reflected: i64,
+    /// How often the log is read when nothing wakes the follower.
+    poll: Duration,
 }
 
 impl Follower {
@@ -75,7 +80,14 @@ impl Follower {
             status,
             position: 0,
             reflected: 0,
+            poll: POLL,
         }
+    }
+
+    /// Reads the log less often: its writes are announced (see [`forward_announcements`]).
+    pub fn announced(mut self) -> Self {
+        self.poll = POLL_WHEN_ANNOUNCED;
+        self
     }
 
     /// Reports to `/readyz` where the store and the index stand, in offer changes: an index
@@ -249,7 +261,8 @@ impl Follower {
     }
 
     /// Starts (see [`Self::start`]), then applies entries as they come until `cancel`: woken by
-    /// `wake` (the worker of this process wrote) or every [`POLL`] (another process may write).
+    /// `wake` (the worker of this process wrote, or another's write was announced) or at each
+    /// poll (another process may write).
     /// Failures are logged and retried; they never stop the server.
     pub async fn follow(mut self, wake: Arc<Notify>, cancel: CancellationToken) {
         let mut told = false;
@@ -293,7 +306,7 @@ impl Follower {
                     if let Err(error) = self.report().await {
                         tracing::warn!(error = %format!("{error:#}"), "cannot read where the logs stand");
                     }
-                    if pause(POLL, &wake, &cancel).await {
+                    if pause(self.poll, &wake, &cancel).await {
                         return;
                     }
                 }
@@ -304,6 +317,43 @@ impl Follower {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Wakes `wake` at each write of publications that the store announces (PostgreSQL's
+/// `LISTEN`, whichever process wrote), and when the listening connection is made again (what
+/// was announced meanwhile is caught up from the log), until `cancel`. On SQLite there is
+/// nothing to listen to: returns at once, and the follower polls.
+pub async fn forward_announcements(store: Store, wake: Arc<Notify>, cancel: CancellationToken) {
+    let mut listener = loop {
+        match store.listen_for_publications().await {
+            Ok(Some(listener)) => break listener,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for publications; retrying");
+                if pause(RETRY, &Notify::new(), &cancel).await {
+                    return;
+                }
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            heard = listener.next() => match heard {
+                Ok(relais_storage::Heard::Published(_)) => wake.notify_one(),
+                Ok(relais_storage::Heard::Reconnected) => {
+                    tracing::info!("listening for publications again");
+                    wake.notify_one();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "lost the publications' announcements; retrying");
+                    if pause(RETRY, &Notify::new(), &cancel).await {
+                        return;
+                    }
+                }
+            },
         }
     }
 }

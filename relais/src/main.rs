@@ -57,6 +57,9 @@ enum Command {
     /// Serves from the index kept in step with the store's publications, and nothing else (an
     /// API replica: the syncs and the deduplication run in another process).
     Api,
+    /// Runs the scheduled syncs, the deduplication and the change log, serving nothing; one
+    /// worker is active at a time, any other waits as a standby and takes over when it dies.
+    Worker,
     /// Serves a simulator of a source's API.
     Simulate {
         #[command(subcommand)]
@@ -150,6 +153,7 @@ async fn main() -> std::process::ExitCode {
         Command::Reindex => commands::reindex(cli.config.as_deref()).await,
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,
         Command::Api => commands::serve::run_api(cli.config.as_deref()).await,
+        Command::Worker => commands::worker::run(cli.config.as_deref()).await,
         Command::Simulate { source } => commands::simulate::run(source).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Territory { command } => commands::territory::run(command),

@@ -12,6 +12,11 @@ use serde_json::Value;
 pub(crate) struct Running(Child);
 
 impl Running {
+    /// Owns `child`: killed when dropped.
+    pub(crate) fn new(child: Child) -> Self {
+        Self(child)
+    }
+
     /// Kills the process at once (SIGKILL: no shutdown code runs) and reaps it.
     pub(crate) fn kill_now(&mut self) {
         self.0.kill().expect("the process can be killed");
@@ -155,7 +160,7 @@ pub(crate) fn wait_until_caught_up(base: &str, change_seq: Option<i64>) -> Value
 }
 
 /// `relais simulate francetravail` on a free port; returns it and the environment pointing at it.
-fn simulator(offers: u64, rate: u32) -> (Running, Vec<(String, String)>) {
+pub(crate) fn simulator(offers: u64, rate: u32) -> (Running, Vec<(String, String)>) {
     let (offers, rate) = (offers.to_string(), rate.to_string());
     let args = [
         "simulate",
@@ -195,7 +200,7 @@ pub(crate) fn run_json(args: &[&str], env: &[(String, String)]) -> Value {
     })
 }
 
-fn status(env: &[(String, String)]) -> Value {
+pub(crate) fn status(env: &[(String, String)]) -> Value {
     run_json(&["status", "--json"], env)
 }
 

@@ -11,6 +11,7 @@ mod links;
 mod live;
 mod partner_feeds;
 mod real_locations;
+mod roles;
 mod search;
 mod simulator;
 mod syndication;

@@ -9,12 +9,12 @@ use anyhow::Context;
 use relais_index::OfferIndex;
 use relais_ingest::feeds::FeedRunOptions;
 use relais_publish::{AppState, IndexStatus, router};
-use relais_storage::Store;
+use relais_storage::{BackendKind, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::live::{Follower, Publisher};
+use crate::live::{Follower, Publisher, forward_announcements};
 use crate::pipeline::{self, FranceTravailRun};
 use crate::scheduler::{parse_schedule, run_on_schedule};
 
@@ -187,13 +187,24 @@ pub fn start_index_follower(
 ) -> Following {
     let status = Arc::new(IndexStatus::starting());
     let published = Arc::new(Notify::new());
-    let follower = Follower::new(store.clone(), index.clone(), status.clone());
-    let task = tokio::spawn(follower.follow(published.clone(), cancel.clone()));
+    let mut follower = Follower::new(store.clone(), index.clone(), status.clone());
+    let mut tasks = Vec::new();
+    if store.backend() == BackendKind::Postgres {
+        // Any process's worker announces its writes: the log is read when they come.
+        follower = follower.announced();
+        tasks.push(tokio::spawn({
+            let (store, published, cancel) = (store.clone(), published.clone(), cancel.clone());
+            forward_announcements(store, published, cancel)
+        }));
+    }
+    tasks.push(tokio::spawn(
+        follower.follow(published.clone(), cancel.clone()),
+    ));
     Following {
         index: LiveIndex {
             status,
             wake: Arc::new(Notify::new()),
-            tasks: vec![task],
+            tasks,
         },
         published,
     }
@@ -256,7 +267,7 @@ pub async fn serve_until_interrupted(
 }
 
 /// SIGTERM (what systemd and container runtimes send).
-async fn terminate() {
+pub async fn terminate() {
     #[cfg(unix)]
     {
         if let Ok(mut signal) =
@@ -375,7 +386,7 @@ pub fn start_schedules(
 }
 
 /// Starts the scheduled runs of the enabled partner sources; each wakes the live index when it ends.
-fn start_feed_schedules(
+pub fn start_feed_schedules(
     config: &Config,
     store: &Store,
     wake: &Arc<Notify>,
