@@ -43,10 +43,11 @@ fn wait_for_line(
 ) -> Duration {
     let started = Instant::now();
     while started.elapsed() < within {
-        if let Ok(line) = lines.recv_timeout(Duration::from_millis(100)) {
-            if line == expected {
-                return started.elapsed();
-            }
+        if lines
+            .recv_timeout(Duration::from_millis(100))
+            .is_ok_and(|line| line == expected)
+        {
+            return started.elapsed();
         }
     }
     panic!(
