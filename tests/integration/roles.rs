@@ -139,3 +139,192 @@ fn a_standby_worker_takes_over_a_sweep_when_the_active_one_is_killed() {
     assert!(log.contains("resuming an interrupted full sweep"), "{log}");
     eprintln!("stored at kill: {stored_at_kill}; standby active after {takeover:?}");
 }
+
+/// The configuration file shared by the processes of a deployment: one feed of all France (the
+/// rest comes from each process's environment).
+fn shared_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("relais.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://emploi.example\"\n\n[[feeds]]\nname = \"france\"\ntitle = \"Toute la France\"\nterritory = \"pays:FR\"\n",
+    )
+    .unwrap();
+    path
+}
+
+/// `relais --config CONFIG api` with `env`; returns it and its base URL once its index has
+/// caught up with the store.
+fn api_replica(
+    config: &std::path::Path,
+    env: &[(String, String)],
+    log: &std::path::Path,
+) -> (Running, String) {
+    let config = config.display().to_string();
+    let (replica, lines) = start(&["--config", &config, "api"], env, log);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let base = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(100))
+            && let Some(base) = line.strip_prefix("serving on ")
+        {
+            break base.to_owned();
+        }
+    };
+    crate::cli::wait_until_caught_up(&base, None);
+    (replica, base)
+}
+
+/// The feed's first page as a replica serves it.
+fn feed_page(http: &reqwest::blocking::Client, base: &str) -> serde_json::Value {
+    http.get(format!("{base}/v1/feeds/france/offers?per_page=50"))
+        .send()
+        .and_then(|response| response.error_for_status())
+        .and_then(|response| response.json())
+        .expect("the feed answers")
+}
+
+/// Requests `base`'s feed page in a loop until `stop`; (answers, failures).
+fn load(
+    base: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u64, u64)> {
+    std::thread::spawn(move || {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let (mut answered, mut failed) = (0, 0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            match http
+                .get(format!("{base}/v1/feeds/france/offers?per_page=20"))
+                .send()
+                .map(|response| response.status().is_success())
+            {
+                Ok(true) => answered += 1,
+                _ => {
+                    failed += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        (answered, failed)
+    })
+}
+
+/// Two replicas under load, one killed: the other answers every request. Offers withdrawn
+/// meanwhile reach the survivor through the log; a replica started late catches up and then
+/// answers exactly as the survivor.
+#[test]
+fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
+    let stock = 3_000;
+    let (_simulator, base_env) = simulator(stock, 300);
+    let url = relais_tests::postgres_database();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_config(dir.path());
+    let env = |name: &str| {
+        let mut env = process_env(&base_env, &url, &dir.path().join(name));
+        env.retain(|(key, _)| key != "RELAIS_FRANCETRAVAIL__RATE_PER_SECOND");
+        env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "300".into()));
+        env
+    };
+    let config_arg = config.display().to_string();
+    let worker_log = dir.path().join("worker.log");
+    let (_worker, worker_lines) = start(
+        &["--config", &config_arg, "worker"],
+        &env("worker"),
+        &worker_log,
+    );
+    wait_for_line(
+        &worker_lines,
+        "worker active",
+        Duration::from_secs(30),
+        &worker_log,
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while status(&env("cli"))["sources"][0]["last_run"]["outcome"] != "complete" {
+        assert!(
+            Instant::now() < deadline,
+            "the worker's first sweep did not complete"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let (_first, first) = api_replica(&config, &env("first"), &dir.path().join("first.log"));
+    let (mut second, second_url) =
+        api_replica(&config, &env("second"), &dir.path().join("second.log"));
+    let http = reqwest::blocking::Client::new();
+    let page = feed_page(&http, &first);
+    let published = page["total"].as_u64().unwrap();
+    // Copies of one job are one offer; offers with no known place are in no territory.
+    assert!(published > stock * 9 / 10, "{published}");
+    assert_eq!(
+        page,
+        feed_page(&http, &second_url),
+        "the replicas answer alike"
+    );
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_first = load(first.clone(), stop.clone());
+    let on_second = load(second_url.clone(), stop.clone());
+    std::thread::sleep(Duration::from_millis(800));
+    second.kill_now();
+    // Offers withdrawn at the source while one replica serves alone.
+    let simulator_base = base_env
+        .iter()
+        .find(|(key, _)| key == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
+        .unwrap()
+        .1
+        .replace("/partenaire/offresdemploi", "");
+    let withdrawn: Vec<String> = http
+        .post(format!("{simulator_base}/_simulator/withdraw?count=100"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(withdrawn.len(), 100);
+    let sweep = crate::cli::run_json(
+        &[
+            "--config",
+            &config_arg,
+            "sync",
+            "francetravail",
+            "--full",
+            "--json",
+        ],
+        &env("cli"),
+    );
+    assert_eq!(sweep["withdrawn"], 100, "{sweep}");
+    // One sweep withdraws them in one transaction: the index applies them together.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while feed_page(&http, &first)["total"].as_u64().unwrap() >= published {
+        assert!(
+            Instant::now() < deadline,
+            "the survivor did not follow the withdrawals"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, failed) = on_first.join().unwrap();
+    let (second_answered, second_failed) = on_second.join().unwrap();
+    eprintln!(
+        "survivor: {answered} answers, {failed} failures; killed: {second_answered} answers, {second_failed} failures"
+    );
+    assert_eq!(failed, 0, "the survivor failed no request");
+    assert!(answered > 0 && second_answered > 0);
+    let gone = http
+        .get(format!("{first}/offres/francetravail:{}", withdrawn[0]))
+        .send()
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 410);
+
+    let (_late, late) = api_replica(&config, &env("late"), &dir.path().join("late.log"));
+    assert_eq!(
+        feed_page(&http, &late),
+        feed_page(&http, &first),
+        "a replica started late answers as the survivor"
+    );
+}

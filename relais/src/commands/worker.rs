@@ -52,12 +52,37 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
             cancel.cancel();
         }
     });
-    let Some(mut lease) = wait_for_lease(&store, &cancel).await? else {
-        return Ok(ExitCode::SUCCESS);
-    };
+    loop {
+        let Some(lease) = wait_for_lease(&store, &cancel).await else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        match work(&config, &store, lease, &cancel).await? {
+            Ended::Stopped => return Ok(ExitCode::SUCCESS),
+            // PostgreSQL restarted, or the network cut the session: another worker may be
+            // active now. This one stopped everything and waits as a standby again.
+            Ended::LeaseLost => tracing::warn!("back to standby"),
+        }
+    }
+}
+
+/// How an active worker's spell ended.
+enum Ended {
+    /// Asked to stop (SIGTERM, Ctrl-C).
+    Stopped,
+    /// The lease was lost: everything was stopped at once.
+    LeaseLost,
+}
+
+/// Works while the lease holds: the publisher, the schedules, what a dead worker left.
+async fn work(
+    config: &Config,
+    store: &Store,
+    mut lease: Lease,
+    stopping: &CancellationToken,
+) -> anyhow::Result<Ended> {
     tracing::info!(store = %config.store_location(), "worker active");
     crate::say!("worker active");
-
+    let cancel = stopping.child_token();
     let wake = Arc::new(Notify::new());
     let mut tasks = vec![tokio::spawn(
         Publisher::new(config.clone(), store.clone()).follow(
@@ -67,11 +92,11 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
             cancel.clone(),
         ),
     )];
-    tasks.extend(start_schedules(&config, &store, &wake, &cancel)?);
-    tasks.extend(start_feed_schedules(&config, &store, &wake, &cancel)?);
-    tasks.push(start_retention(&config, &store, &cancel));
+    tasks.extend(start_schedules(config, store, &wake, &cancel)?);
+    tasks.extend(start_feed_schedules(config, store, &wake, &cancel)?);
+    tasks.push(start_retention(config, store, &cancel));
     if config.duties.link_check_hours > 0 && !config.sources.is_empty() {
-        tasks.push(start_link_checks(&config, &store, &cancel));
+        tasks.push(start_link_checks(config, store, &cancel));
     }
     tasks.push(tokio::spawn(take_over(
         config.clone(),
@@ -83,45 +108,45 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut checks = tokio::time::interval(LEASE_CHECK);
     let lost = loop {
         tokio::select! {
-            () = cancel.cancelled() => break None,
+            () = cancel.cancelled() => break false,
             _ = checks.tick() => if let Err(error) = lease.check().await {
-                break Some(error);
+                tracing::error!(%error, "the worker lease was lost; stopping at once");
+                break true;
             },
         }
     };
     cancel.cancel();
-    if let Some(error) = &lost {
+    if lost {
         // Another worker may be active now: stop at once rather than write beside it.
-        tracing::error!(%error, "the worker lease was lost; stopping");
         for task in &tasks {
             task.abort();
         }
     }
     stop(tasks).await;
     lease.release().await;
-    Ok(if lost.is_some() {
-        ExitCode::FAILURE
+    Ok(if lost {
+        Ended::LeaseLost
     } else {
-        ExitCode::SUCCESS
+        Ended::Stopped
     })
 }
 
-/// Waits as a standby until the lease is free, then takes it; `None` when stopped first.
-async fn wait_for_lease(
-    store: &Store,
-    cancel: &CancellationToken,
-) -> anyhow::Result<Option<Lease>> {
+/// Waits as a standby until the lease is free, then takes it; `None` when stopped first. An
+/// unreachable store is waited for too.
+async fn wait_for_lease(store: &Store, cancel: &CancellationToken) -> Option<Lease> {
     let mut told = false;
     loop {
-        if let Some(lease) = store.try_lease(WORKER_LEASE).await? {
-            return Ok(Some(lease));
-        }
-        if !std::mem::replace(&mut told, true) {
-            tracing::info!("standby: another worker is active; taking over when it stops");
-            crate::say!("worker standby");
+        match store.try_lease(WORKER_LEASE).await {
+            Ok(Some(lease)) => return Some(lease),
+            Ok(None) if !std::mem::replace(&mut told, true) => {
+                tracing::info!("standby: another worker is active; taking over when it stops");
+                crate::say!("worker standby");
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot reach the store for the worker lease"),
         }
         tokio::select! {
-            () = cancel.cancelled() => return Ok(None),
+            () = cancel.cancelled() => return None,
             () = tokio::time::sleep(STANDBY_POLL) => {}
         }
     }
