@@ -188,10 +188,7 @@ pub(crate) fn run_json(args: &[&str], env: &[(String, String)]) -> Value {
     let output = Command::new(relais_binary())
         .args(args)
         .envs(env.iter().cloned())
-        .env(
-            "RELAIS_LOG",
-            "debug,sqlx=warn,hyper=warn,reqwest=warn,h2=warn,tantivy=warn",
-        )
+        .env("RELAIS_LOG", "warn")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
