@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command beside a throwaway PostgreSQL cluster on loopback, its URL in TEST_POSTGRES_URL
-# (the storage suite and the PostgreSQL tests connect there), then stops the cluster and deletes
-# it, whatever the command's outcome. Uses the system's initdb and pg_ctl (Debian `postgresql`),
+# (the storage suite and the PostgreSQL tests connect there) and the server's programs in
+# TEST_POSTGRES_BIN, then stops the cluster and deletes it, whatever the command's outcome. Uses the system's initdb and pg_ctl (Debian `postgresql`),
 # run as the `postgres` user when this script runs as root (PostgreSQL refuses root).
 #
 #   scripts/with-postgres.sh cargo test --workspace
@@ -40,6 +40,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
   || { cat "$cluster/server.log" >&2; exit 1; }
 
 export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+# For the tests that need a cluster of their own (one they restart).
+export TEST_POSTGRES_BIN="$bindir"
 echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (throwaway cluster in $cluster)" >&2
 set +e
 "$@"

@@ -328,3 +328,93 @@ fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
         "a replica started late answers as the survivor"
     );
 }
+
+/// PostgreSQL restarted under load: the replica keeps serving from its local index; the worker
+/// loses its lease with its session, takes it again and goes on; what changed after the
+/// restart reaches the replica.
+#[test]
+fn a_postgres_restart_under_load_interrupts_no_answer_and_the_deployment_resumes() {
+    let cluster = relais_tests::OwnPostgres::start();
+    let stock = 2_000;
+    let (_simulator, base_env) = simulator(stock, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared_config(dir.path());
+    let env = |name: &str| process_env(&base_env, &cluster.url(), &dir.path().join(name));
+    let config_arg = config.display().to_string();
+    let worker_log = dir.path().join("worker.log");
+    let (_worker, worker_lines) = start(
+        &["--config", &config_arg, "worker"],
+        &env("worker"),
+        &worker_log,
+    );
+    wait_for_line(
+        &worker_lines,
+        "worker active",
+        Duration::from_secs(30),
+        &worker_log,
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while status(&env("cli"))["sources"][0]["last_run"]["outcome"] != "complete" {
+        assert!(
+            Instant::now() < deadline,
+            "the worker's first sweep did not complete"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let replica_log = dir.path().join("replica.log");
+    let (_replica, replica) = api_replica(&config, &env("replica"), &replica_log);
+    let http = reqwest::blocking::Client::new();
+    let published = feed_page(&http, &replica)["total"].as_u64().unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let under_load = load(replica.clone(), stop.clone());
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.restart();
+    // The worker finds its session gone, and takes the lease again once the server is back.
+    wait_for_line(
+        &worker_lines,
+        "worker active",
+        Duration::from_secs(30),
+        &worker_log,
+    );
+
+    let simulator_base = base_env
+        .iter()
+        .find(|(key, _)| key == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
+        .unwrap()
+        .1
+        .replace("/partenaire/offresdemploi", "");
+    http.post(format!("{simulator_base}/_simulator/withdraw?count=50"))
+        .send()
+        .unwrap();
+    let sweep = crate::cli::run_json(
+        &[
+            "--config",
+            &config_arg,
+            "sync",
+            "francetravail",
+            "--full",
+            "--json",
+        ],
+        &env("cli"),
+    );
+    assert_eq!(sweep["withdrawn"], 50, "{sweep}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while feed_page(&http, &replica)["total"].as_u64().unwrap() >= published {
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not catch up after the restart: {}",
+            std::fs::read_to_string(&replica_log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, failed) = under_load.join().unwrap();
+    eprintln!("through the restart: {answered} answers, {failed} failures");
+    assert_eq!(
+        failed, 0,
+        "the replica answered every request through the restart"
+    );
+    let worker = std::fs::read_to_string(&worker_log).unwrap();
+    assert!(worker.contains("the worker lease was lost"), "{worker}");
+}

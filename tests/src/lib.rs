@@ -261,3 +261,126 @@ pub fn postgres_database() -> String {
         .expect("TEST_POSTGRES_URL ends with a database name");
     format!("{base}/{name}")
 }
+
+/// A PostgreSQL cluster of one test's own, for a test that restarts it: made with the system's
+/// `initdb` and run with its `pg_ctl` (from `TEST_POSTGRES_BIN`, set by
+/// `scripts/with-postgres.sh`), as the `postgres` user when the tests run as root; stopped and
+/// deleted when dropped.
+#[derive(Debug)]
+pub struct OwnPostgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// Makes and starts the cluster on a free loopback port.
+    pub fn start() -> Self {
+        let bin = std::path::PathBuf::from(std::env::var("TEST_POSTGRES_BIN").expect(
+            "TEST_POSTGRES_BIN is not set: run the tests through scripts/with-postgres.sh",
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self { dir, bin, port };
+        if cluster.as_root() {
+            let path = cluster.dir.path().display().to_string();
+            let done = std::process::Command::new("chown")
+                .args(["postgres:", &path])
+                .status()
+                .unwrap();
+            assert!(done.success(), "chown postgres {path}");
+        }
+        let data = cluster.data().display().to_string();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+        );
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Restarts the server (`pg_ctl restart -m fast`): every session ends, as on a real restart.
+    pub fn restart(&self) {
+        self.pg_ctl("restart");
+    }
+
+    fn as_root(&self) -> bool {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let data = self.data().display().to_string();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut args = vec!["-D", &data, "-l", &log, "-w", "-t", "60", "-o", &options];
+        if action == "restart" {
+            args.extend(["-m", "fast"]);
+        }
+        args.push(action);
+        self.run("pg_ctl", &args);
+    }
+
+    /// `program` of the server's, as the cluster's owner.
+    fn command(&self, program: &str) -> std::process::Command {
+        let program = self.bin.join(program);
+        if self.as_root() {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .expect("the PostgreSQL programs run");
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.data().display().to_string();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
