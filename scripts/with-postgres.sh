@@ -5,7 +5,18 @@
 # run as the `postgres` user when this script runs as root (PostgreSQL refuses root).
 #
 #   scripts/with-postgres.sh cargo test --workspace
+#   scripts/with-postgres.sh --durable target/release/relais bench pipeline --postgres URL
+#
+# --durable keeps PostgreSQL's durability (fsync, synchronous commit, full-page writes: what a
+# benchmark must pay, as production does) and gives it 1 GB of shared buffers; without it, the
+# cluster trades durability for speed, as PostgreSQL's own test setups do.
 set -euo pipefail
+
+settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${1:-}" = "--durable" ]; then
+  settings="-c shared_buffers=1GB"
+  shift
+fi
 
 initdb=$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$initdb" ] || [ ! -x "$initdb" ]; then
@@ -32,10 +43,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 "${as_owner[@]}" "$bindir/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 \
   --locale=C.UTF-8 >"$cluster/initdb.log" 2>&1 \
   || { cat "$cluster/initdb.log" >&2; exit 1; }
-# Durability is not under test here (a throwaway cluster): no fsync, as in PostgreSQL's own
-# test setups, so that the suite spends its time in relais's queries.
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster $settings -c max_connections=200" \
   start >/dev/null \
   || { cat "$cluster/server.log" >&2; exit 1; }
 

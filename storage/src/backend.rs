@@ -97,3 +97,56 @@ impl Announce for sqlx::PgConnection {
         Ok(())
     }
 }
+
+/// How each backend asks for rows by a list of offer keys.
+pub(crate) trait KeysIn: sqlx::Database {
+    /// Pushes the keys after `(source, source_offer_id) IN (`.
+    fn push_keys<'a>(
+        query: &mut sqlx::QueryBuilder<'static, Self>,
+        keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
+    );
+}
+
+impl KeysIn for Sqlite {
+    /// A list of row values: SQLite (3.46) searches the primary key once per pair.
+    fn push_keys<'a>(
+        query: &mut sqlx::QueryBuilder<'static, Sqlite>,
+        keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
+    ) {
+        let mut separated = query.separated(", ");
+        for key in keys {
+            separated
+                .push("(")
+                .push_bind_unseparated(key.source().as_str().to_owned())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.source_offer_id().to_owned())
+                .push_unseparated(")");
+        }
+    }
+}
+
+impl KeysIn for Postgres {
+    /// Two arrays unnested into pairs: PostgreSQL turns a list of row values into one OR per
+    /// pair, planned as a scan of the table past a few hundred; the arrays make a join on the
+    /// primary key, with two parameters however many keys.
+    fn push_keys<'a>(
+        query: &mut sqlx::QueryBuilder<'static, Postgres>,
+        keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
+    ) {
+        let (sources, ids): (Vec<String>, Vec<String>) = keys
+            .into_iter()
+            .map(|key| {
+                (
+                    key.source().as_str().to_owned(),
+                    key.source_offer_id().to_owned(),
+                )
+            })
+            .unzip();
+        query
+            .push("SELECT * FROM UNNEST(")
+            .push_bind(sources)
+            .push("::text[], ")
+            .push_bind(ids)
+            .push("::text[])");
+    }
+}

@@ -159,25 +159,14 @@ impl Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// A query that ends with `(source, source_offer_id) IN (` and the keys' pairs, closed.
-pub(crate) fn keys_in<'a, Db>(
+/// A query that ends with `(source, source_offer_id) IN (` and the keys, closed: written in
+/// each backend's best form (see [`backend::KeysIn`]).
+pub(crate) fn keys_in<'a, Db: backend::KeysIn>(
     head: impl Into<String>,
     keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
-) -> sqlx::QueryBuilder<'static, Db>
-where
-    Db: sqlx::Database,
-    String: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db>,
-{
+) -> sqlx::QueryBuilder<'static, Db> {
     let mut query = sqlx::QueryBuilder::new(head);
-    let mut separated = query.separated(", ");
-    for key in keys {
-        separated
-            .push("(")
-            .push_bind_unseparated(key.source().as_str().to_owned())
-            .push_unseparated(", ")
-            .push_bind_unseparated(key.source_offer_id().to_owned())
-            .push_unseparated(")");
-    }
+    Db::push_keys(&mut query, keys);
     query.push(")");
     query
 }

@@ -2,7 +2,7 @@
 //! code that ships and in the order `relais serve` runs it: a full run of the feed (download,
 //! parse, normalise, store, the change log: `relais sync`), then the worker (deduplication and
 //! the publication log) and the index's follower, both started before the run as in `serve`,
-//! catching up batch after batch. On SQLite; PostgreSQL is not built yet.
+//! catching up batch after batch. On SQLite, or on PostgreSQL with `--postgres URL`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +12,6 @@ use clap::Args;
 use relais_index::OfferIndex;
 use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_publish::IndexStatus;
-use relais_storage::Store;
 
 use crate::config::Config;
 use crate::live::{Follower, Publisher};
@@ -26,6 +25,10 @@ pub struct PipelineArgs {
     /// Corpus seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Stores in this PostgreSQL database instead of a SQLite file; it must hold no offers
+    /// (drop or empty it after: the benchmark leaves what it wrote).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 /// Runs the benchmark.
@@ -43,7 +46,17 @@ pub async fn run(args: PipelineArgs) -> anyhow::Result<ExitCode> {
     let source = super::hellowork_source("hellowork", &feed);
     // Configured, as in `relais.toml`: its terms (redistribution allowed) decide what is published.
     config.sources = vec![source.clone()];
-    let store = Store::open_sqlite(&config.database_path()).await?;
+    if let Some(url) = &args.postgres {
+        let found = relais_storage::inspect_postgres(url).await?;
+        anyhow::ensure!(
+            found.offers == 0,
+            "the PostgreSQL database holds {} offers: give the benchmark an empty one",
+            found.offers
+        );
+        config.storage.url = Some(url.as_str().into());
+    }
+    let store = crate::pipeline::open_store(&config).await?;
+    eprintln!("pipeline: store {}", config.store_location());
     let index = OfferIndex::open_or_create(&config.index_dir())?;
     // Started on the empty store, as `relais serve` starts them before its first run.
     let mut worker = Publisher::new(config.clone(), store.clone());
