@@ -171,6 +171,14 @@ pub(crate) fn keys_in<'a, Db: backend::KeysIn>(
     query
 }
 
+/// Pushes the keys after `(source, source_offer_id) IN (` in a query under way.
+pub(crate) fn push_keys<'a, Db: backend::KeysIn>(
+    query: &mut sqlx::QueryBuilder<'static, Db>,
+    keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
+) {
+    Db::push_keys(query, keys);
+}
+
 /// Milliseconds since the Unix epoch, the store's time representation.
 pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp_millis()

@@ -107,22 +107,6 @@ fn state_key(key: &OfferKey) -> (String, String) {
     )
 }
 
-/// The ids of `chunk` grouped by source (a batch usually holds one source).
-fn by_source<'r>(records: &'r [IncomingRecord], chunk: &[usize]) -> Vec<(&'r str, Vec<&'r str>)> {
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-    for &i in chunk {
-        let key = &records[i].offer.key;
-        match groups
-            .iter_mut()
-            .find(|(source, _)| *source == key.source().as_str())
-        {
-            Some((_, ids)) => ids.push(key.source_offer_id()),
-            None => groups.push((key.source().as_str(), vec![key.source_offer_id()])),
-        }
-    }
-    groups
-}
-
 /// What a batch does to the stored offers, and which records need which statement.
 struct Classified {
     outcome: BatchOutcome,
@@ -198,30 +182,23 @@ impl_for_both!(KnownStates for sqlx::SqliteConnection, sqlx::PgConnection {
         records: &[IncomingRecord],
     ) -> Result<HashMap<(String, String), (String, bool)>, StorageError> {
     let mut known = HashMap::with_capacity(records.len());
-    let all: Vec<usize> = (0..records.len()).collect();
-    for chunk in all.chunks(ROWS_PER_STATEMENT) {
-        for (source, ids) in by_source(records, chunk) {
-            let mut select = QueryBuilder::new(
-                "SELECT source_offer_id, content_hash, status FROM offers WHERE source = ",
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let mut select = crate::keys_in(
+            "SELECT source, source_offer_id, content_hash, status FROM offers \
+             WHERE (source, source_offer_id) IN (",
+            chunk.iter().map(|record| &record.offer.key),
+        );
+        for row in select.build().fetch_all(&mut *self).await? {
+            known.insert(
+                (
+                    row.try_get::<String, _>("source")?,
+                    row.try_get::<String, _>("source_offer_id")?,
+                ),
+                (
+                    row.try_get::<String, _>("content_hash")?,
+                    row.try_get::<String, _>("status")? == "active",
+                ),
             );
-            select.push_bind(source).push(" AND source_offer_id IN (");
-            let mut list = select.separated(", ");
-            for id in ids {
-                list.push_bind(id);
-            }
-            select.push(")");
-            for row in select.build().fetch_all(&mut *self).await? {
-                known.insert(
-                    (
-                        source.to_owned(),
-                        row.try_get::<String, _>("source_offer_id")?,
-                    ),
-                    (
-                        row.try_get::<String, _>("content_hash")?,
-                        row.try_get::<String, _>("status")? == "active",
-                    ),
-                );
-            }
         }
     }
     Ok(known)
@@ -287,28 +264,21 @@ impl Store {
                 insert.build().execute(&mut *tx).await?;
             }
             for chunk in unchanged.chunks(ROWS_PER_STATEMENT) {
-                for (source, ids) in by_source(records, chunk) {
-                    let mut update = QueryBuilder::new(
-                        "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = ",
-                    );
-                    update
-                        .push_bind(seen)
-                        .push(", last_seen_run = ")
-                        .push_bind(run_id);
-                    update
-                        .push(" WHERE source = ")
-                        .push_bind(source)
-                        .push(" AND source_offer_id IN (");
-                    let mut list = update.separated(", ");
-                    for id in ids {
-                        list.push_bind(id);
-                    }
-                    update.push(")");
-                    update.build().execute(&mut *tx).await?;
-                }
+                let mut update = QueryBuilder::new(
+                    "UPDATE offers SET status = 'active', withdrawn_reason = NULL, withdrawn_at = NULL, last_seen_at = ",
+                );
+                update
+                    .push_bind(seen)
+                    .push(", last_seen_run = ")
+                    .push_bind(run_id)
+                    .push(" WHERE (source, source_offer_id) IN (");
+                crate::push_keys(&mut update, chunk.iter().map(|&i| &records[i].offer.key));
+                update.push(")");
+                update.build().execute(&mut *tx).await?;
             }
-            let all: Vec<usize> = (0..records.len()).collect();
-            for chunk in all.chunks(ROWS_PER_STATEMENT) {
+            // A payload is written when it is new to its offer: one seen again unchanged is
+            // already there (its offer's `last_seen_at` says it was seen).
+            for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload) ",
                 );
