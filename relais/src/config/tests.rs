@@ -91,3 +91,38 @@ fn unknown_keys_are_refused() {
         Ok(())
     });
 }
+
+#[test]
+fn the_store_url_comes_from_the_environment_and_its_password_never_prints() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env(
+            "RELAIS_STORAGE__URL",
+            "postgres://relais:pw-s3cr3t@db.internal:6432/emploi",
+        );
+        let config = Config::load(Some(example())).expect("loads");
+        assert_eq!(
+            config.postgres_url(),
+            Some("postgres://relais:pw-s3cr3t@db.internal:6432/emploi")
+        );
+        assert_eq!(
+            config.store_location(),
+            "postgres://relais@db.internal:6432/emploi"
+        );
+        let printed = format!("{config:?} {}", serde_json::to_string(&config).unwrap());
+        assert!(!printed.contains("pw-s3cr3t"), "{printed}");
+        assert!(printed.contains("postgres://relais@db.internal:6432/emploi"));
+
+        jail.set_env("RELAIS_STORAGE__URL", "mysql://relais:pw-s3cr3t@db/emploi");
+        let error = format!("{:#}", Config::load(Some(example())).unwrap_err());
+        assert!(error.contains("not a PostgreSQL URL"), "{error}");
+        assert!(!error.contains("pw-s3cr3t"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn without_a_store_url_the_store_is_the_sqlite_file() {
+    let config = Config::load(Some(example())).expect("loads");
+    assert_eq!(config.postgres_url(), None);
+    assert!(config.store_location().ends_with("relais.sqlite"));
+}
