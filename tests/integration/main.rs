@@ -9,6 +9,7 @@ mod harvest;
 mod keys;
 mod links;
 mod live;
+mod metrics;
 mod partner_feeds;
 mod real_locations;
 mod roles;
