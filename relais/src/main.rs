@@ -56,7 +56,11 @@ enum Command {
     Serve,
     /// Serves from the index kept in step with the store's publications, and nothing else (an
     /// API replica: the syncs and the deduplication run in another process).
-    Api,
+    Api {
+        /// Listens on this port (on the host of `server.listen`) instead of its port.
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Runs the scheduled syncs, the deduplication and the change log, serving nothing; one
     /// worker is active at a time, any other waits as a standby and takes over when it dies.
     Worker,
@@ -152,7 +156,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Reindex => commands::reindex(cli.config.as_deref()).await,
         Command::Serve => commands::serve::run(cli.config.as_deref()).await,
-        Command::Api => commands::serve::run_api(cli.config.as_deref()).await,
+        Command::Api { port } => commands::serve::run_api(cli.config.as_deref(), port).await,
         Command::Worker => commands::worker::run(cli.config.as_deref()).await,
         Command::Simulate { source } => commands::simulate::run(source).await,
         Command::Demo(args) => commands::demo::run(args).await,

@@ -161,6 +161,11 @@ fn api_replica(
 ) -> (Running, String) {
     let config = config.display().to_string();
     let (replica, lines) = start(&["--config", &config, "api"], env, log);
+    serving(replica, &lines, log)
+}
+
+/// The base URL a replica prints once it serves, once its index has caught up.
+fn serving(replica: Running, lines: &Receiver<String>, log: &std::path::Path) -> (Running, String) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let base = loop {
         assert!(
@@ -321,7 +326,20 @@ fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
         .unwrap();
     assert_eq!(gone.status().as_u16(), 410);
 
-    let (_late, late) = api_replica(&config, &env("late"), &dir.path().join("late.log"));
+    // Started with `--port`, as a second replica of one machine would be.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let late_log = dir.path().join("late.log");
+    let (started, late_lines) = start(
+        &["--config", &config_arg, "api", "--port", &port.to_string()],
+        &env("late"),
+        &late_log,
+    );
+    let (_late, late) = serving(started, &late_lines, &late_log);
+    assert_eq!(late, format!("http://127.0.0.1:{port}"));
     assert_eq!(
         feed_page(&http, &late),
         feed_page(&http, &first),

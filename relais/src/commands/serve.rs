@@ -23,20 +23,30 @@ use crate::scheduler::{parse_schedule, run_on_schedule};
 /// (see `live`): a run of this process or another writes the store, the worker deduplicates
 /// the changed offers, and the follower brings what it publishes into the index.
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    serve(config_path, true).await
+    let config = Config::load(config_path)?;
+    serve(config, true).await
 }
 
 /// `relais api`: serves (feeds, pages, widget, search, reports) from the index kept in step
 /// with the store's publications, and nothing else: no scheduled run, no deduplication (the
 /// worker of a `relais serve` or, later, a `relais worker` writes the publications). Any number
 /// of them may serve one store, each with its own index directory.
-pub async fn run_api(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    serve(config_path, false).await
+/// `port` replaces the port of `server.listen` (several replicas on one machine).
+pub async fn run_api(config_path: Option<&Path>, port: Option<u16>) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config_path)?;
+    if let Some(port) = port {
+        let host = config
+            .server
+            .listen
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host);
+        config.server.listen = format!("{host}:{port}");
+    }
+    serve(config, false).await
 }
 
 /// Serves until interrupted; `all_in_one`: with the worker and the scheduled runs.
-async fn serve(config_path: Option<&Path>, all_in_one: bool) -> anyhow::Result<ExitCode> {
-    let config = Config::load(config_path)?;
+async fn serve(config: Config, all_in_one: bool) -> anyhow::Result<ExitCode> {
     let (store, index) = pipeline::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
