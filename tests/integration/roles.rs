@@ -62,12 +62,53 @@ fn process_env(
     base: &[(String, String)],
     url: &str,
     dir: &std::path::Path,
+    rate: u32,
 ) -> Vec<(String, String)> {
     let mut env = base.to_vec();
     env.push(("RELAIS_STORAGE__URL".into(), url.into()));
     env.push(("RELAIS_STORAGE__DATA_DIR".into(), dir.display().to_string()));
-    env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "60".into()));
+    env.push((
+        "RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(),
+        rate.to_string(),
+    ));
     env
+}
+
+/// `relais --config CONFIG worker` with `env`, once its first sweep of France Travail is
+/// complete (`cli`: the environment of the commands that look); returns it and its stdout.
+fn worker_after_first_sweep(
+    config: &str,
+    env: &[(String, String)],
+    cli: &[(String, String)],
+    log: &std::path::Path,
+) -> (Running, Receiver<String>) {
+    let (worker, lines) = start(&["--config", config, "worker"], env, log);
+    wait_for_line(&lines, "worker active", Duration::from_secs(30), log);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while status(cli)["sources"][0]["last_run"]["outcome"] != "complete" {
+        assert!(
+            Instant::now() < deadline,
+            "the worker's first sweep did not complete"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (worker, lines)
+}
+
+/// Withdraws `count` offers at the simulator; their ids.
+fn withdraw_at_simulator(base: &[(String, String)], count: u32) -> Vec<String> {
+    let api = base
+        .iter()
+        .find(|(key, _)| key == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
+        .unwrap()
+        .1
+        .replace("/partenaire/offresdemploi", "");
+    reqwest::blocking::Client::new()
+        .post(format!("{api}/_simulator/withdraw?count={count}"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
 }
 
 /// The active worker is killed (SIGKILL) in the middle of a full sweep: the standby takes over
@@ -80,7 +121,7 @@ fn a_standby_worker_takes_over_a_sweep_when_the_active_one_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let envs: Vec<_> = ["a", "b", "cli"]
         .iter()
-        .map(|name| process_env(&base, &url, &dir.path().join(name)))
+        .map(|name| process_env(&base, &url, &dir.path().join(name), 60))
         .collect();
     let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
 
@@ -230,33 +271,10 @@ fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
     let url = relais_tests::postgres_database();
     let dir = tempfile::tempdir().unwrap();
     let config = shared_config(dir.path());
-    let env = |name: &str| {
-        let mut env = process_env(&base_env, &url, &dir.path().join(name));
-        env.retain(|(key, _)| key != "RELAIS_FRANCETRAVAIL__RATE_PER_SECOND");
-        env.push(("RELAIS_FRANCETRAVAIL__RATE_PER_SECOND".into(), "300".into()));
-        env
-    };
+    let env = |name: &str| process_env(&base_env, &url, &dir.path().join(name), 300);
     let config_arg = config.display().to_string();
     let worker_log = dir.path().join("worker.log");
-    let (_worker, worker_lines) = start(
-        &["--config", &config_arg, "worker"],
-        &env("worker"),
-        &worker_log,
-    );
-    wait_for_line(
-        &worker_lines,
-        "worker active",
-        Duration::from_secs(30),
-        &worker_log,
-    );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while status(&env("cli"))["sources"][0]["last_run"]["outcome"] != "complete" {
-        assert!(
-            Instant::now() < deadline,
-            "the worker's first sweep did not complete"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let _worker = worker_after_first_sweep(&config_arg, &env("worker"), &env("cli"), &worker_log);
 
     let (_first, first) = api_replica(&config, &env("first"), &dir.path().join("first.log"));
     let (mut second, second_url) =
@@ -278,18 +296,7 @@ fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
     std::thread::sleep(Duration::from_millis(800));
     second.kill_now();
     // Offers withdrawn at the source while one replica serves alone.
-    let simulator_base = base_env
-        .iter()
-        .find(|(key, _)| key == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
-        .unwrap()
-        .1
-        .replace("/partenaire/offresdemploi", "");
-    let withdrawn: Vec<String> = http
-        .post(format!("{simulator_base}/_simulator/withdraw?count=100"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let withdrawn = withdraw_at_simulator(&base_env, 100);
     assert_eq!(withdrawn.len(), 100);
     let sweep = crate::cli::run_json(
         &[
@@ -357,28 +364,11 @@ fn a_postgres_restart_under_load_interrupts_no_answer_and_the_deployment_resumes
     let (_simulator, base_env) = simulator(stock, 300);
     let dir = tempfile::tempdir().unwrap();
     let config = shared_config(dir.path());
-    let env = |name: &str| process_env(&base_env, &cluster.url(), &dir.path().join(name));
+    let env = |name: &str| process_env(&base_env, &cluster.url(), &dir.path().join(name), 300);
     let config_arg = config.display().to_string();
     let worker_log = dir.path().join("worker.log");
-    let (_worker, worker_lines) = start(
-        &["--config", &config_arg, "worker"],
-        &env("worker"),
-        &worker_log,
-    );
-    wait_for_line(
-        &worker_lines,
-        "worker active",
-        Duration::from_secs(30),
-        &worker_log,
-    );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while status(&env("cli"))["sources"][0]["last_run"]["outcome"] != "complete" {
-        assert!(
-            Instant::now() < deadline,
-            "the worker's first sweep did not complete"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let (_worker, worker_lines) =
+        worker_after_first_sweep(&config_arg, &env("worker"), &env("cli"), &worker_log);
     let replica_log = dir.path().join("replica.log");
     let (_replica, replica) = api_replica(&config, &env("replica"), &replica_log);
     let http = reqwest::blocking::Client::new();
@@ -396,15 +386,7 @@ fn a_postgres_restart_under_load_interrupts_no_answer_and_the_deployment_resumes
         &worker_log,
     );
 
-    let simulator_base = base_env
-        .iter()
-        .find(|(key, _)| key == "RELAIS_FRANCETRAVAIL__API_BASE_URL")
-        .unwrap()
-        .1
-        .replace("/partenaire/offresdemploi", "");
-    http.post(format!("{simulator_base}/_simulator/withdraw?count=50"))
-        .send()
-        .unwrap();
+    assert_eq!(withdraw_at_simulator(&base_env, 50).len(), 50);
     let sweep = crate::cli::run_json(
         &[
             "--config",
