@@ -228,7 +228,7 @@ async fn take_over(config: Config, store: Store, wake: Arc<Notify>, cancel: Canc
 }
 
 /// Whether a full sweep must run now: none ever ran, the last was left running, or the last
-/// did not complete and none completed since.
+/// did not complete and none ever completed.
 async fn needs_run(last: Option<RunOutcome>, store: &Store, source: &SourceId) -> bool {
     match last {
         None | Some(RunOutcome::Running) => true,
