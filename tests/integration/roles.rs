@@ -418,3 +418,36 @@ fn a_postgres_restart_under_load_interrupts_no_answer_and_the_deployment_resumes
     let worker = std::fs::read_to_string(&worker_log).unwrap();
     assert!(worker.contains("the worker lease was lost"), "{worker}");
 }
+
+/// Beside a SQLite store the worker lease is an OS lock in the data directory: a second worker
+/// waits, and takes over when the first is killed.
+#[test]
+fn beside_a_sqlite_store_a_standby_worker_takes_over_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = relais_tests::offline_config(dir.path(), "");
+    let config_arg = config.display().to_string();
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let (mut first, first_lines) = start(&["--config", &config_arg, "worker"], &[], &log_a);
+    wait_for_line(
+        &first_lines,
+        "worker active",
+        Duration::from_secs(30),
+        &log_a,
+    );
+    let (_second, second_lines) = start(&["--config", &config_arg, "worker"], &[], &log_b);
+    wait_for_line(
+        &second_lines,
+        "worker standby",
+        Duration::from_secs(30),
+        &log_b,
+    );
+    first.kill_now();
+    let takeover = wait_for_line(
+        &second_lines,
+        "worker active",
+        Duration::from_secs(10),
+        &log_b,
+    );
+    assert!(dir.path().join("data/worker.lock").exists());
+    eprintln!("standby active after {takeover:?}");
+}
