@@ -11,7 +11,7 @@
 //! order.
 
 use chrono::{DateTime, Utc};
-use relais_model::{OfferKey, SourceId};
+use relais_model::OfferKey;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row};
 
@@ -129,21 +129,17 @@ impl Store {
             .await?;
             rows.iter()
                 .map(|row| {
-                    let source: String = row.try_get("source")?;
-                    let id: String = row.try_get("source_offer_id")?;
+                    let key = crate::key_of(row, "offer_changes")?;
                     let change: String = row.try_get("change")?;
-                    let corrupt = |what: &str| StorageError::CorruptValue {
-                        what: format!("offer_changes.{what}"),
-                        value: format!("{source}:{id} {change}"),
-                    };
-                    let key = SourceId::parse(&source)
-                        .ok()
-                        .and_then(|s| OfferKey::new(s, &id).ok())
-                        .ok_or_else(|| corrupt("key"))?;
+                    let kind =
+                        ChangeKind::parse(&change).ok_or_else(|| StorageError::CorruptValue {
+                            what: "offer_changes.change".into(),
+                            value: format!("{key} {change}"),
+                        })?;
                     Ok(OfferChange {
                         seq: row.try_get("seq")?,
                         key,
-                        kind: ChangeKind::parse(&change).ok_or_else(|| corrupt("change"))?,
+                        kind,
                         at: from_millis(row.try_get("changed_at")?),
                     })
                 })

@@ -49,7 +49,7 @@ impl Lease {
                      AND objsubid = 2 AND granted)",
                 )
                 .bind(i64::from(LEASE_CLASS))
-                .bind(i64::from(key_of(&self.name) as u32))
+                .bind(i64::from(lock_key(&self.name) as u32))
                 .fetch_one(&mut *connection)
                 .await?
                 .try_get(0)?;
@@ -71,7 +71,7 @@ impl Lease {
 }
 
 /// The second key of a name's advisory lock: FNV-1a, stable across builds and machines.
-fn key_of(name: &str) -> i32 {
+fn lock_key(name: &str) -> i32 {
     let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
@@ -118,7 +118,7 @@ impl Store {
                 let mut connection = pool.acquire().await?.detach();
                 let taken: bool = sqlx::query("SELECT pg_try_advisory_lock($1, $2)")
                     .bind(LEASE_CLASS)
-                    .bind(key_of(name))
+                    .bind(lock_key(name))
                     .fetch_one(&mut connection)
                     .await?
                     .try_get(0)?;

@@ -179,6 +179,26 @@ pub(crate) fn push_keys<'a, Db: backend::KeysIn>(
     Db::push_keys(query, keys);
 }
 
+/// The offer key of a row's `source` and `source_offer_id` columns, of either backend.
+pub(crate) fn key_of<R: sqlx::Row>(
+    row: &R,
+    table: &str,
+) -> Result<relais_model::OfferKey, StorageError>
+where
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    let source: String = row.try_get("source")?;
+    let id: String = row.try_get("source_offer_id")?;
+    relais_model::SourceId::parse(&source)
+        .ok()
+        .and_then(|s| relais_model::OfferKey::new(s, &id).ok())
+        .ok_or_else(|| StorageError::CorruptValue {
+            what: format!("{table}.key"),
+            value: format!("{source}:{id}"),
+        })
+}
+
 /// Milliseconds since the Unix epoch, the store's time representation.
 pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp_millis()

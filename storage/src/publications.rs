@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
-use relais_model::{Offer, OfferKey, SourceId};
+use relais_model::{Offer, OfferKey};
 use sqlx::{QueryBuilder, Row};
 
 use crate::backend::{Announce, WritePool};
@@ -56,29 +56,13 @@ pub struct LogState {
     pub worker_change_seq: Option<i64>,
 }
 
-fn key_of<R: Row>(row: &R, table: &str) -> Result<OfferKey, StorageError>
-where
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-{
-    let source: String = row.try_get("source")?;
-    let id: String = row.try_get("source_offer_id")?;
-    SourceId::parse(&source)
-        .ok()
-        .and_then(|s| OfferKey::new(s, &id).ok())
-        .ok_or_else(|| StorageError::CorruptValue {
-            what: format!("{table}.key"),
-            value: format!("{source}:{id}"),
-        })
-}
-
 fn row_of<R: Row>(row: &R) -> Result<(String, PublicationRow), StorageError>
 where
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
 {
     Ok((
-        key_of(row, "publications")?.to_string(),
+        crate::key_of(row, "publications")?.to_string(),
         PublicationRow {
             shown_through: row.try_get("shown_through")?,
             links: row.try_get("links")?,
@@ -207,7 +191,7 @@ impl Store {
             let mut count = 0;
             while let Some(row) = rows.try_next().await? {
                 visit(
-                    key_of(&row, "publications")?,
+                    crate::key_of(&row, "publications")?,
                     PublicationRow {
                         shown_through: row.try_get("shown_through")?,
                         links: row.try_get("links")?,
@@ -260,7 +244,7 @@ impl Store {
                 .map(|row| {
                     Ok(PublicationChange {
                         seq: row.try_get("seq")?,
-                        key: key_of(row, "publication_changes")?,
+                        key: crate::key_of(row, "publication_changes")?,
                         links: row.try_get("links")?,
                         base_change_seq: row.try_get("base_change_seq")?,
                     })

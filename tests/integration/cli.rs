@@ -12,11 +12,6 @@ use serde_json::Value;
 pub(crate) struct Running(Child);
 
 impl Running {
-    /// Owns `child`: killed when dropped.
-    pub(crate) fn new(child: Child) -> Self {
-        Self(child)
-    }
-
     /// Kills the process at once (SIGKILL: no shutdown code runs) and reaps it.
     pub(crate) fn kill_now(&mut self) {
         self.0.kill().expect("the process can be killed");
@@ -68,6 +63,29 @@ fn start_with_stderr(
     stderr: Stdio,
     level: &str,
 ) -> (Running, Vec<String>) {
+    let (child, receiver) = spawn_reading(args, env, stderr, level);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200)) {
+            let done = until(&line);
+            lines.push(line);
+            if done {
+                return (child, lines);
+            }
+        }
+    }
+    panic!("relais {args:?} did not print the expected line; got {lines:?}");
+}
+
+/// Starts `relais` with `args`, its logs at `level` to `stderr`; returns it and its stdout lines
+/// as they come.
+pub(crate) fn spawn_reading(
+    args: &[&str],
+    env: &[(String, String)],
+    stderr: Stdio,
+    level: &str,
+) -> (Running, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(relais_binary())
         .args(args)
         .envs(env.iter().cloned())
@@ -84,19 +102,7 @@ fn start_with_stderr(
             let _ = sender.send(line);
         }
     });
-    let mut lines = Vec::new();
-    let child = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200)) {
-            let done = until(&line);
-            lines.push(line);
-            if done {
-                return (child, lines);
-            }
-        }
-    }
-    panic!("relais {args:?} did not print the expected line; got {lines:?}");
+    (Running(child), receiver)
 }
 
 /// `relais serve` with `config`, once its index has applied every change of the store it saw

@@ -1,14 +1,11 @@
 //! Beyond one machine, on PostgreSQL: `relais worker` (one active, a standby taking over) and
 //! `relais api` replicas following the store's publications.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use relais_tests::relais_binary;
-
-use crate::cli::{Running, simulator, status};
+use crate::cli::{Running, simulator, spawn_reading, status};
 
 /// `relais ARGS` with `env`, its logs (at `info`) in `log`; returns it and its stdout lines.
 fn start(
@@ -16,22 +13,8 @@ fn start(
     env: &[(String, String)],
     log: &std::path::Path,
 ) -> (Running, Receiver<String>) {
-    let mut child = Command::new(relais_binary())
-        .args(args)
-        .envs(env.iter().cloned())
-        .env("RELAIS_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
-        .spawn()
-        .expect("relais starts");
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    (Running::new(child), receiver)
+    let log = Stdio::from(std::fs::File::create(log).unwrap());
+    spawn_reading(args, env, log, "info")
 }
 
 /// Waits up to `within` for a line `expected` on `lines`; how long it took.
@@ -93,6 +76,31 @@ fn worker_after_first_sweep(
         std::thread::sleep(Duration::from_millis(200));
     }
     (worker, lines)
+}
+
+/// Withdraws `count` offers at the simulator, then runs a full sweep that withdraws them from
+/// the store (`relais sync` with `config` and `cli`); their ids.
+fn withdraw_and_sweep(
+    base: &[(String, String)],
+    config: &str,
+    cli: &[(String, String)],
+    count: u32,
+) -> Vec<String> {
+    let withdrawn = withdraw_at_simulator(base, count);
+    assert_eq!(withdrawn.len(), count as usize);
+    let sweep = crate::cli::run_json(
+        &[
+            "--config",
+            config,
+            "sync",
+            "francetravail",
+            "--full",
+            "--json",
+        ],
+        cli,
+    );
+    assert_eq!(sweep["withdrawn"], count, "{sweep}");
+    withdrawn
 }
 
 /// Withdraws `count` offers at the simulator; their ids.
@@ -296,20 +304,7 @@ fn api_replicas_follow_the_store_and_survive_the_death_of_one() {
     std::thread::sleep(Duration::from_millis(800));
     second.kill_now();
     // Offers withdrawn at the source while one replica serves alone.
-    let withdrawn = withdraw_at_simulator(&base_env, 100);
-    assert_eq!(withdrawn.len(), 100);
-    let sweep = crate::cli::run_json(
-        &[
-            "--config",
-            &config_arg,
-            "sync",
-            "francetravail",
-            "--full",
-            "--json",
-        ],
-        &env("cli"),
-    );
-    assert_eq!(sweep["withdrawn"], 100, "{sweep}");
+    let withdrawn = withdraw_and_sweep(&base_env, &config_arg, &env("cli"), 100);
     // One sweep withdraws them in one transaction: the index applies them together.
     let deadline = Instant::now() + Duration::from_secs(30);
     while feed_page(&http, &first)["total"].as_u64().unwrap() >= published {
@@ -386,19 +381,7 @@ fn a_postgres_restart_under_load_interrupts_no_answer_and_the_deployment_resumes
         &worker_log,
     );
 
-    assert_eq!(withdraw_at_simulator(&base_env, 50).len(), 50);
-    let sweep = crate::cli::run_json(
-        &[
-            "--config",
-            &config_arg,
-            "sync",
-            "francetravail",
-            "--full",
-            "--json",
-        ],
-        &env("cli"),
-    );
-    assert_eq!(sweep["withdrawn"], 50, "{sweep}");
+    withdraw_and_sweep(&base_env, &config_arg, &env("cli"), 50);
     let deadline = Instant::now() + Duration::from_secs(60);
     while feed_page(&http, &replica)["total"].as_u64().unwrap() >= published {
         assert!(
