@@ -168,9 +168,12 @@ mod tests {
         let Pool::Postgres(pool) = &store.pool else {
             unreachable!()
         };
+        // Only this test's database: advisory locks of the other tests' databases, running at
+        // the same time on the same server, show in pg_locks too.
         sqlx::query(
             "SELECT pg_terminate_backend(pid) FROM pg_locks \
-             WHERE locktype = 'advisory' AND classid = $1::oid AND objsubid = 2",
+             WHERE locktype = 'advisory' AND classid = $1::oid AND objsubid = 2 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         .bind(i64::from(LEASE_CLASS))
         .execute(pool)
