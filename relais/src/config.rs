@@ -118,8 +118,10 @@ pub struct FranceTravailSettings {
     pub request_timeout_seconds: u64,
     /// Retries on server errors and time-outs.
     pub max_retries: u32,
-    /// Calls in flight at once.
+    /// Most calls in flight at once (the rate and the latency decide how many are, up to this).
     pub concurrency: usize,
+    /// A call unanswered after this many milliseconds is sent once more when the rate has room.
+    pub hedge_after_ms: u64,
     /// Cron expression (with seconds) of full sweeps.
     pub full_sweep_schedule: String,
     /// Cron expression (with seconds) of incremental syncs.
@@ -187,6 +189,7 @@ impl Default for FranceTravailSettings {
             request_timeout_seconds: production.request_timeout.as_secs(),
             max_retries: production.max_retries,
             concurrency: production.concurrency,
+            hedge_after_ms: production.hedge_after.as_millis() as u64,
             full_sweep_schedule: "0 30 2 * * *".into(),
             incremental_schedule: "0 */15 * * * *".into(),
             trust_rank: 100,
@@ -409,6 +412,7 @@ impl FranceTravailSettings {
             rate_per_second: self.rate_per_second,
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             max_retries: self.max_retries,
+            hedge_after: Duration::from_millis(self.hedge_after_ms),
             concurrency: self.concurrency,
         }
     }

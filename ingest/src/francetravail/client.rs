@@ -1,11 +1,12 @@
 //! The HTTP client of the France Travail API: OAuth2 client credentials, rate limit, retries.
 //!
-//! Every call waits for the rate limiter, then: 401 refreshes the token once and retries; 429
+//! Every call waits for the rate limiter and for a place among the calls in flight, then: 401
+//! refreshes the token once and retries; 429
 //! waits `Retry-After`; 5xx, time-outs, connection errors and unreadable bodies are retried with
 //! exponential backoff and full jitter; 400 is surfaced with the API's message and not retried.
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -13,7 +14,7 @@ use rand::Rng;
 use reqwest::{Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::wire::{ContentRange, SearchPage, SearchQuery};
@@ -38,7 +39,11 @@ pub struct FranceTravailConfig {
     pub request_timeout: Duration,
     /// Retries on server errors and time-outs before giving up.
     pub max_retries: u32,
-    /// Calls in flight at once (they all share the rate limit).
+    /// A call unanswered after this long is sent once more when the rate has room.
+    pub hedge_after: Duration,
+    /// Most calls in flight at once. Callers send what they need and the rate limiter paces
+    /// them, so the number in flight follows the latency (the rate times the latency, Little's
+    /// law) up to this bound: a slow API is kept busy at its rate, a stalled one is not flooded.
     pub concurrency: usize,
 }
 
@@ -54,7 +59,8 @@ impl FranceTravailConfig {
             rate_per_second: 10,
             request_timeout: Duration::from_secs(30),
             max_retries: 6,
-            concurrency: 4,
+            hedge_after: Duration::from_secs(1),
+            concurrency: 32,
         }
     }
 }
@@ -80,6 +86,10 @@ pub struct ClientStats {
     pub retries: AtomicU64,
     /// Token requests.
     pub token_requests: AtomicU64,
+    /// Most calls in flight at once so far.
+    pub in_flight_peak: AtomicU64,
+    /// Slow calls sent a second time (counted in `requests` too).
+    pub hedges: AtomicU64,
 }
 
 /// A client of the France Travail "Offres d'emploi v2" API.
@@ -89,8 +99,40 @@ pub struct FranceTravailClient {
     config: FranceTravailConfig,
     token: Mutex<Option<CachedToken>>,
     limiter: DefaultDirectRateLimiter,
+    /// Calls take the limiter's tokens in the order they asked (tokio's mutex is fair; the
+    /// limiter's waiters would race), so that a harvest's calls go out in the order it sends them.
+    queue: Mutex<()>,
+    /// Calls waiting for their turn.
+    waiting: AtomicUsize,
+    /// Places for the calls in flight (`concurrency` of them).
+    in_flight: Semaphore,
     /// Call counters.
     pub stats: ClientStats,
+}
+
+/// Counts a call waiting for its turn while it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What one GET answered.
+#[derive(Debug)]
+struct Exchanged {
+    status: StatusCode,
+    content_range: Option<String>,
+    retry_after: Option<Duration>,
+    body: Result<String, reqwest::Error>,
 }
 
 /// A successful answer: status, `Content-Range` and body.
@@ -114,7 +156,10 @@ impl FranceTravailClient {
         Ok(Self {
             http,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            queue: Mutex::new(()),
+            waiting: AtomicUsize::new(0),
             token: Mutex::new(None),
+            in_flight: Semaphore::new(config.concurrency.max(1)),
             stats: ClientStats::default(),
             config,
         })
@@ -264,6 +309,89 @@ impl FranceTravailClient {
         })
     }
 
+    /// Waits for a call's turn: in the order asked, at the rate, and within the calls in flight.
+    async fn take_turn(&self) -> SemaphorePermit<'_> {
+        {
+            let _waiting = Waiting::new(&self.waiting);
+            let _turn = self.queue.lock().await;
+            self.limiter.until_ready().await;
+        }
+        let place = self.in_flight.acquire().await.expect("never closed");
+        let in_flight = self.config.concurrency.max(1) - self.in_flight.available_permits();
+        self.stats
+            .in_flight_peak
+            .fetch_max(in_flight as u64, Ordering::Relaxed);
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        place
+    }
+
+    /// One GET, its body read.
+    async fn exchange(
+        &self,
+        url: &str,
+        params: &[(&str, String)],
+        token: &SecretString,
+    ) -> Result<Exchanged, reqwest::Error> {
+        let response = self
+            .http
+            .request(Method::GET, url)
+            .query(params)
+            .bearer_auth(token.expose_secret())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await?;
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_range = header(header::CONTENT_RANGE);
+        let retry_after = header(header::RETRY_AFTER).as_deref().map(parse_retry_after);
+        let status = response.status();
+        Ok(Exchanged {
+            status,
+            content_range,
+            retry_after,
+            body: response.text().await,
+        })
+    }
+
+    /// A call still unanswered after `hedge_after` is sent once more as soon as no other call is
+    /// waiting for a turn (the rate has room for it), and the first answer wins: the end of a
+    /// sweep does not wait for one slow call, and a busy sweep spends nothing on it.
+    async fn hedged(
+        &self,
+        first: impl Future<Output = Result<Exchanged, reqwest::Error>>,
+        url: &str,
+        params: &[(&str, String)],
+        token: &SecretString,
+    ) -> Result<Exchanged, reqwest::Error> {
+        let mut first = std::pin::pin!(first);
+        let mut wait = self.config.hedge_after;
+        loop {
+            tokio::select! {
+                answer = &mut first => return answer,
+                () = tokio::time::sleep(wait) => {}
+            }
+            if self.waiting.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            // The rate is in use: look again a little later.
+            wait = Duration::from_millis(100);
+        }
+        let second = async {
+            let _place = self.take_turn().await;
+            self.stats.hedges.fetch_add(1, Ordering::Relaxed);
+            self.exchange(url, params, token).await
+        };
+        tokio::select! {
+            answer = &mut first => answer,
+            answer = second => answer,
+        }
+    }
+
     /// Sends a GET with the token, the rate limit and the retry policy.
     pub(crate) async fn call(
         &self,
@@ -276,33 +404,20 @@ impl FranceTravailClient {
         let mut last_error;
         loop {
             let token = self.access_token(None).await?;
-            self.limiter.until_ready().await;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .request(Method::GET, url)
-                .query(params)
-                .bearer_auth(token.expose_secret())
-                .header(header::ACCEPT, "application/json")
-                .send()
-                .await;
-            let retry_after = match sent {
+            let place = self.take_turn().await;
+            let first = self.exchange(url, params, &token);
+            let exchanged = self.hedged(first, url, params, &token).await;
+            let retry_after = match exchanged {
                 Err(error) => {
                     last_error = redact(&error.to_string());
                     None
                 }
-                Ok(response) => {
-                    let status = response.status();
-                    let content_range = response
-                        .headers()
-                        .get(header::CONTENT_RANGE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let retry_after = response
-                        .headers()
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .map(parse_retry_after);
+                Ok(Exchanged {
+                    status,
+                    content_range,
+                    retry_after,
+                    body,
+                }) => {
                     match status {
                         StatusCode::UNAUTHORIZED if !refreshed => {
                             refreshed = true;
@@ -326,11 +441,12 @@ impl FranceTravailClient {
                                 "rate limited by the api"
                             );
                             self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                            drop(place);
                             tokio::time::sleep(wait).await;
                             continue;
                         }
                         StatusCode::BAD_REQUEST => {
-                            let body = response.text().await.unwrap_or_default();
+                            let body = body.unwrap_or_default();
                             let message = serde_json::from_str::<serde_json::Value>(&body)
                                 .ok()
                                 .and_then(|v| v["message"].as_str().map(str::to_owned))
@@ -341,7 +457,7 @@ impl FranceTravailClient {
                             last_error = format!("http {status}");
                             None
                         }
-                        status if status.is_success() => match response.text().await {
+                        status if status.is_success() => match body {
                             Ok(body)
                                 if status == StatusCode::NO_CONTENT || is_complete_json(&body) =>
                             {
@@ -377,6 +493,7 @@ impl FranceTravailClient {
                     last_error,
                 });
             }
+            drop(place);
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let wait = retry_after.unwrap_or_else(|| backoff(failures));
             tracing::debug!(url, attempt = failures, error = %last_error, wait_ms = wait.as_millis() as u64, "retrying");

@@ -11,11 +11,22 @@
 //! under the pagination (an offer at a page boundary could be skipped) and the window is read
 //! again with half as many pages ([`WindowReader`]), down to one page, a single call that cannot
 //! disagree with itself: a sweep makes progress however fast the stock moves.
+//!
+//! Windows are read ahead so that the API's latency costs nothing: a window's last page is asked
+//! first, and its last offer gives the next window's `max` and, counted back, its total; the
+//! next window's pages are then sent while this window's are still answering. Every page of every
+//! window is sent at once and the client's rate limiter paces them, so the calls in flight are
+//! the rate times the latency, whatever the latency.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinSet;
 
 use super::client::FranceTravailClient;
 use super::wire::{PAGE_SIZE, QUERY_CAP, SearchQuery};
@@ -84,26 +95,69 @@ impl std::fmt::Display for WindowError {
 /// Most pages a window reads: the API's cap.
 const MAX_WINDOW_PAGES: u64 = QUERY_CAP / PAGE_SIZE;
 
+/// Windows read ahead at most: enough for the latency of a window's slowest page.
+const WINDOWS_AHEAD: usize = 3;
+
 /// Reads windows one after the other, shrinking them while the stock moves under the pagination:
 /// a window whose page totals disagree is read again with half as many pages, down to a single
 /// page, which is one call and cannot disagree with itself; after a stable window the size grows
-/// back. A quiet stock is read in full 21-page windows.
+/// back. A quiet stock is read in full 21-page windows, each sent as soon as the window before
+/// has named it, while that one's pages are still answering.
 #[derive(Debug)]
 pub(crate) struct WindowReader {
+    client: Arc<FranceTravailClient>,
+    /// Told when the pages of what should be the last window have asked for their turn.
+    last_window: Option<Arc<Notify>>,
     pages: u64,
+    /// Windows being read, in order: the first is the one asked next.
+    windows: VecDeque<PendingWindow>,
+    /// The last window's announcement of the one after it, while awaited.
+    announcement: Option<oneshot::Receiver<NextWindow>>,
 }
 
+/// What a window's last page says of the next window before the window's other pages are in.
+#[derive(Debug, Clone, Copy)]
+struct NextWindow {
+    max: DateTime<Utc>,
+    /// Offers the next window holds, if the stock does not move.
+    total: u64,
+}
+
+/// Pages of one window, read by a task of their own.
+#[derive(Debug)]
+struct PendingWindow {
+    query: SearchQuery,
+    /// What its last page said of the next window, once it said it.
+    announced: Option<NextWindow>,
+    /// Aborted when dropped: a window read ahead for nothing stops calling.
+    task: JoinSet<Result<Option<Pages>, IngestError>>,
+}
+
+/// The offers of a window's pages in order, and the total they all reported.
+type Pages = (Vec<Box<RawValue>>, u64);
+
 impl WindowReader {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(client: Arc<FranceTravailClient>) -> Self {
         Self {
+            client,
+            last_window: None,
             pages: MAX_WINDOW_PAGES,
+            windows: VecDeque::new(),
+            announcement: None,
+        }
+    }
+
+    /// Tells `last_window` when the pages of a window expected to be the last are sent.
+    pub(crate) fn signalling(self, last_window: Arc<Notify>) -> Self {
+        Self {
+            last_window: Some(last_window),
+            ..self
         }
     }
 
     /// Reads the window `[base.min_creation, max]` of the query `base` (its filters are kept).
     pub(crate) async fn read(
         &mut self,
-        client: &FranceTravailClient,
         base: &SearchQuery,
         max: DateTime<Utc>,
     ) -> Result<WindowRead, WindowError> {
@@ -112,49 +166,175 @@ impl WindowReader {
             max_creation: Some(max),
             ..base.clone()
         };
+        if self.windows.front().is_none_or(|window| window.query != query) {
+            self.restart(query.clone());
+        }
         loop {
-            match read_pages(client, &query, self.pages * PAGE_SIZE).await? {
-                Some(read) => {
+            let read = self.next_pages().await?;
+            match read {
+                Some(pages) => {
                     self.pages = (self.pages * 2).min(MAX_WINDOW_PAGES);
-                    return finish_window(client, &query, read).await;
+                    let total = pages.1;
+                    let announced = self.windows.pop_front().and_then(|w| w.announced);
+                    let window = finish_window(&self.client, &query, pages).await?;
+                    // The windows read ahead follow only if this one ends where its last page
+                    // said.
+                    let followed = window.next_max.zip(announced).is_some_and(|(max, next)| {
+                        max == next.max && total - window.offers.len() as u64 == next.total
+                    });
+                    if !followed {
+                        self.windows.clear();
+                        self.announcement = None;
+                    }
+                    tracing::debug!(%max, offers = window.offers.len(), followed, "window read");
+                    return Ok(window);
                 }
                 None if self.pages > 1 => {
                     self.pages = (self.pages / 2).max(1);
                     tracing::warn!(max = %max, pages = self.pages, "the stock moved while paging a window; reading a smaller one");
+                    self.restart(query.clone());
                 }
                 None => return Err(WindowError::Unstable { attempts: 1 }),
             }
         }
     }
+
+    /// The pages of the first window, starting the windows after it as they are named.
+    async fn next_pages(&mut self) -> Result<Option<Pages>, IngestError> {
+        loop {
+            let can_start = self.windows.len() <= WINDOWS_AHEAD;
+            let head = self.windows.front_mut().expect("a window is being read");
+            // An announcement first: the window it names goes out before this one is handed on.
+            tokio::select! {
+                biased;
+                next = async { self.announcement.as_mut().expect("guarded").await },
+                    if can_start && self.announcement.is_some() =>
+                {
+                    self.announcement = None;
+                    if let Ok(next) = next {
+                        let last = self.windows.back_mut().expect("a window is being read");
+                        last.announced = Some(next);
+                        let query = SearchQuery {
+                            max_creation: Some(next.max),
+                            ..last.query.clone()
+                        };
+                        self.start(query, Some(next.total));
+                    }
+                }
+                done = head.task.join_next() => match done {
+                    Some(Ok(read)) => return read,
+                    Some(Err(error)) if error.is_panic() => {
+                        std::panic::resume_unwind(error.into_panic())
+                    }
+                    _ => unreachable!("a window's task is never aborted while awaited"),
+                },
+            }
+        }
+    }
+
+    /// Drops every window being read and starts `query`'s.
+    fn restart(&mut self, query: SearchQuery) {
+        self.windows.clear();
+        self.start(query, None);
+    }
+
+    /// Starts reading the pages of `query`'s window after the others; `total` is what the
+    /// window is expected to hold, when the window before said it.
+    fn start(&mut self, query: SearchQuery, total: Option<u64>) {
+        let (announce, announcement) = oneshot::channel();
+        let mut task = JoinSet::new();
+        let client = Arc::clone(&self.client);
+        let limit = self.pages * PAGE_SIZE;
+        let last_window = self
+            .last_window
+            .clone()
+            .filter(|_| total.is_some_and(|total| total <= limit));
+        let window = query.clone();
+        task.spawn(async move {
+            let read = read_pages(&client, &window, limit, total, Some(announce), last_window).await;
+            match read {
+                // A page asked past a total that shrank: the API may refuse its range.
+                Err(IngestError::BadRequest { .. }) if total.is_some() => Ok(None),
+                read => read,
+            }
+        });
+        self.announcement = Some(announcement);
+        self.windows.push_back(PendingWindow {
+            query,
+            announced: None,
+            task,
+        });
+    }
 }
 
-/// All readable pages of a query, or `None` when their totals disagree.
-/// Reads at most `limit` results (never past the cap).
+/// All readable pages of a query, or `None` when their totals disagree. Reads at most `limit`
+/// results (never past the cap). With `expected` (the total the window should hold), every page
+/// is sent at once; without, the first page tells the total first. The last page is asked first:
+/// once in, `announce` receives the next window (unless this window is the last). `queued` is
+/// told once every page has asked the client for its turn.
 async fn read_pages(
     client: &FranceTravailClient,
     query: &SearchQuery,
     limit: u64,
-) -> Result<Option<(Vec<Box<RawValue>>, u64)>, IngestError> {
-    let first = client.search(&query.with_range(0, PAGE_SIZE - 1)).await?;
-    let total = first.total;
-    let readable = total.min(limit.clamp(PAGE_SIZE, QUERY_CAP));
-    let starts: Vec<u64> = (1..readable.div_ceil(PAGE_SIZE))
+    expected: Option<u64>,
+    mut announce: Option<oneshot::Sender<NextWindow>>,
+    queued: Option<Arc<Notify>>,
+) -> Result<Option<Pages>, IngestError> {
+    let page_of = |start: u64, readable: u64| {
+        query.with_range(start, (start + PAGE_SIZE).min(readable.max(start + 1)) - 1)
+    };
+    let mut pages = BTreeMap::new();
+    let planned = match expected {
+        Some(total) => total,
+        None => {
+            let first = client.search(&page_of(0, PAGE_SIZE)).await?;
+            let total = first.total;
+            pages.insert(0, first);
+            total
+        }
+    };
+    let readable = planned.min(limit.clamp(PAGE_SIZE, QUERY_CAP)).max(1);
+    let mut starts: Vec<u64> = (0..readable.div_ceil(PAGE_SIZE))
         .map(|page| page * PAGE_SIZE)
+        .filter(|start| !pages.contains_key(start))
         .collect();
-    let concurrency = client.config().concurrency.max(1);
-    let rest: Vec<_> = futures::stream::iter(starts)
+    let last = (readable - 1) / PAGE_SIZE * PAGE_SIZE;
+    starts.sort_by_key(|start| *start != last);
+    let mut answers = futures::stream::iter(starts)
         .map(|start| {
-            let page = query.with_range(start, (start + PAGE_SIZE).min(readable) - 1);
-            async move { client.search(&page).await }
+            let page = page_of(start, readable);
+            async move { (start, client.search(&page).await) }
         })
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
-    if rest.iter().any(|page| page.total != total) {
-        return Ok(None);
+        .buffer_unordered(MAX_WINDOW_PAGES as usize + 1);
+    let mut total = pages.values().next().map(|page: &super::wire::SearchPage| page.total);
+    // One poll makes every page ask for its turn, in order.
+    let mut polled = futures::poll!(answers.next());
+    if let Some(queued) = queued {
+        queued.notify_one();
     }
-    let mut offers = first.offers;
-    offers.extend(rest.into_iter().flat_map(|page| page.offers));
+    loop {
+        let answer = match polled {
+            std::task::Poll::Ready(answer) => answer,
+            std::task::Poll::Pending => answers.next().await,
+        };
+        polled = std::task::Poll::Pending;
+        let Some((start, page)) = answer else {
+            break;
+        };
+        let page = page?;
+        if *total.get_or_insert(page.total) != page.total {
+            return Ok(None);
+        }
+        if start == last
+            && let Some(next) = next_window(&page.offers, start, page.total, readable)
+            && let Some(announce) = announce.take()
+        {
+            let _ = announce.send(next);
+        }
+        pages.insert(start, page);
+    }
+    let total = total.unwrap_or(0);
+    let offers: Vec<Box<RawValue>> = pages.into_values().flat_map(|page| page.offers).collect();
     // An offer inserted above while paging shifts the pages: one offer shows on two pages even
     // when a removal kept the total unchanged.
     let mut ids = std::collections::HashSet::with_capacity(offers.len());
@@ -162,6 +342,32 @@ async fn read_pages(
         return Ok(None);
     }
     Ok(Some((offers, total)))
+}
+
+/// The next window, told by the last page of a window that is not the last: its `max` is the
+/// creation second of the page's last offer (as [`finish_window`] finds it), and it holds the
+/// window's total less the offers created after that second. `None` when that count cannot be
+/// read from the page alone (the whole page shares the second, or dates are missing).
+fn next_window(
+    offers: &[Box<RawValue>],
+    start: u64,
+    total: u64,
+    readable: u64,
+) -> Option<NextWindow> {
+    if start + offers.len() as u64 >= total || start + (offers.len() as u64) < readable {
+        return None;
+    }
+    let seconds: Vec<Option<DateTime<Utc>>> = offers.iter().map(|o| creation_second(o)).collect();
+    let boundary = (*seconds.last()?)?;
+    let first_at_boundary = seconds.iter().position(|s| *s == Some(boundary))?;
+    let ordered = seconds[..first_at_boundary]
+        .iter()
+        .all(|s| s.is_some_and(|s| s > boundary))
+        && seconds[first_at_boundary..].iter().all(|s| *s == Some(boundary));
+    (first_at_boundary > 0 && ordered).then(|| NextWindow {
+        max: boundary,
+        total: total - (start + first_at_boundary as u64),
+    })
 }
 
 async fn finish_window(
@@ -206,7 +412,7 @@ async fn finish_window(
             origin: Some(origin),
             ..second.clone()
         };
-        match read_pages(client, &by_origin, QUERY_CAP).await? {
+        match read_pages(client, &by_origin, QUERY_CAP, None, None, None).await? {
             Some((_, count)) if count > QUERY_CAP => {
                 return Err(WindowError::SecondOverCap {
                     second: boundary,

@@ -16,6 +16,7 @@
 //! The caller must hold the source's run lock: runs found `running` are taken as dead.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -23,7 +24,7 @@ use relais_model::{OfferKey, SourceId};
 use relais_storage::{BatchOutcome, IncomingRecord, RunKind, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
 use super::client::FranceTravailClient;
@@ -93,7 +94,7 @@ fn cursor_value(since: DateTime<Utc>, position: &SweepCursor) -> serde_json::Val
 /// The France Travail source bound to a store.
 #[derive(Debug)]
 pub struct FranceTravailSource {
-    client: FranceTravailClient,
+    client: Arc<FranceTravailClient>,
     store: Store,
     source: SourceId,
     options: SyncOptions,
@@ -155,7 +156,7 @@ impl FranceTravailSource {
     /// Binds a client to a store.
     pub fn new(client: FranceTravailClient, store: Store, options: SyncOptions) -> Self {
         Self {
-            client,
+            client: Arc::new(client),
             store,
             source: SourceId::parse(SOURCE_ID).expect("valid id"),
             options,
@@ -241,31 +242,50 @@ impl FranceTravailSource {
             min_creation: Some(floor),
             ..SearchQuery::default()
         };
-        let expected = match cursor_start {
-            SweepCursor::Windows {
-                window_max,
-                expected,
-            } => {
-                self.read_windows(
-                    &base,
+        // The counts that check the sweep go out right behind the last window's pages (the
+        // client sends calls in order), so that their latency overlaps the window's.
+        let last_window = Arc::new(Notify::new());
+        let windows = async {
+            let expected = match cursor_start {
+                SweepCursor::Windows {
                     window_max,
                     expected,
-                    since,
-                    &committer,
-                    &mut progress,
-                )
-                .await
-            }
-            SweepCursor::Check { expected } => expected,
+                } => {
+                    self.read_windows(
+                        &base,
+                        window_max,
+                        expected,
+                        since,
+                        (&committer, Arc::clone(&last_window)),
+                        &mut progress,
+                    )
+                    .await
+                }
+                SweepCursor::Check { expected } => expected,
+            };
+            last_window.notify_one();
+            expected
         };
+        let groups = departement_groups();
+        let counts = async {
+            last_window.notified().await;
+            futures::join!(
+                futures::future::join_all(
+                    groups.iter().map(|group| self.count(group, floor, snapshot))
+                ),
+                self.count(&[], floor, snapshot),
+            )
+        };
+        let (expected, (group_counts, national)) = futures::join!(windows, counts);
         progress.committed.add(committer.finish().await?);
         if progress.failed_partitions.is_empty() {
-            self.check_by_departement(run_id, snapshot, since, floor, &mut progress)
+            let counted = groups.into_iter().zip(group_counts).collect();
+            self.check_by_departement(run_id, counted, snapshot, since, floor, &mut progress)
                 .await?;
-        }
-        if progress.failed_partitions.is_empty() {
-            self.check_coverage(snapshot, since, floor, &mut progress)
-                .await?;
+            if progress.failed_partitions.is_empty() {
+                self.check_coverage(national, snapshot, since, floor, &mut progress)
+                    .await?;
+            }
         }
         if progress.failed_partitions.is_empty() {
             let withdrawn = self
@@ -324,7 +344,8 @@ impl FranceTravailSource {
             ..SearchQuery::default()
         };
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
-        self.read_windows(&base, snapshot, None, now, &committer, &mut progress)
+        let last_window = Arc::new(Notify::new());
+        self.read_windows(&base, snapshot, None, now, (&committer, last_window), &mut progress)
             .await;
         progress.committed.add(committer.finish().await?);
         self.finish(
@@ -342,18 +363,19 @@ impl FranceTravailSource {
     /// Reads the windows of `base` from `window_max` down to its floor, handing each to the
     /// committer with the cursor of the next one; stops at the first window that fails (named in
     /// `progress`). Returns the total announced by the first window when `expected` was unknown.
+    /// `last_window` is told when the pages of what should be the last window are sent.
     async fn read_windows(
         &self,
         base: &SearchQuery,
         mut window_max: DateTime<Utc>,
         mut expected: Option<u64>,
         since: DateTime<Utc>,
-        committer: &Committer,
+        (committer, last_window): (&Committer, Arc<Notify>),
         progress: &mut Progress,
     ) -> Option<u64> {
-        let mut reader = WindowReader::new();
+        let mut reader = WindowReader::new(Arc::clone(&self.client)).signalling(last_window);
         loop {
-            let read = match reader.read(&self.client, base, window_max).await {
+            let read = match reader.read(base, window_max).await {
                 Ok(read) => read,
                 Err(error) => {
                     progress.fail(
@@ -436,13 +458,14 @@ impl FranceTravailSource {
     async fn check_by_departement(
         &self,
         run_id: i64,
+        counted: Vec<(Vec<String>, Result<u64, IngestError>)>,
         snapshot: DateTime<Utc>,
         since: DateTime<Utc>,
         floor: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), IngestError> {
         let seen = self.seen_by_departement(snapshot, since).await?;
-        for group in departement_groups() {
+        for (group, count) in counted {
             let seen_in = |codes: &[String]| {
                 codes
                     .iter()
@@ -450,7 +473,13 @@ impl FranceTravailSource {
                     .sum::<u64>()
             };
             let mut to_read = Vec::new();
-            match self.count(&group, floor, snapshot).await {
+            // Counted while the last window was read: a shortfall is counted again before the
+            // group is read again.
+            let count = match count {
+                Ok(count) if count > seen_in(&group) => self.count(&group, floor, snapshot).await,
+                count => count,
+            };
+            match count {
                 Ok(count) if count > seen_in(&group) => to_read.push(group.clone()),
                 Ok(_) => {}
                 Err(error) => {
@@ -493,9 +522,9 @@ impl FranceTravailSource {
             ..SearchQuery::default()
         };
         let mut window_max = Some(snapshot);
-        let mut reader = WindowReader::new();
+        let mut reader = WindowReader::new(Arc::clone(&self.client));
         while let Some(max) = window_max {
-            let read = reader.read(&self.client, &base, max).await?;
+            let read = reader.read(&base, max).await?;
             window_max = read.next_max;
             let fresh = progress.accept(read.offers, false);
             let cursor = cursor_value(since, &SweepCursor::Check { expected: None });
@@ -507,20 +536,28 @@ impl FranceTravailSource {
         Ok(())
     }
 
+    /// Compares the API's national count with the offers the sweep saw. The count was taken
+    /// while the last window was read: when it is above what the sweep saw (an offer of that
+    /// window may have been withdrawn before its page was read), it is taken once more.
     async fn check_coverage(
         &self,
+        national: Result<u64, IngestError>,
         snapshot: DateTime<Utc>,
         since: DateTime<Utc>,
         floor: DateTime<Utc>,
         progress: &mut Progress,
     ) -> Result<(), IngestError> {
-        match self.count(&[], floor, snapshot).await {
+        let seen: u64 = self
+            .seen_by_departement(snapshot, since)
+            .await?
+            .values()
+            .sum();
+        let national = match national {
+            Ok(national) if national > seen => self.count(&[], floor, snapshot).await,
+            national => national,
+        };
+        match national {
             Ok(national) => {
-                let seen: u64 = self
-                    .seen_by_departement(snapshot, since)
-                    .await?
-                    .values()
-                    .sum();
                 if seen < national {
                     progress.fail(
                         "coverage".into(),
@@ -673,6 +710,7 @@ async fn commit(
 ) -> Result<CommitStats, IngestError> {
     let source = source.clone();
     let seen_at = Utc::now();
+    let normalising = Instant::now();
     let (records, rejected) = tokio::task::spawn_blocking(move || {
         let mut records = Vec::with_capacity(offers.len());
         let mut rejected = Vec::new();
@@ -702,8 +740,15 @@ async fn commit(
                 .or_default() += 1;
         }
     }
+    let started = Instant::now();
     stats.batches = store
         .commit_batch(run_id, &records, &cursor, seen_at)
         .await?;
+    tracing::debug!(
+        offers = records.len(),
+        store_ms = started.elapsed().as_millis() as u64,
+        normalise_ms = (started - normalising).as_millis() as u64,
+        "batch committed"
+    );
     Ok(stats)
 }

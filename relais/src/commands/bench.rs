@@ -91,6 +91,8 @@ pub struct HarvestArgs {
     /// Corpus seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[command(flatten)]
+    latency: super::simulate::LatencyArgs,
 }
 
 /// Runs a benchmark.
@@ -280,6 +282,7 @@ async fn harvest(args: HarvestArgs) -> anyhow::Result<ExitCode> {
         error_rate: args.error_rate,
         throttle_rate: args.throttle_rate,
         token_ttl: Duration::from_secs(args.token_ttl),
+        latency: args.latency.latency()?,
         ..SimulatorConfig::default()
     };
     let simulator =
@@ -315,8 +318,13 @@ async fn harvest(args: HarvestArgs) -> anyhow::Result<ExitCode> {
         .stats
         .retries
         .load(std::sync::atomic::Ordering::Relaxed);
+    let in_flight_peak = source
+        .client()
+        .stats
+        .in_flight_peak
+        .load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
-        "outcome {:?}, retries {retries}, failed partitions {:?}",
+        "outcome {:?}, retries {retries}, most calls in flight {in_flight_peak}, failed partitions {:?}",
         report.outcome, report.failed_partitions
     );
     let ceiling = f64::from(args.rate) * PAGE_SIZE as f64;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use relais_fixtures::{SimulatorConfig, SimulatorHandle, start_simulator};
+use relais_fixtures::{Latency, SimulatorConfig, SimulatorHandle, start_simulator};
 
 /// Simulated sources.
 #[derive(Debug, Subcommand)]
@@ -50,12 +50,43 @@ pub struct SimulateArgs {
     /// Each minute, create and update this many offers and withdraw half as many.
     #[arg(long, default_value_t = 0)]
     pub churn_per_minute: u64,
+    #[command(flatten)]
+    pub latency: LatencyArgs,
+}
+
+/// How long the simulated API takes to answer each call.
+#[derive(Debug, Args)]
+pub struct LatencyArgs {
+    /// Median latency of an API call, in milliseconds (none by default).
+    #[arg(long = "latency-ms")]
+    pub median_ms: Option<u64>,
+    /// 90th percentile of the latency, in milliseconds (the median when not given).
+    #[arg(long = "latency-p90-ms", requires = "median_ms")]
+    pub p90_ms: Option<u64>,
+}
+
+impl LatencyArgs {
+    /// The latency asked, if any.
+    pub fn latency(&self) -> anyhow::Result<Option<Latency>> {
+        let Some(median_ms) = self.median_ms else {
+            return Ok(None);
+        };
+        let p90_ms = self.p90_ms.unwrap_or(median_ms);
+        anyhow::ensure!(
+            p90_ms >= median_ms,
+            "--latency-p90-ms ({p90_ms}) is below --latency-ms ({median_ms})"
+        );
+        Ok(Some(Latency {
+            median: Duration::from_millis(median_ms),
+            p90: Duration::from_millis(p90_ms),
+        }))
+    }
 }
 
 impl SimulateArgs {
     /// The simulator configuration.
-    pub fn simulator_config(&self) -> SimulatorConfig {
-        SimulatorConfig {
+    pub fn simulator_config(&self) -> anyhow::Result<SimulatorConfig> {
+        Ok(SimulatorConfig {
             offers: self.offers,
             seed: self.seed,
             rate_per_second: self.rate,
@@ -66,8 +97,9 @@ impl SimulateArgs {
             truncate_rate: self.truncate_rate,
             token_ttl: Duration::from_secs(self.token_ttl),
             churn_per_minute: self.churn_per_minute,
+            latency: self.latency.latency()?,
             ..SimulatorConfig::default()
-        }
+        })
     }
 }
 
@@ -93,7 +125,7 @@ pub fn environment_for(simulator: &SimulatorHandle) -> Vec<(String, String)> {
 pub async fn run(source: SimulatedSource) -> anyhow::Result<ExitCode> {
     let SimulatedSource::Francetravail(args) = source;
     let simulator = start_simulator(
-        args.simulator_config(),
+        args.simulator_config()?,
         SocketAddr::from(([127, 0, 0, 1], args.port)),
     )
     .await?;
