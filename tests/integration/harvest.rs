@@ -5,7 +5,13 @@ use std::collections::BTreeSet;
 use relais_ingest::RunReportOutcome;
 use relais_model::{OfferKey, SourceId};
 use relais_storage::Store;
-use relais_tests::{simulator, source, store};
+use std::time::Duration;
+
+use relais_fixtures::Latency;
+use relais_ingest::francetravail::{
+    FranceTravailClient, FranceTravailConfig, FranceTravailSource, SyncOptions,
+};
+use relais_tests::{client_config, simulator, source, store};
 
 fn francetravail() -> SourceId {
     SourceId::parse("francetravail").unwrap()
@@ -41,6 +47,47 @@ async fn a_full_sweep_stores_the_whole_stock_once_even_above_the_cap() {
     );
     // Paris alone is above the cap: the sweep needed several windows, and they did not overlap.
     assert!(report.requests >= 12_000 / 150);
+}
+
+/// The API answers in a second here (the real one takes a few hundred milliseconds to a second,
+/// and 10 % of its calls more). A harvest that waits for each window before asking the next, or
+/// keeps a fixed handful of calls in flight, leaves the rate idle a second at a time; this one
+/// keeps the rate's worth of calls answering and leaves no gap but the one after its first call
+/// (whose answer says how many pages follow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_api_is_kept_busy_at_its_rate() {
+    let second = Duration::from_secs(1);
+    let sim = simulator(12_000, 3, |config| {
+        config.latency = Some(Latency {
+            median: second,
+            p90: second,
+        });
+    })
+    .await;
+    let (_dir, store) = store().await;
+    let client = FranceTravailClient::new(FranceTravailConfig {
+        max_retries: 2,
+        ..client_config(&sim, 20)
+    })
+    .unwrap();
+    let ft = FranceTravailSource::new(client, store.clone(), SyncOptions::default());
+    let report = ft.run_full_sweep().await.unwrap();
+    assert_eq!(report.outcome, RunReportOutcome::Complete, "{report:?}");
+    assert_eq!(report.new, 12_000);
+
+    // Twenty calls a second that each take a second: twenty answering at once.
+    assert!(
+        sim.most_calls_answering() >= 15,
+        "at most {} calls answering at once",
+        sim.most_calls_answering()
+    );
+    let gaps = sim.long_call_gaps();
+    let idle: Vec<_> = gaps
+        .iter()
+        .skip(1)
+        .filter(|gap| **gap > Duration::from_millis(500))
+        .collect();
+    assert!(idle.is_empty(), "the rate stood idle: gaps {gaps:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

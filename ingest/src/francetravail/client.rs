@@ -348,7 +348,9 @@ impl FranceTravailClient {
                 .map(str::to_owned)
         };
         let content_range = header(header::CONTENT_RANGE);
-        let retry_after = header(header::RETRY_AFTER).as_deref().map(parse_retry_after);
+        let retry_after = header(header::RETRY_AFTER)
+            .as_deref()
+            .map(parse_retry_after);
         let status = response.status();
         Ok(Exchanged {
             status,
@@ -417,73 +419,69 @@ impl FranceTravailClient {
                     content_range,
                     retry_after,
                     body,
-                }) => {
-                    match status {
-                        StatusCode::UNAUTHORIZED if !refreshed => {
-                            refreshed = true;
-                            self.access_token(Some(&token)).await?;
-                            continue;
-                        }
-                        StatusCode::TOO_MANY_REQUESTS => {
-                            throttles += 1;
-                            if throttles > 30 {
-                                return Err(IngestError::RetriesExhausted {
-                                    attempts: throttles,
-                                    url: url.to_owned(),
-                                    last_error: "http 429".into(),
-                                });
-                            }
-                            let wait = retry_after.unwrap_or(Duration::from_secs(1))
-                                + jitter(Duration::from_millis(100));
-                            tracing::debug!(
-                                url,
-                                wait_ms = wait.as_millis() as u64,
-                                "rate limited by the api"
-                            );
-                            self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                            drop(place);
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
-                        StatusCode::BAD_REQUEST => {
-                            let body = body.unwrap_or_default();
-                            let message = serde_json::from_str::<serde_json::Value>(&body)
-                                .ok()
-                                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                                .unwrap_or(body);
-                            return Err(IngestError::BadRequest { message });
-                        }
-                        status if status.is_server_error() => {
-                            last_error = format!("http {status}");
-                            None
-                        }
-                        status if status.is_success() => match body {
-                            Ok(body)
-                                if status == StatusCode::NO_CONTENT || is_complete_json(&body) =>
-                            {
-                                return Ok(Answer {
-                                    status,
-                                    content_range,
-                                    body,
-                                });
-                            }
-                            Ok(_) => {
-                                last_error = "truncated or invalid json body".into();
-                                None
-                            }
-                            Err(error) => {
-                                last_error = redact(&error.to_string());
-                                None
-                            }
-                        },
-                        status => {
-                            return Err(IngestError::UnexpectedStatus {
-                                status: status.as_u16(),
+                }) => match status {
+                    StatusCode::UNAUTHORIZED if !refreshed => {
+                        refreshed = true;
+                        self.access_token(Some(&token)).await?;
+                        continue;
+                    }
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        throttles += 1;
+                        if throttles > 30 {
+                            return Err(IngestError::RetriesExhausted {
+                                attempts: throttles,
                                 url: url.to_owned(),
+                                last_error: "http 429".into(),
                             });
                         }
+                        let wait = retry_after.unwrap_or(Duration::from_secs(1))
+                            + jitter(Duration::from_millis(100));
+                        tracing::debug!(
+                            url,
+                            wait_ms = wait.as_millis() as u64,
+                            "rate limited by the api"
+                        );
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        drop(place);
+                        tokio::time::sleep(wait).await;
+                        continue;
                     }
-                }
+                    StatusCode::BAD_REQUEST => {
+                        let body = body.unwrap_or_default();
+                        let message = serde_json::from_str::<serde_json::Value>(&body)
+                            .ok()
+                            .and_then(|v| v["message"].as_str().map(str::to_owned))
+                            .unwrap_or(body);
+                        return Err(IngestError::BadRequest { message });
+                    }
+                    status if status.is_server_error() => {
+                        last_error = format!("http {status}");
+                        None
+                    }
+                    status if status.is_success() => match body {
+                        Ok(body) if status == StatusCode::NO_CONTENT || is_complete_json(&body) => {
+                            return Ok(Answer {
+                                status,
+                                content_range,
+                                body,
+                            });
+                        }
+                        Ok(_) => {
+                            last_error = "truncated or invalid json body".into();
+                            None
+                        }
+                        Err(error) => {
+                            last_error = redact(&error.to_string());
+                            None
+                        }
+                    },
+                    status => {
+                        return Err(IngestError::UnexpectedStatus {
+                            status: status.as_u16(),
+                            url: url.to_owned(),
+                        });
+                    }
+                },
             };
             failures += 1;
             if failures > self.config.max_retries {

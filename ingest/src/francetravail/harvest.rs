@@ -166,7 +166,11 @@ impl WindowReader {
             max_creation: Some(max),
             ..base.clone()
         };
-        if self.windows.front().is_none_or(|window| window.query != query) {
+        if self
+            .windows
+            .front()
+            .is_none_or(|window| window.query != query)
+        {
             self.restart(query.clone());
         }
         loop {
@@ -251,7 +255,8 @@ impl WindowReader {
             .filter(|_| total.is_some_and(|total| total <= limit));
         let window = query.clone();
         task.spawn(async move {
-            let read = read_pages(&client, &window, limit, total, Some(announce), last_window).await;
+            let read =
+                read_pages(&client, &window, limit, total, Some(announce), last_window).await;
             match read {
                 // A page asked past a total that shrank: the API may refuse its range.
                 Err(IngestError::BadRequest { .. }) if total.is_some() => Ok(None),
@@ -306,7 +311,10 @@ async fn read_pages(
             async move { (start, client.search(&page).await) }
         })
         .buffer_unordered(MAX_WINDOW_PAGES as usize + 1);
-    let mut total = pages.values().next().map(|page: &super::wire::SearchPage| page.total);
+    let mut total = pages
+        .values()
+        .next()
+        .map(|page: &super::wire::SearchPage| page.total);
     // One poll makes every page ask for its turn, in order.
     let mut polled = futures::poll!(answers.next());
     if let Some(queued) = queued {
@@ -363,7 +371,9 @@ fn next_window(
     let ordered = seconds[..first_at_boundary]
         .iter()
         .all(|s| s.is_some_and(|s| s > boundary))
-        && seconds[first_at_boundary..].iter().all(|s| *s == Some(boundary));
+        && seconds[first_at_boundary..]
+            .iter()
+            .all(|s| *s == Some(boundary));
     (first_at_boundary > 0 && ordered).then(|| NextWindow {
         max: boundary,
         total: total - (start + first_at_boundary as u64),

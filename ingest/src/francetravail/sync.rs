@@ -271,7 +271,9 @@ impl FranceTravailSource {
             last_window.notified().await;
             futures::join!(
                 futures::future::join_all(
-                    groups.iter().map(|group| self.count(group, floor, snapshot))
+                    groups
+                        .iter()
+                        .map(|group| self.count(group, floor, snapshot))
                 ),
                 self.count(&[], floor, snapshot),
             )
@@ -345,8 +347,15 @@ impl FranceTravailSource {
         };
         let committer = Committer::spawn(self.store.clone(), self.source.clone(), run_id);
         let last_window = Arc::new(Notify::new());
-        self.read_windows(&base, snapshot, None, now, (&committer, last_window), &mut progress)
-            .await;
+        self.read_windows(
+            &base,
+            snapshot,
+            None,
+            now,
+            (&committer, last_window),
+            &mut progress,
+        )
+        .await;
         progress.committed.add(committer.finish().await?);
         self.finish(
             run_id,
