@@ -268,18 +268,27 @@ impl XmlReaderSpec {
                             stack.join("/")
                         )));
                     }
-                    // A mapped path that matched nothing in a whole feed is a mapping to check.
-                    if records > 0 {
-                        for (slot, (field, path)) in self.slot_paths.iter().enumerate() {
-                            if !matched[slot] {
-                                emit(ParsedItem::Notice {
-                                    message: format!(
-                                        "the path `{path}` of `{}` matched none of the {records} records",
-                                        field.name()
-                                    ),
-                                })?;
-                            }
-                        }
+                    // A mapped path that matched nothing in a whole feed is a mapping to check:
+                    // said once per feed, every such path in one notice.
+                    let unmatched: Vec<String> = self
+                        .slot_paths
+                        .iter()
+                        .zip(&matched)
+                        .filter(|(_, matched)| !**matched)
+                        .map(|((field, path), _)| format!("`{path}` of `{}`", field.name()))
+                        .collect();
+                    if records > 0 && !unmatched.is_empty() {
+                        let paths = if unmatched.len() == 1 {
+                            "path"
+                        } else {
+                            "paths"
+                        };
+                        emit(ParsedItem::Notice {
+                            message: format!(
+                                "the {paths} {} matched none of the {records} records",
+                                unmatched.join(", ")
+                            ),
+                        })?;
                     }
                     return Ok(());
                 }
