@@ -246,3 +246,73 @@ async fn two_simulators_of_one_seed_never_issue_the_same_token() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Every referential path of the OpenAPI answers with its shape and its count (a third-party
+/// client calls them), and the codes the simulated offers carry are found in them.
+#[tokio::test]
+async fn every_referential_of_the_openapi_answers_and_holds_the_offers_codes() {
+    let sim = simulator(300, 22, |_| {}).await;
+    let api = api(&sim).await;
+    // The paths of the OpenAPI (`/v2/referentiel/...`), written here as the document lists them.
+    let names = [
+        "appellations",
+        "nafs",
+        "communes",
+        "continents",
+        "departements",
+        "domaines",
+        "langues",
+        "metiers",
+        "naturesContrats",
+        "niveauxFormations",
+        "pays",
+        "permis",
+        "regions",
+        "secteursActivites",
+        "themes",
+        "typesContrats",
+    ];
+    let mut codes = std::collections::HashMap::new();
+    for name in names {
+        let url = format!("{}/v2/referentiel/{name}", api.base);
+        let anonymous = api.http.get(&url).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{name}");
+        let response = api
+            .http
+            .get(&url)
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let range = header(&response, "content-range");
+        let items: Vec<Value> = response.json().await.unwrap();
+        assert_eq!(range, format!("{name} */{}", items.len()));
+        let known: std::collections::HashSet<String> = items
+            .iter()
+            .map(|item| {
+                assert!(item["libelle"].is_string(), "{name}: {item}");
+                item["code"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        codes.insert(name, known);
+    }
+    assert!(codes["departements"].contains("2A") && codes["regions"].contains("76"));
+
+    let offers: Value = api.search("range=0-149").await.json().await.unwrap();
+    for offer in offers["resultats"].as_array().unwrap() {
+        let has = |referential: &str, field: &Value| {
+            field
+                .as_str()
+                .is_none_or(|code| codes[referential].contains(code))
+        };
+        assert!(has("typesContrats", &offer["typeContrat"]), "{offer}");
+        assert!(has("metiers", &offer["romeCode"]), "{}", offer["romeCode"]);
+        assert!(has("communes", &offer["lieuTravail"]["commune"]), "{offer}");
+        assert!(has("nafs", &offer["codeNAF"]), "{offer}");
+        assert!(
+            has("secteursActivites", &offer["secteurActivite"]),
+            "{offer}"
+        );
+    }
+}
