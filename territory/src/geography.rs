@@ -78,6 +78,9 @@ pub struct Geography {
     regions: HashMap<&'static str, (&'static str, Vec<u32>)>,
     by_postal_code: HashMap<&'static str, Vec<u32>>,
     by_name: HashMap<String, Vec<u32>>,
+    /// Names of delegated and associated communes (former communes, most of them), normalised,
+    /// to the current commune they belong to, when it bears another name.
+    by_former_name: HashMap<String, Vec<u32>>,
     departement_by_name: HashMap<String, &'static str>,
     region_by_name: HashMap<String, &'static str>,
     /// Point of each current commune, by id (GeoNames, see `data/SOURCE.md`).
@@ -161,6 +164,7 @@ impl Geography {
                 .collect(),
             by_postal_code: HashMap::new(),
             by_name: HashMap::new(),
+            by_former_name: HashMap::new(),
             departement_by_name: table_rows(DEPARTEMENTS)
                 .map(|f| (normalise_place_name(f[1]), f[0]))
                 .collect(),
@@ -210,6 +214,22 @@ impl Geography {
                 .entry(normalise_place_name(commune.name))
                 .or_default()
                 .push(id);
+        }
+        for position in 0..geography.rows.len() {
+            let row = &geography.rows[position];
+            if !matches!(row.kind, CommuneKind::Delegated | CommuneKind::Associated) {
+                continue;
+            }
+            let Some(id) = row.parent.and_then(|p| geography.current_commune(p)) else {
+                continue;
+            };
+            let name = normalise_place_name(row.name);
+            if name != normalise_place_name(geography.commune(id).name) {
+                let ids = geography.by_former_name.entry(name).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
         }
         geography
     }
@@ -358,6 +378,14 @@ impl Geography {
     /// Current communes whose normalised name is `normalised` (already passed through [`normalise_place_name`]).
     pub fn communes_with_normalised_name(&self, normalised: &str) -> &[u32] {
         self.by_name.get(normalised).map_or(&[], Vec::as_slice)
+    }
+
+    /// Current communes that a delegated or associated commune named `normalised` (already
+    /// passed through [`normalise_place_name`]) belongs to: offers still name former communes.
+    pub fn communes_with_former_name(&self, normalised: &str) -> &[u32] {
+        self.by_former_name
+            .get(normalised)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The département whose normalised name is `normalised`.

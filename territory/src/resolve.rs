@@ -98,19 +98,29 @@ pub fn resolve_location(query: LocationQuery<'_>) -> Resolution {
         .as_deref()
         .filter(|_| !names_its_departement)
     {
-        let named = geography.communes_with_normalised_name(&text.name);
-        let within: Vec<u32> = named
-            .iter()
-            .copied()
-            .filter(|&id| geography.commune(id).departement == departement)
-            .collect();
-        if let [id] = within[..] {
+        let within = |named: &[u32]| -> Vec<u32> {
+            named
+                .iter()
+                .copied()
+                .filter(|&id| geography.commune(id).departement == departement)
+                .collect()
+        };
+        let mut within_named = within(geography.communes_with_normalised_name(&text.name));
+        if within_named.is_empty() {
+            within_named = within(geography.communes_with_former_name(&text.name));
+        }
+        if let [id] = within_named[..] {
             return Resolution::commune(geography, id, ResolutionMethod::DepartementAndName);
         }
     }
-    // A name unique in France, unless the text places it in another département.
+    // A name unique in France (a current name, else a former one), unless the text places it in
+    // another département.
+    let named = match geography.communes_with_normalised_name(&text.name) {
+        [] => geography.communes_with_former_name(&text.name),
+        named => named,
+    };
     if !names_its_departement
-        && let [id] = geography.communes_with_normalised_name(&text.name)
+        && let [id] = named
         && text
             .departement
             .as_deref()
@@ -184,12 +194,16 @@ fn by_postal_code(geography: &Geography, postal_code: &str, text: &Parsed) -> Op
             ResolutionMethod::PostalCode,
         )),
         many => {
-            let named = geography.communes_with_normalised_name(&text.name);
-            let matching: Vec<u32> = many
-                .iter()
-                .copied()
-                .filter(|id| named.contains(id))
-                .collect();
+            let among = |named: &[u32]| -> Vec<u32> {
+                many.iter()
+                    .copied()
+                    .filter(|id| named.contains(id))
+                    .collect()
+            };
+            let mut matching = among(geography.communes_with_normalised_name(&text.name));
+            if matching.is_empty() {
+                matching = among(geography.communes_with_former_name(&text.name));
+            }
             match matching[..] {
                 [id] => Some(Resolution::commune(
                     geography,

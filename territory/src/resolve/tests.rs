@@ -234,3 +234,21 @@ fn names_departements_regions_and_nothing() {
     text("France", None, None, Unresolved);
     text("", None, None, Unresolved);
 }
+
+/// Offers still name communes that merged into a commune nouvelle: the name of a delegated
+/// commune resolves to the commune it belongs to, by a shared postal code or in its département,
+/// and never before a current commune of that name.
+#[test]
+fn a_former_commune_s_name_resolves_to_its_commune_nouvelle() {
+    check(
+        "BELLEGARDE SUR VALSERINE",
+        Some("01200"),
+        None,
+        Some("01033"),
+        Some("01"),
+        PostalCodeAndName,
+    );
+    text("01 - Béon", Some("01138"), Some("01"), DepartementAndName);
+    text("Brénaz", Some("01453"), Some("01"), UniqueName);
+    text("46 - Cahors", Some("46042"), Some("46"), DepartementAndName);
+}
