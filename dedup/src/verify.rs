@@ -329,6 +329,28 @@ fn text_rules(
         config.text_containment
     };
     let shorter_words = a.word_count.min(b.word_count);
+    if (na == 0 || nb == 0) && config.structural_rules {
+        // Nothing to compare in a text (none, an empty wrapper, a word or two): the structured
+        // fields decide, strictly: the same title, and employer, commune, contract and dates
+        // stated on both sides and equal.
+        let strict = comparison.title_similarity >= 1.0
+            && [
+                comparison.employer,
+                comparison.place,
+                comparison.contract,
+                comparison.dates,
+            ]
+            .iter()
+            .all(|outcome| *outcome == Outcome::Same)
+            && comparison.working_time != Outcome::Different;
+        comparison.text = if strict {
+            Outcome::Unknown
+        } else {
+            Outcome::Different
+        };
+        comparison.details = Outcome::Unknown;
+        return comparison;
+    }
     comparison.text = outcome(if weak {
         comparison.jaccard.max(comparison.containment) >= comparison.containment_needed
     } else if shorter_words < 10 {

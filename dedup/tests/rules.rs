@@ -179,3 +179,28 @@ fn a_town_named_at_the_end_of_a_title_is_not_part_of_the_job() {
         "a town of another département stays"
     );
 }
+
+/// With no text to compare (none, or an empty wrapper), the structured fields decide, strictly:
+/// the same title, and employer, commune, contract and dates stated on both sides and equal.
+#[test]
+fn copies_without_a_description_are_judged_by_every_structured_field() {
+    let (mut a, mut b) = base();
+    a.description = String::new();
+    b.description = "<p></p>".into();
+    let comparison = compare(&a, &b);
+    assert!(comparison.same_job(), "{comparison:?}");
+    assert_eq!(comparison.failed_rule(), None);
+
+    // A full ad and a copy without its text: the same.
+    let full = offer("francetravail", "2", JOB_TEXT);
+    assert!(compare(&full, &b).same_job());
+
+    // One field not stated is not enough any more: nothing in the text makes up for it.
+    let mut unstated = b.clone();
+    unstated.employer.name = None;
+    let comparison = compare(&a, &unstated);
+    assert_eq!(comparison.failed_rule(), Some(Rule::Text), "{comparison:?}");
+    let mut other_title = b.clone();
+    other_title.title = "Agent d'accueil (H/F)".into();
+    assert!(!compare(&a, &other_title).same_job());
+}
