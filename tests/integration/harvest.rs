@@ -82,10 +82,12 @@ async fn a_slow_api_is_kept_busy_at_its_rate() {
         sim.most_calls_answering()
     );
     let gaps = sim.long_call_gaps();
+    // A harvest that waits for an answer before its next call leaves a gap of the whole latency;
+    // a busy CI machine may delay a call by a few hundred milliseconds.
     let idle: Vec<_> = gaps
         .iter()
         .skip(1)
-        .filter(|gap| **gap > Duration::from_millis(500))
+        .filter(|gap| **gap > Duration::from_millis(900))
         .collect();
     assert!(idle.is_empty(), "the rate stood idle: gaps {gaps:?}");
 }
