@@ -14,7 +14,8 @@
 //!    that differ on both sides);
 //! 4. [`Deduplicator`]: incremental clusters that offers join, leave and split, with the reason
 //!    of every link and a canonical member elected by a configurable policy;
-//! 5. [`metrics`]: pairwise and B-cubed scores against ground truth.
+//! 5. [`metrics`]: pairwise and B-cubed scores against ground truth, and per copy operator;
+//!    [`peers`]: the rules of practice it is measured against.
 //!
 //! Architecture invariant: no IO and no clock; the same offers upserted and removed in the same
 //! order give the same clusters.
@@ -27,6 +28,7 @@ pub mod grade;
 pub mod metrics;
 mod minhash;
 pub mod normalise;
+pub mod peers;
 mod sketch;
 mod slots;
 pub mod verify;

@@ -17,6 +17,22 @@ pub struct Labelled {
     pub family: String,
     /// Distinct jobs made to look alike share a group.
     pub lookalike_group: Option<u64>,
+    /// [`ORIGINAL`] for a job's original ad, the operator that made a copy, or empty.
+    pub operator: String,
+}
+
+/// The operator label of a job's original ad.
+pub const ORIGINAL: &str = "original";
+
+/// How many copies made by one operator landed in their original's cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorRecall {
+    /// Copies made by the operator (of jobs with an original).
+    pub copies: u64,
+    /// Those in their original's predicted cluster.
+    pub found: u64,
+    /// `found / copies`.
+    pub recall: f64,
 }
 
 /// The figures of `relais dedup eval`.
@@ -62,6 +78,39 @@ pub struct Evaluation {
     pub overall: Scores,
     /// Per family (records of that family only).
     pub families: BTreeMap<String, Scores>,
+    /// Per copy operator: the share of its copies found in their original's cluster.
+    pub operators: BTreeMap<String, OperatorRecall>,
+}
+
+/// Per copy operator, the share of its copies in their original's predicted cluster.
+pub fn operator_recall(records: &[Labelled]) -> BTreeMap<String, OperatorRecall> {
+    let originals: FxHashMap<u64, u64> = records
+        .iter()
+        .filter(|r| r.operator == ORIGINAL)
+        .map(|r| (r.job, r.predicted))
+        .collect();
+    let mut out: BTreeMap<String, OperatorRecall> = BTreeMap::new();
+    for record in records {
+        if record.operator.is_empty() || record.operator == ORIGINAL {
+            continue;
+        }
+        let Some(&original) = originals.get(&record.job) else {
+            continue;
+        };
+        let entry = out
+            .entry(record.operator.clone())
+            .or_insert(OperatorRecall {
+                copies: 0,
+                found: 0,
+                recall: 0.0,
+            });
+        entry.copies += 1;
+        entry.found += u64::from(record.predicted == original);
+    }
+    for entry in out.values_mut() {
+        entry.recall = ratio(entry.found, entry.copies);
+    }
+    out
 }
 
 fn pairs(n: u64) -> u64 {
@@ -100,6 +149,7 @@ pub fn evaluate(records: &[Labelled], was_candidate: &dyn Fn(usize, usize) -> bo
             .into_iter()
             .map(|(family, subset)| (family, score_subset(records, &subset, was_candidate)))
             .collect(),
+        operators: operator_recall(records),
     }
 }
 
@@ -200,6 +250,7 @@ mod tests {
             job,
             family: "f".into(),
             lookalike_group: group,
+            operator: String::new(),
         }
     }
 
@@ -224,5 +275,26 @@ mod tests {
         assert!((s.lookalike_false_merge_rate - 1.0 / 3.0).abs() < 1e-9);
         assert!((s.blocking_pair_completeness - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(s.distinct_jobs_error, 0.0);
+    }
+
+    #[test]
+    fn an_operator_s_recall_counts_its_copies_in_their_original_s_cluster() {
+        let with = |predicted, job, operator: &str| Labelled {
+            operator: operator.into(),
+            ..labelled(predicted, job, None)
+        };
+        let records = [
+            with(1, 1, ORIGINAL),
+            with(1, 1, "flattened"),
+            with(2, 1, "flattened"),
+            with(1, 1, "framed"),
+            with(3, 2, "framed"), // no original: not counted
+            with(4, 3, ""),
+        ];
+        let recall = operator_recall(&records);
+        assert_eq!(recall.len(), 2);
+        assert_eq!((recall["flattened"].copies, recall["flattened"].found), (2, 1));
+        assert!((recall["flattened"].recall - 0.5).abs() < 1e-9);
+        assert_eq!((recall["framed"].copies, recall["framed"].found), (1, 1));
     }
 }

@@ -1,7 +1,7 @@
 //! `relais dedup ...`: evaluate deduplication against ground truth, explain a pair, write the
 //! generated benchmark to files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -11,10 +11,11 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use relais_dedup::metrics::{Evaluation, Labelled, Scores, evaluate};
-use relais_dedup::{DedupConfig, Deduplicator, Outcome};
+use relais_dedup::{DedupConfig, Deduplicator, Outcome, peers};
 use relais_fixtures::DedupBenchmark;
 use relais_ingest::francetravail::{SOURCE_ID, normalise_offer};
 use relais_model::{Offer, OfferKey, SourceId};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Config;
@@ -54,7 +55,8 @@ pub struct EvalArgs {
     /// A labelled set: one France Travail `Offre` JSON object per line.
     #[arg(long, requires = "truth")]
     offres: Option<PathBuf>,
-    /// Its truth: `id<TAB>job` per line (optional third and fourth columns: family, lookalike group).
+    /// Its truth: `id<TAB>job` per line (optional third to fifth columns: family, lookalike
+    /// group, copy operator, `original` for the ad its copies are scored against).
     #[arg(long, requires = "offres")]
     truth: Option<PathBuf>,
     /// Prints JSON.
@@ -114,6 +116,29 @@ struct Truth {
     job: u64,
     family: String,
     lookalike_group: Option<u64>,
+    operator: String,
+}
+
+/// The order in which offers are placed: clustering is incremental, so it may depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// As the offers were published (creation date, then key): the order quality is scored in.
+    CreationDate,
+    /// As production reads them from the store: by source, then id.
+    SourceThenId,
+}
+
+/// The minimum similarity of the peers' rules (see `relais_dedup::peers`).
+const PEER_THRESHOLD: f64 = 0.8;
+
+/// What `relais dedup eval --json` prints: the scores in publication order, the overall scores
+/// in both orders, and the peers' scores on the same records.
+#[derive(Debug, Serialize)]
+struct Report {
+    #[serde(flatten)]
+    evaluation: Evaluation,
+    orders: BTreeMap<&'static str, Scores>,
+    peers: BTreeMap<&'static str, Evaluation>,
 }
 
 /// Offers read from `Offre` objects, with their sources' trust ranks.
@@ -174,13 +199,13 @@ impl OffreSet {
         (set, rejected)
     }
 
-    /// Deduplicates the set in publication order (as the offers would have arrived), after
-    /// learning its frequent text; with `jobs` (each offer's true job), logs the candidate pairs
-    /// of each job for the blocking figure.
+    /// Deduplicates the set in `order`, after learning its frequent text; with `jobs` (each
+    /// offer's true job), logs the candidate pairs of each job for the blocking figure.
     pub fn deduplicate(
         &self,
         config: DedupConfig,
         jobs: Option<&[u64]>,
+        order: Order,
     ) -> anyhow::Result<Deduplicator> {
         let mut dedup = Deduplicator::new(config)?;
         if let Some(jobs) = jobs {
@@ -196,22 +221,23 @@ impl OffreSet {
         for offer in &self.offers {
             dedup.observe(offer);
         }
-        for i in self.arrival_order() {
+        for i in self.placing_order(order) {
             dedup.upsert(&self.offers[i], self.trust[i]);
         }
         Ok(dedup)
     }
 
-    fn arrival_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.offers.len()).collect();
-        order.sort_by_key(|&i| {
-            let offer = &self.offers[i];
-            (
-                offer.dates.created_at.unwrap_or(offer.first_seen_at),
-                offer.key.to_string(),
-            )
-        });
-        order
+    fn placing_order(&self, order: Order) -> Vec<usize> {
+        let mut indices: Vec<usize> = (0..self.offers.len()).collect();
+        let key = |i: usize| self.offers[i].key.to_string();
+        match order {
+            Order::CreationDate => indices.sort_by_cached_key(|&i| {
+                let offer = &self.offers[i];
+                (offer.dates.created_at.unwrap_or(offer.first_seen_at), key(i))
+            }),
+            Order::SourceThenId => indices.sort_by_cached_key(|&i| key(i)),
+        }
+        indices
     }
 }
 
@@ -228,6 +254,7 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
                     job: r.job,
                     family: r.family.to_owned(),
                     lookalike_group: r.lookalike_group,
+                    operator: r.operator.to_owned(),
                 };
                 (r.offre, truth)
             })
@@ -251,26 +278,64 @@ fn eval(config_path: Option<&Path>, args: EvalArgs) -> anyhow::Result<ExitCode> 
         .collect();
 
     let jobs: Vec<u64> = kept_truths.iter().map(|t| t.job).collect();
-    let started = std::time::Instant::now();
-    let dedup = set.deduplicate(config, Some(&jobs))?;
-    let seconds = started.elapsed().as_secs_f64();
     let keys: Vec<String> = set.offers.iter().map(|o| o.key.to_string()).collect();
-    let labelled: Vec<Labelled> = keys
-        .iter()
-        .zip(&kept_truths)
-        .map(|(key, truth)| Labelled {
-            predicted: u64::from(dedup.cluster_id(key).expect("every offer is placed")),
-            job: truth.job,
-            family: truth.family.clone(),
-            lookalike_group: truth.lookalike_group,
+    let labelled = |predicted: &dyn Fn(usize) -> u64| -> Vec<Labelled> {
+        kept_truths
+            .iter()
+            .enumerate()
+            .map(|(i, truth)| Labelled {
+                predicted: predicted(i),
+                job: truth.job,
+                family: truth.family.clone(),
+                lookalike_group: truth.lookalike_group,
+                operator: truth.operator.clone(),
+            })
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    let dedup = set.deduplicate(config.clone(), Some(&jobs), Order::CreationDate)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cluster_of = |dedup: &Deduplicator, i: usize| {
+        u64::from(dedup.cluster_id(&keys[i]).expect("every offer is placed"))
+    };
+    let by_date = labelled(&|i| cluster_of(&dedup, i));
+    let evaluation = evaluate(&by_date, &|i, j| dedup.was_candidate(&keys[i], &keys[j]));
+
+    let by_source = set.deduplicate(config, Some(&jobs), Order::SourceThenId)?;
+    let mut orders = BTreeMap::new();
+    orders.insert("creation_date", evaluation.overall.clone());
+    orders.insert(
+        "source_then_id",
+        evaluate(&labelled(&|i| cluster_of(&by_source, i)), &|i, j| {
+            by_source.was_candidate(&keys[i], &keys[j])
         })
-        .collect();
-    let evaluation = evaluate(&labelled, &|i, j| dedup.was_candidate(&keys[i], &keys[j]));
+        .overall,
+    );
+    drop(by_source);
+
+    let mut peers = BTreeMap::new();
+    let all_proposed = |_: usize, _: usize| true;
+    let ids = peers::postal_code_and_title(&set.offers, PEER_THRESHOLD);
+    peers.insert(
+        "postal_code_title_dice",
+        evaluate(&labelled(&|i| ids[i]), &all_proposed),
+    );
+    let ids = peers::minhash_jaccard(&set.offers, PEER_THRESHOLD);
+    peers.insert(
+        "minhash_jaccard",
+        evaluate(&labelled(&|i| ids[i]), &all_proposed),
+    );
+
+    let report = Report {
+        evaluation,
+        orders,
+        peers,
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&evaluation)?);
+        println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_evaluation(&evaluation, seconds);
-        print_errors(&dedup, &keys, &labelled, args.show_errors);
+        print_report(&report, seconds);
+        print_errors(&dedup, &keys, &by_date, args.show_errors);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -384,12 +449,14 @@ fn read_labelled(offres: &Path, truth: &Path) -> anyhow::Result<(Vec<Value>, Vec
             let next = groups.len() as u64;
             *groups.entry((*g).to_owned()).or_insert(next)
         });
+        let operator = rest.get(2).copied().unwrap_or_default().to_owned();
         by_id.insert(
             id.to_owned(),
             Truth {
                 job,
                 family,
                 lookalike_group,
+                operator,
             },
         );
     }
@@ -418,14 +485,15 @@ fn read_labelled(offres: &Path, truth: &Path) -> anyhow::Result<(Vec<Value>, Vec
     Ok((records, truths))
 }
 
-fn print_evaluation(evaluation: &Evaluation, seconds: f64) {
+fn print_report(report: &Report, seconds: f64) {
+    let evaluation = &report.evaluation;
     let o = &evaluation.overall;
     println!(
         "{} records, {} true jobs, {} clusters (deduplicated in {seconds:.2} s)",
         o.records, o.true_jobs, o.predicted_clusters
     );
     println!(
-        "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11}",
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11}",
         "",
         "pair P",
         "pair R",
@@ -439,7 +507,7 @@ fn print_evaluation(evaluation: &Evaluation, seconds: f64) {
     );
     let row = |name: &str, s: &Scores| {
         println!(
-            "{name:<16} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>10.4} {:>9.4} {:>+11.4}",
+            "{name:<22} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>10.4} {:>9.4} {:>+11.4}",
             s.pairwise_precision,
             s.pairwise_recall,
             s.pairwise_f1,
@@ -454,6 +522,42 @@ fn print_evaluation(evaluation: &Evaluation, seconds: f64) {
     row("overall", o);
     for (family, scores) in &evaluation.families {
         row(family, scores);
+    }
+    println!("\nby placing order (overall):");
+    for (order, scores) in &report.orders {
+        row(order, scores);
+    }
+    println!("\npeers (overall, the same records):");
+    for (peer, peer_evaluation) in &report.peers {
+        row(peer, &peer_evaluation.overall);
+    }
+    if evaluation.operators.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = report.peers.keys().copied().collect();
+    println!(
+        "\ncopies found in their original's cluster, by copy operator (relais, then {}):",
+        names.join(", ")
+    );
+    for (operator, recall) in &evaluation.operators {
+        let peers: Vec<String> = report
+            .peers
+            .values()
+            .map(|p| {
+                p.operators
+                    .get(operator)
+                    .map_or_else(|| "-".into(), |r| format!("{:.4}", r.recall))
+            })
+            .collect();
+        println!(
+            "{operator:<18} {:>6} copies {:>9.4} {}",
+            recall.copies,
+            recall.recall,
+            peers
+                .iter()
+                .map(|p| format!("{p:>9}"))
+                .collect::<String>()
+        );
     }
 }
 
@@ -621,3 +725,6 @@ async fn clusters(config_path: Option<&Path>, json: bool) -> anyhow::Result<Exit
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests;
