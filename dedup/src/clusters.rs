@@ -273,7 +273,7 @@ impl Deduplicator {
                 + r.title.len()
                 + optional(&r.offer_url)
                 + optional(&r.employer);
-            texts += (r.shingles.len() + r.detail_words.len()) * size_of::<u32>();
+            texts += (r.shingles.len() + r.edges.len() + r.detail_words.len()) * size_of::<u32>();
             keys += r.blocking_keys.len() * size_of::<u32>();
         }
         let records = names

@@ -6,10 +6,12 @@ use relais_model::{ContractKind, DurationUnit, Offer, WorkingTimeKind};
 use relais_territory::geography;
 
 use crate::config::DedupConfig;
-use crate::grade::{GradeSet, grades_in, trailing_grades_in_title, without_trailing_grades};
+use crate::grade::{
+    GradeSet, grades_in_description, trailing_grades_in_title, without_trailing_grades,
+};
 use crate::minhash::{MinHasher, band_keys};
 use crate::normalise::{
-    Description, is_detail_word, is_gender_word, normalise_employer, normalise_title,
+    Description, Sentence, is_detail_word, is_gender_word, normalise_employer, normalise_title,
     split_description, words,
 };
 use crate::sketch::{FrequencySketch, sequence_hash, word_hash};
@@ -19,6 +21,9 @@ const SHINGLE_SALT: u64 = 0x5419_91e5;
 const TEXT_BAND_SALT: u64 = 0x7e47;
 const LEAD_BAND_SALT: u64 = 0x1ead;
 const TITLE_KEY_SALT: u64 = 0x0007_171e;
+
+/// Shingles kept at each end of a text (see [`Record::edges`]).
+pub const EDGE_SHINGLES: usize = 12;
 
 /// The features of one offer.
 #[derive(Debug, Clone)]
@@ -55,9 +60,17 @@ pub struct Record {
     pub title: Box<str>,
     /// The description's word 5-shingles (boilerplate removed), sorted.
     pub shingles: Box<[u32]>,
-    /// The description's detail words (no numbers, units or stop words), sorted.
+    /// Its first [`EDGE_SHINGLES`] shingles in text order, then its last ones from the end: a
+    /// board's header or reference line, on one side only, is left out of the containment.
+    pub edges: Box<[u32]>,
+    /// How many of `edges` are the first ones.
+    pub head_len: u8,
+    /// The description's detail words (no numbers, units or stop words) in context: each with
+    /// the detail word before it in its sentence, 16 bits of each hash (`previous << 16 |
+    /// word`), sorted. Two texts that say different things at the same place have pairs with the
+    /// same previous word and different words.
     pub detail_words: Box<[u32]>,
-    /// The last detail word, which a teaser cut without a mark may have cut in half.
+    /// The last detail pair, whose word a teaser cut without a mark may have cut in half.
     pub last_word: Option<u32>,
     /// Words in the description (boilerplate removed).
     pub word_count: u32,
@@ -131,8 +144,19 @@ impl HashedDescription {
             )
         })
     }
+
+    /// The shingles of every sentence, in order.
+    fn shingles(&self, width: usize) -> impl Iterator<Item = u32> + '_ {
+        self.description
+            .sentences
+            .iter()
+            .flat_map(move |s| shingles_of(&self.hashes[s.start as usize..s.end as usize], width))
+    }
 }
 
+/// The word `width`-shingles of one sentence (one shorter shingle for a shorter sentence).
+/// Shingles do not cross sentences: a board's summary that keeps whole sentences, or a text
+/// without a boilerplate sentence, has no shingle its original lacks.
 fn shingles_of(hashes: &[u64], width: usize) -> impl Iterator<Item = u32> + '_ {
     let width = width.min(hashes.len()).max(1);
     let count = if hashes.is_empty() {
@@ -141,6 +165,11 @@ fn shingles_of(hashes: &[u64], width: usize) -> impl Iterator<Item = u32> + '_ {
         hashes.len() + 1 - width
     };
     (0..count).map(move |i| (sequence_hash(&hashes[i..i + width], SHINGLE_SALT) >> 32) as u32)
+}
+
+/// A detail word with the one before it in its sentence, 16 bits of each hash.
+fn detail_pair(previous: u64, word: u64) -> u32 {
+    ((previous >> 48) as u32) << 16 | (word >> 48) as u32
 }
 
 impl Extractor {
@@ -160,7 +189,8 @@ impl Extractor {
         let hashed = HashedDescription::of(&offer.description);
         let mut keys: Vec<u64> = hashed.sentence_keys().collect();
         keys.extend(
-            shingles_of(&hashed.hashes, self.config.shingle_words)
+            hashed
+                .shingles(self.config.shingle_words)
                 .map(|s| u64::from(s) ^ SHINGLE_SALT << 32),
         );
         keys.sort_unstable();
@@ -192,9 +222,17 @@ impl Extractor {
     /// The features of `offer`, published by a source of `trust_rank`.
     pub fn extract(&self, offer: &Offer, trust_rank: i32) -> Record {
         let hashed = HashedDescription::of(&offer.description);
-        let (kept_words, kept_hashes) = self.without_boilerplate(&hashed);
+        let kept = self.without_boilerplate(&hashed);
+        let sentence = |s: &Sentence| s.start as usize..s.end as usize;
 
-        let mut shingles: Vec<u32> = shingles_of(&kept_hashes, self.config.shingle_words).collect();
+        let mut shingles: Vec<u32> = kept
+            .iter()
+            .flat_map(|s| shingles_of(&hashed.hashes[sentence(s)], self.config.shingle_words))
+            .collect();
+        let head = &shingles[..shingles.len().min(EDGE_SHINGLES)];
+        let tail = shingles.iter().rev().take(EDGE_SHINGLES);
+        let edges: Vec<u32> = head.iter().chain(tail).copied().collect();
+        let head_len = head.len() as u8;
         let lead: Vec<u32> = shingles
             .iter()
             .copied()
@@ -204,12 +242,30 @@ impl Extractor {
         shingles.sort_unstable();
         shingles.dedup();
 
+        let title = place_free_title(offer);
+        // The title repeated in the text (`En bref : Technicien voirie et réseaux`) is no detail:
+        // the title rule compares it.
+        let title_words: Vec<&str> = title.split(' ').collect();
         let mut detail_words: Vec<u32> = Vec::new();
         let mut last_word = None;
-        for (word, hash) in kept_words.iter().zip(&kept_hashes) {
-            if is_detail_word(word) {
-                detail_words.push((hash >> 32) as u32);
-                last_word = Some((hash >> 32) as u32);
+        let mut word_count = 0;
+        for s in &kept {
+            word_count += s.end - s.start;
+            // The first detail word of a sentence follows its start (0), which gives context to
+            // the words after it but is no place of a conflict.
+            let mut previous = Some(0);
+            for i in sentence(s) {
+                let word = hashed.description.word(i);
+                if !is_detail_word(word) || title_words.contains(&word) {
+                    continue;
+                }
+                let hash = hashed.hashes[i];
+                if let Some(previous) = previous {
+                    let pair = detail_pair(previous, hash);
+                    detail_words.push(pair);
+                    last_word = Some(pair);
+                }
+                previous = Some(hash);
             }
         }
         if hashed.description.truncated {
@@ -218,11 +274,11 @@ impl Extractor {
         detail_words.sort_unstable();
         detail_words.dedup();
 
-        let title = place_free_title(offer);
         let employer = offer.employer.name.as_deref().and_then(normalise_employer);
         // A title's first words name the role (`Technicien voirie`), later ones may state a grade.
         let description_words: Vec<&str> = hashed.description.words().collect();
-        let grades = grades_in(&description_words) | trailing_grades_in_title(&offer.title);
+        let grades = grades_in_description(&description_words, &offer.title)
+            | trailing_grades_in_title(&offer.title);
 
         let commune = offer
             .location
@@ -281,7 +337,7 @@ impl Extractor {
                     DurationUnit::Year => 365.0,
                 }
         });
-        let completeness = (kept_words.len().min(400) as u32)
+        let completeness = (word_count.min(400))
             + if offer.salary.is_some() { 60 } else { 0 }
             + if commune.is_some() { 60 } else { 0 }
             + if employer.is_some() { 40 } else { 0 }
@@ -308,9 +364,11 @@ impl Extractor {
             grades,
             title: title.into(),
             shingles: shingles.into(),
+            edges: edges.into(),
+            head_len,
             detail_words: detail_words.into(),
             last_word,
-            word_count: kept_words.len() as u32,
+            word_count,
             published_day: published.timestamp().div_euclid(86_400) as i32,
             first_seen: offer.first_seen_at,
             completeness,
@@ -321,29 +379,22 @@ impl Extractor {
         record
     }
 
-    /// The description's words and hashes without its boilerplate sentences (those found in at
-    /// least `boilerplate_min_offers` offers), unless that leaves nothing.
-    fn without_boilerplate<'a>(&self, hashed: &'a HashedDescription) -> (Vec<&'a str>, Vec<u64>) {
-        let mut kept_words = Vec::with_capacity(hashed.hashes.len());
-        let mut kept_hashes = Vec::with_capacity(hashed.hashes.len());
-        for (sentence, key) in hashed
+    /// The description's sentences but its boilerplate (those found in at least
+    /// `boilerplate_min_offers` offers), unless that leaves nothing.
+    fn without_boilerplate(&self, hashed: &HashedDescription) -> Vec<Sentence> {
+        let kept: Vec<Sentence> = hashed
             .description
             .sentences
             .iter()
             .zip(hashed.sentence_keys())
-        {
-            if self.is_boilerplate(key) {
-                continue;
-            }
-            let range = sentence.start as usize..sentence.end as usize;
-            kept_words.extend(range.clone().map(|i| hashed.description.word(i)));
-            kept_hashes.extend_from_slice(&hashed.hashes[range]);
-        }
-        if kept_words.is_empty() {
+            .filter(|(_, key)| !self.is_boilerplate(*key))
+            .map(|(sentence, _)| *sentence)
+            .collect();
+        if kept.is_empty() {
             // All boilerplate (a pure template): the template is all there is to compare.
-            return (hashed.description.words().collect(), hashed.hashes.clone());
+            return hashed.description.sentences.clone();
         }
-        (kept_words, kept_hashes)
+        kept
     }
 }
 

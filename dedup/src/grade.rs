@@ -51,6 +51,28 @@ pub fn grades_in<S: AsRef<str>>(words: &[S]) -> GradeSet {
         .fold(0, |set, m| set | m.grade)
 }
 
+/// The grades stated in a description's `words` (folded), not counting the title repeated in it:
+/// `En bref : Animateur périscolaire à Paris` names the job, not a grade. A mention is the
+/// title's when it starts the title's first two words.
+pub fn grades_in_description<S: AsRef<str>>(words: &[S], title: &str) -> GradeSet {
+    let words: Vec<&str> = words
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|w| !is_filler(w))
+        .collect();
+    let folded = crate::normalise::words(title);
+    let role: Vec<&str> = folded
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !is_filler(w) && !crate::normalise::is_gender_word(w))
+        .take(2)
+        .collect();
+    grade_mentions(&words)
+        .iter()
+        .filter(|m| role.len() < 2 || words[m.start..].get(..2) != Some(&role[..]))
+        .fold(0, |set, m| set | m.grade)
+}
+
 /// The title's words without the grades stated after its first word (`Agent de restauration -
 /// adjoint technique` → `agent restauration`): the grade rule compares those, not the title rule.
 pub fn without_trailing_grades(title_words: &str) -> String {
@@ -193,6 +215,19 @@ mod tests {
         assert_eq!(
             without_trailing_grades("secretaire mairie categorie b"),
             "secretaire mairie"
+        );
+    }
+
+    #[test]
+    fn a_description_repeating_the_title_states_no_grade_by_it() {
+        let title = "Animateur périscolaire (H/F)";
+        let summary = words("En bref : Animateur périscolaire à Paris.");
+        assert_eq!(grades_in(&summary), grades_in(&words("animateur")));
+        assert_eq!(grades_in_description(&summary, title), 0);
+        let stated = words("En bref : Animateur périscolaire. Grade : animateur territorial.");
+        assert_eq!(
+            grade_names(grades_in_description(&stated, title)),
+            ["animateur"]
         );
     }
 }

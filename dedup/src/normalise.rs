@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 
 /// Calls `emit` with each word of `text`, lower-cased ASCII (accents folded, `œ` → `oe`),
-/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, line breaks).
+/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, `…`). Line breaks do not end
+/// a sentence: boards flatten, merge and split lines, and recognising a copy must not depend
+/// on them.
 fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl FnMut()) {
     let mut word = String::with_capacity(24);
     let flush = |word: &mut String, emit: &mut dyn FnMut(&str)| {
@@ -20,7 +22,7 @@ fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl 
         }
         if c.is_ascii() || c.is_whitespace() {
             flush(&mut word, &mut emit);
-            if matches!(c, '.' | '!' | '?' | ';' | '\n') {
+            if matches!(c, '.' | '!' | '?' | ';') {
                 sentence_end();
             }
             continue;
@@ -255,6 +257,10 @@ impl Description {
 /// Truncation marks of teasers.
 const TRUNCATION_MARKS: &[&str] = &["[...]", "[…]", "(...)", "(…)", "...", "…"];
 
+/// Words of a partial sentence before a truncation mark dropped with it, at most: a longer
+/// run (a list without full stops, a flattened text) loses only its cut word.
+const PARTIAL_SENTENCE_WORDS: usize = 25;
+
 /// `text` without its truncation marks and the partial sentence each one ends, and whether it
 /// had any.
 fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
@@ -273,15 +279,19 @@ fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
         let before = &rest[..at];
         // The sentence the mark cuts is partial: drop it (its full version may be boilerplate
         // elsewhere, and its last word may be half a word). A teaser that is one partial
-        // sentence keeps it, without its last word.
-        let kept = match before.rfind(['.', '!', '?', '\n', ';']) {
-            Some(end) => &before[..=end],
-            None => before
+        // sentence, or whose partial sentence is long, keeps it without its last word.
+        let kept = match before.rfind(['.', '!', '?', ';']) {
+            Some(end)
+                if before[end + 1..].split_whitespace().count() <= PARTIAL_SENTENCE_WORDS =>
+            {
+                &before[..=end]
+            }
+            _ => before
                 .trim_end()
                 .trim_end_matches(|c: char| !c.is_whitespace()),
         };
         out.push_str(kept);
-        out.push('\n');
+        out.push_str(".\n"); // the mark ends a sentence
         rest = &rest[at + len..];
     }
     out.push_str(rest);
@@ -421,8 +431,27 @@ mod tests {
                 "materiel"
             ]
         );
-        assert_eq!(d.sentences.len(), 3);
+        assert_eq!(d.sentences.len(), 1, "line breaks end no sentence");
         assert!(!d.truncated);
+    }
+
+    #[test]
+    fn flattened_and_rewrapped_texts_split_as_their_original() {
+        let original = "Le poste\n- Vous assurez l'entretien des locaux\n- Vous accueillez le public.\n\nProfil : rigueur; ponctualité.";
+        let flattened = original.split_whitespace().collect::<Vec<_>>().join(" ");
+        let rewrapped = "<div>Le poste<br>- Vous assurez l'entretien des locaux</div><p>- Vous accueillez le public. Profil : rigueur; ponctualité.</p>";
+        let split = |text: &str| {
+            let d = split_description(text);
+            let sentences: Vec<Vec<String>> = d
+                .sentences
+                .iter()
+                .map(|s| (s.start..s.end).map(|i| d.word(i as usize).to_owned()).collect())
+                .collect();
+            sentences
+        };
+        assert_eq!(split(original).len(), 3);
+        assert_eq!(split(original), split(&flattened));
+        assert_eq!(split(original), split(rewrapped));
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub enum Rule {
     Title,
     /// 6b. Same description.
     Text,
-    /// 6c. No detail (a name, a place) that each side states and the other does not.
+    /// 6c. No place where each side states a detail (a name, a site) the other does not.
     Details,
     /// 7. Publication windows within the configured days.
     Dates,
@@ -94,8 +94,10 @@ pub struct Comparison {
     pub containment_needed: f64,
     /// Rule 6c.
     pub details: Outcome,
-    /// Detail words only in the first, only in the second offer.
+    /// Detail words (in their context) only in the first, only in the second offer.
     pub unique_details: (u32, u32),
+    /// Places (the same previous detail word) where each side has a detail word of its own.
+    pub detail_conflicts: u32,
 }
 
 impl Comparison {
@@ -220,8 +222,8 @@ impl Comparison {
                 Rule::Details,
                 self.details,
                 format!(
-                    "{} detail words only in the first, {} only in the second",
-                    self.unique_details.0, self.unique_details.1
+                    "{} detail words only in the first, {} only in the second, {} at the same place",
+                    self.unique_details.0, self.unique_details.1, self.detail_conflicts
                 ),
             ));
         }
@@ -279,6 +281,7 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         containment_needed: config.text_containment,
         details: Outcome::Unknown,
         unique_details: (0, 0),
+        detail_conflicts: 0,
     };
     let stop = |c: &Comparison| !full && c.structural_veto().is_some();
     if !config.structural_rules {
@@ -320,8 +323,10 @@ fn text_rules(
     let common = intersection_size(&a.shingles, &b.shingles);
     let (na, nb) = (a.shingles.len(), b.shingles.len());
     if na > 0 && nb > 0 {
-        comparison.jaccard = common as f64 / (na + nb - common) as f64;
-        comparison.containment = common as f64 / na.min(nb) as f64;
+        let (frame_a, frame_b) = frames(a, b);
+        let (na, nb) = (na - frame_a, nb - frame_b);
+        comparison.jaccard = common as f64 / (na + nb - common).max(1) as f64;
+        comparison.containment = common as f64 / na.min(nb).max(1) as f64;
     }
     comparison.containment_needed = if weak {
         config.weak_evidence_containment
@@ -360,14 +365,36 @@ fn text_rules(
             || comparison.containment >= comparison.containment_needed
     });
 
-    let (only_a, only_b) = unique_details(a, b);
+    let (only_a, only_b, conflicts) = unique_details(a, b);
     comparison.unique_details = (only_a, only_b);
+    comparison.detail_conflicts = conflicts;
     comparison.details = if config.structural_rules {
-        outcome(only_a == 0 || only_b == 0)
+        outcome(conflicts == 0)
     } else {
         Outcome::Unknown
     };
     comparison
+}
+
+/// The shingles of each side's frame: a run at its start (or end) that the other text lacks,
+/// while the other's start (or end) is in this text: a board's header or reference line added
+/// on one side. Texts that differ at both starts (or both ends) have no frame: they say
+/// different things there.
+fn frames(a: &Record, b: &Record) -> (usize, usize) {
+    let (head_a, tail_a) = a.edges.split_at(usize::from(a.head_len));
+    let (head_b, tail_b) = b.edges.split_at(usize::from(b.head_len));
+    let run = |edge: &[u32], other: &Record| {
+        edge.iter()
+            .take_while(|s| other.shingles.binary_search(s).is_err())
+            .count()
+    };
+    let (lead_a, lead_b) = (run(head_a, b), run(head_b, a));
+    let (trail_a, trail_b) = (run(tail_a, b), run(tail_b, a));
+    let frame = |own: usize, other: usize| if other == 0 { own } else { 0 };
+    (
+        frame(lead_a, lead_b) + frame(trail_a, trail_b),
+        frame(lead_b, lead_a) + frame(trail_b, trail_a),
+    )
 }
 
 fn employer(a: &Record, b: &Record, config: &DedupConfig) -> Outcome {
@@ -376,6 +403,7 @@ fn employer(a: &Record, b: &Record, config: &DedupConfig) -> Outcome {
     }
     match (a.employer.as_deref(), b.employer.as_deref()) {
         _ if a.employer_key != 0 && a.employer_key == b.employer_key => Outcome::Same,
+        (Some(x), Some(y)) if one_name_within_the_other(x, y) => Outcome::Same,
         (Some(x), Some(y)) => {
             // Lengths this far apart cannot reach the similarity: skip the edit distance.
             let (short, long) = (x.len().min(y.len()) as f64, x.len().max(y.len()) as f64);
@@ -386,6 +414,24 @@ fn employer(a: &Record, b: &Record, config: &DedupConfig) -> Outcome {
         }
         _ => Outcome::Unknown,
     }
+}
+
+/// Words a company adds to its name on some boards (`Groupe X`, `X France`, `X - Agence de
+/// Nantes`).
+const BRAND_WORDS: &[&str] = &[
+    "groupe", "group", "france", "agence", "services", "service", "holding",
+];
+
+/// Whether, brand words aside, every word of the shorter name is in the longer, the shorter
+/// being two words or more (or both the same word): `services henry` is `groupe services henry`
+/// and `services henry france`.
+fn one_name_within_the_other(x: &str, y: &str) -> bool {
+    let x: Vec<&str> = x.split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
+    let y: Vec<&str> = y.split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    !short.is_empty()
+        && short.iter().all(|w| long.contains(w))
+        && (short.len() >= 2 || long.len() == 1)
 }
 
 fn place(a: &Record, b: &Record) -> Outcome {
@@ -474,22 +520,52 @@ fn intersection_size(a: &[u32], b: &[u32]) -> usize {
     common
 }
 
-/// Detail words each side has and the other lacks, not counting a shorter text's possibly cut
-/// last word.
-fn unique_details(a: &Record, b: &Record) -> (u32, u32) {
-    let common = intersection_size(&a.detail_words, &b.detail_words);
-    let mut only_a = (a.detail_words.len() - common) as u32;
-    let mut only_b = (b.detail_words.len() - common) as u32;
-    let cut = |r: &Record, other: &Record| {
-        r.last_word
-            .is_some_and(|w| other.detail_words.binary_search(&w).is_err())
-    };
+/// Detail pairs each side has and the other lacks, and the places (previous detail words)
+/// where both sides have one of their own: a site, a grade or a sentence stated differently.
+/// A shorter text's possibly cut last word is not counted. A side's own pairs elsewhere (a
+/// board's header, the sentences a summary leaves out) are not conflicts.
+fn unique_details(a: &Record, b: &Record) -> (u32, u32, u32) {
     // Only a notably shorter text can be a teaser cut mid-word.
     let shorter = |x: &Record, y: &Record| x.word_count * 10 < y.word_count * 9;
-    if shorter(a, b) && cut(a, b) {
-        only_a -= 1;
-    } else if shorter(b, a) && cut(b, a) {
-        only_b -= 1;
+    let cut = |x: &Record, y: &Record| {
+        x.last_word
+            .filter(|w| shorter(x, y) && y.detail_words.binary_search(w).is_err())
+    };
+    let (cut_a, cut_b) = (cut(a, b), cut(b, a));
+    let only = |x: &Record, y: &Record, cut: Option<u32>| -> Vec<u32> {
+        x.detail_words
+            .iter()
+            .copied()
+            .filter(|p| Some(*p) != cut && y.detail_words.binary_search(p).is_err())
+            .collect()
+    };
+    let (only_a, only_b) = (only(a, b, cut_a), only(b, a, cut_b));
+    // A place counts when the two texts agree up to it: a pair ending in its word is common.
+    // A board's header (`L'essentiel du poste : …`) shares a word with the ad, not the context.
+    let shared_context = |place: u32| {
+        place != 0
+            && a.detail_words.iter().any(|&p| {
+                p & 0xffff == place
+                    && b.detail_words.binary_search(&p).is_ok()
+            })
+    };
+    let mut conflicts = 0;
+    let (mut i, mut j) = (0, 0);
+    while i < only_a.len() && j < only_b.len() {
+        let (x, y) = (only_a[i] >> 16, only_b[j] >> 16);
+        match x.cmp(&y) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                conflicts += u32::from(shared_context(x));
+                while i < only_a.len() && only_a[i] >> 16 == x {
+                    i += 1;
+                }
+                while j < only_b.len() && only_b[j] >> 16 == x {
+                    j += 1;
+                }
+            }
+        }
     }
-    (only_a, only_b)
+    (only_a.len() as u32, only_b.len() as u32, conflicts)
 }

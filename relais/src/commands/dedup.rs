@@ -369,10 +369,12 @@ fn print_errors(dedup: &Deduplicator, keys: &[String], labelled: &[Labelled], ex
         (
             rule,
             format!(
-                "  {} / {} [{}]\n{}",
+                "  {} / {} [{}; {} / {}]\n{}",
                 keys[i],
                 keys[j],
                 labelled[i].family,
+                labelled[i].operator,
+                labelled[j].operator,
                 lines.join("\n")
             ),
         )
