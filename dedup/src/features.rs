@@ -14,7 +14,7 @@ use crate::normalise::{
     Description, Sentence, is_detail_word, is_gender_word, normalise_employer, normalise_title,
     split_description, words,
 };
-use crate::sketch::{FrequencySketch, sequence_hash, word_hash};
+use crate::sketch::{FrequencySketch, mix, sequence_hash, word_hash};
 
 const SENTENCE_SALT: u64 = 0x5e17_e4ce;
 const SHINGLE_SALT: u64 = 0x5419_91e5;
@@ -66,9 +66,9 @@ pub struct Record {
     /// How many of `edges` are the first ones.
     pub head_len: u8,
     /// The description's detail words (no numbers, units or stop words) in context: each with
-    /// the detail word before it in its sentence, 16 bits of each hash (`previous << 16 |
-    /// word`), sorted. Two texts that say different things at the same place have pairs with the
-    /// same previous word and different words.
+    /// the two detail words before it in its sentence, 16 bits of each (`context << 16 | word`,
+    /// see `detail_pair`), sorted. Two texts that say different things at the same place have
+    /// pairs with the same context and different words.
     pub detail_words: Box<[u32]>,
     /// The last detail pair, whose word a teaser cut without a mark may have cut in half.
     pub last_word: Option<u32>,
@@ -150,16 +150,19 @@ impl HashedDescription {
         self.description
             .sentences
             .iter()
-            .flat_map(move |s| shingles_of(&self.hashes[s.start as usize..s.end as usize], width))
+            .flat_map(move |s| {
+                shingles_of(&self.hashes[s.start as usize..s.end as usize], width, s.partial)
+            })
     }
 }
 
-/// The word `width`-shingles of one sentence (one shorter shingle for a shorter sentence).
-/// Shingles do not cross sentences: a board's summary that keeps whole sentences, or a text
-/// without a boilerplate sentence, has no shingle its original lacks.
-fn shingles_of(hashes: &[u64], width: usize) -> impl Iterator<Item = u32> + '_ {
+/// The word `width`-shingles of one sentence (one shorter shingle for a shorter sentence, none
+/// for a shorter `partial` one: its full version has no such shingle). Shingles do not cross
+/// sentences: a board's summary that keeps whole sentences, or a text without a boilerplate
+/// sentence, has no shingle its original lacks.
+fn shingles_of(hashes: &[u64], width: usize, partial: bool) -> impl Iterator<Item = u32> + '_ {
     let width = width.min(hashes.len()).max(1);
-    let count = if hashes.is_empty() {
+    let count = if hashes.is_empty() || (partial && hashes.len() < width) {
         0
     } else {
         hashes.len() + 1 - width
@@ -167,9 +170,16 @@ fn shingles_of(hashes: &[u64], width: usize) -> impl Iterator<Item = u32> + '_ {
     (0..count).map(move |i| (sequence_hash(&hashes[i..i + width], SHINGLE_SALT) >> 32) as u32)
 }
 
-/// A detail word with the one before it in its sentence, 16 bits of each hash.
-fn detail_pair(previous: u64, word: u64) -> u32 {
-    ((previous >> 48) as u32) << 16 | (word >> 48) as u32
+/// A detail word in its context (the two detail words before it), 16 bits of each; the context
+/// is 0 at a sentence's first two words, which no conflict is placed at: `Vous assurez…` and
+/// `Vous formez…` start many sentences, not one sentence stated two ways.
+fn detail_pair(context: (u64, u64), word: u64) -> u32 {
+    let context = if context.0 == 0 || context.1 == 0 {
+        0
+    } else {
+        (mix(context.0.rotate_left(17) ^ context.1) >> 48).max(1) as u32
+    };
+    context << 16 | (word >> 48) as u32
 }
 
 impl Extractor {
@@ -227,7 +237,13 @@ impl Extractor {
 
         let mut shingles: Vec<u32> = kept
             .iter()
-            .flat_map(|s| shingles_of(&hashed.hashes[sentence(s)], self.config.shingle_words))
+            .flat_map(|s| {
+                shingles_of(
+                    &hashed.hashes[sentence(s)],
+                    self.config.shingle_words,
+                    s.partial,
+                )
+            })
             .collect();
         let head = &shingles[..shingles.len().min(EDGE_SHINGLES)];
         let tail = shingles.iter().rev().take(EDGE_SHINGLES);
@@ -251,21 +267,18 @@ impl Extractor {
         let mut word_count = 0;
         for s in &kept {
             word_count += s.end - s.start;
-            // The first detail word of a sentence follows its start (0), which gives context to
-            // the words after it but is no place of a conflict.
-            let mut previous = Some(0);
+            // Each detail word with the two before it in its sentence (0 at its start).
+            let mut context = (0, 0);
             for i in sentence(s) {
                 let word = hashed.description.word(i);
                 if !is_detail_word(word) || title_words.contains(&word) {
                     continue;
                 }
                 let hash = hashed.hashes[i];
-                if let Some(previous) = previous {
-                    let pair = detail_pair(previous, hash);
-                    detail_words.push(pair);
-                    last_word = Some(pair);
-                }
-                previous = Some(hash);
+                let pair = detail_pair(context, hash);
+                detail_words.push(pair);
+                last_word = Some(pair);
+                context = (context.1, hash);
             }
         }
         if hashed.description.truncated {
@@ -379,19 +392,31 @@ impl Extractor {
         record
     }
 
-    /// The description's sentences but its boilerplate (those found in at least
-    /// `boilerplate_min_offers` offers), unless that leaves nothing.
+    /// The description's sentences but its boilerplate: those found in at least
+    /// `boilerplate_min_offers` offers, and a teaser's cut sentence whose every shingle is
+    /// frequent (the start of a boilerplate sentence). A text that is all boilerplate keeps it
+    /// all (a pure template is all there is to compare), unless it is a teaser: then it has
+    /// nothing of its own, and the structured fields decide.
     fn without_boilerplate(&self, hashed: &HashedDescription) -> Vec<Sentence> {
+        let width = self.config.shingle_words;
         let kept: Vec<Sentence> = hashed
             .description
             .sentences
             .iter()
             .zip(hashed.sentence_keys())
-            .filter(|(_, key)| !self.is_boilerplate(*key))
+            .filter(|(sentence, key)| {
+                !self.is_boilerplate(*key)
+                    && !(sentence.partial
+                        && shingles_of(
+                            &hashed.hashes[sentence.start as usize..sentence.end as usize],
+                            width,
+                            true,
+                        )
+                        .all(|s| self.is_frequent(s)))
+            })
             .map(|(sentence, _)| *sentence)
             .collect();
-        if kept.is_empty() {
-            // All boilerplate (a pure template): the template is all there is to compare.
+        if kept.is_empty() && !hashed.description.truncated {
             return hashed.description.sentences.clone();
         }
         kept

@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 
 /// Calls `emit` with each word of `text`, lower-cased ASCII (accents folded, `œ` → `oe`),
-/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, `…`). Line breaks do not end
-/// a sentence: boards flatten, merge and split lines, and recognising a copy must not depend
-/// on them.
-fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl FnMut()) {
+/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, `…`), with `true` after a
+/// sentence cut by a truncation mark ([`CUT`]). Line breaks do not end a sentence: boards
+/// flatten, merge and split lines, and recognising a copy must not depend on them.
+fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl FnMut(bool)) {
     let mut word = String::with_capacity(24);
     let flush = |word: &mut String, emit: &mut dyn FnMut(&str)| {
         if !word.is_empty() {
@@ -22,14 +22,14 @@ fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl 
         }
         if c.is_ascii() || c.is_whitespace() {
             flush(&mut word, &mut emit);
-            if matches!(c, '.' | '!' | '?' | ';') {
-                sentence_end();
+            if matches!(c, '.' | '!' | '?' | ';' | CUT) {
+                sentence_end(c == CUT);
             }
             continue;
         }
         if c == '•' || c == '…' {
             flush(&mut word, &mut emit);
-            sentence_end();
+            sentence_end(false);
             continue;
         }
         match deunicode::deunicode_char(c) {
@@ -40,13 +40,16 @@ fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl 
         }
     }
     flush(&mut word, &mut emit);
-    sentence_end();
+    sentence_end(false);
 }
+
+/// Where a truncation mark cut a sentence, once the mark and the cut word are removed.
+const CUT: char = '\u{1}';
 
 /// The folded words of `text`.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for_each_word(text, |w| out.push(w.to_owned()), || {});
+    for_each_word(text, |w| out.push(w.to_owned()), |_| {});
     out
 }
 
@@ -216,6 +219,8 @@ pub struct Sentence {
     pub start: u32,
     /// One past the last word.
     pub end: u32,
+    /// Cut by a truncation mark: the start of a sentence.
+    pub partial: bool,
 }
 
 /// A description as folded words split in sentences; the words share one buffer.
@@ -257,12 +262,8 @@ impl Description {
 /// Truncation marks of teasers.
 const TRUNCATION_MARKS: &[&str] = &["[...]", "[…]", "(...)", "(…)", "...", "…"];
 
-/// Words of a partial sentence before a truncation mark dropped with it, at most: a longer
-/// run (a list without full stops, a flattened text) loses only its cut word.
-const PARTIAL_SENTENCE_WORDS: usize = 25;
-
-/// `text` without its truncation marks and the partial sentence each one ends, and whether it
-/// had any.
+/// `text` without its truncation marks and the word each one may have cut in half, each partial
+/// sentence ended by [`CUT`], and whether it had any.
 fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
     let first_mark = |rest: &str| {
         TRUNCATION_MARKS
@@ -277,21 +278,12 @@ fn without_truncation_marks(text: &str) -> (Cow<'_, str>, bool) {
     let mut rest = text;
     while let Some((at, len)) = first_mark(rest) {
         let before = &rest[..at];
-        // The sentence the mark cuts is partial: drop it (its full version may be boilerplate
-        // elsewhere, and its last word may be half a word). A teaser that is one partial
-        // sentence, or whose partial sentence is long, keeps it without its last word.
-        let kept = match before.rfind(['.', '!', '?', ';']) {
-            Some(end)
-                if before[end + 1..].split_whitespace().count() <= PARTIAL_SENTENCE_WORDS =>
-            {
-                &before[..=end]
-            }
-            _ => before
-                .trim_end()
-                .trim_end_matches(|c: char| !c.is_whitespace()),
-        };
+        let kept = before
+            .trim_end()
+            .trim_end_matches(|c: char| !c.is_whitespace());
         out.push_str(kept);
-        out.push_str(".\n"); // the mark ends a sentence
+        out.push(CUT);
+        out.push('\n');
         rest = &rest[at + len..];
     }
     out.push_str(rest);
@@ -318,10 +310,14 @@ pub fn split_description(text: &str) -> Description {
             buffer.push_str(w);
             spans.borrow_mut().push((from, buffer.len() as u32));
         },
-        || {
+        |partial| {
             let end = spans.borrow().len() as u32;
             if end > start {
-                sentences.push(Sentence { start, end });
+                sentences.push(Sentence {
+                    start,
+                    end,
+                    partial,
+                });
             }
             start = end;
         },
@@ -469,12 +465,14 @@ mod tests {
                 "assurez",
                 "l",
                 "entretien",
+                "des",
                 "postulez",
                 "sur",
                 "emploi",
                 "local"
             ]
         );
-        assert_eq!(d.sentences.len(), 2);
+        let partial: Vec<bool> = d.sentences.iter().map(|s| s.partial).collect();
+        assert_eq!(partial, [false, true, false]);
     }
 }

@@ -540,15 +540,6 @@ fn unique_details(a: &Record, b: &Record) -> (u32, u32, u32) {
             .collect()
     };
     let (only_a, only_b) = (only(a, b, cut_a), only(b, a, cut_b));
-    // A place counts when the two texts agree up to it: a pair ending in its word is common.
-    // A board's header (`L'essentiel du poste : …`) shares a word with the ad, not the context.
-    let shared_context = |place: u32| {
-        place != 0
-            && a.detail_words.iter().any(|&p| {
-                p & 0xffff == place
-                    && b.detail_words.binary_search(&p).is_ok()
-            })
-    };
     let mut conflicts = 0;
     let (mut i, mut j) = (0, 0);
     while i < only_a.len() && j < only_b.len() {
@@ -557,7 +548,7 @@ fn unique_details(a: &Record, b: &Record) -> (u32, u32, u32) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                conflicts += u32::from(shared_context(x));
+                conflicts += u32::from(x != 0);
                 while i < only_a.len() && only_a[i] >> 16 == x {
                     i += 1;
                 }
