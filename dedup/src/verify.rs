@@ -426,8 +426,9 @@ const BRAND_WORDS: &[&str] = &[
 /// being two words or more (or both the same word): `services henry` is `groupe services henry`
 /// and `services henry france`.
 fn one_name_within_the_other(x: &str, y: &str) -> bool {
-    let x: Vec<&str> = x.split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
-    let y: Vec<&str> = y.split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
+    // An agency is its company: `x agence nanterre` is `x`.
+    let x: Vec<&str> = x.split(" agence ").next().unwrap_or(x).split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
+    let y: Vec<&str> = y.split(" agence ").next().unwrap_or(y).split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     !short.is_empty()
         && short.iter().all(|w| long.contains(w))
