@@ -33,6 +33,12 @@ pub struct OperatorRecall {
     pub found: u64,
     /// `found / copies`.
     pub recall: f64,
+    /// Copies of jobs with no lookalike (no other job they could as well be a copy of).
+    pub unambiguous_copies: u64,
+    /// Those in their original's predicted cluster.
+    pub unambiguous_found: u64,
+    /// `unambiguous_found / unambiguous_copies`.
+    pub unambiguous_recall: f64,
 }
 
 /// The figures of `relais dedup eval`.
@@ -103,12 +109,21 @@ pub fn operator_recall(records: &[Labelled]) -> BTreeMap<String, OperatorRecall>
                 copies: 0,
                 found: 0,
                 recall: 0.0,
+                unambiguous_copies: 0,
+                unambiguous_found: 0,
+                unambiguous_recall: 0.0,
             });
+        let found = u64::from(record.predicted == original);
         entry.copies += 1;
-        entry.found += u64::from(record.predicted == original);
+        entry.found += found;
+        if record.lookalike_group.is_none() {
+            entry.unambiguous_copies += 1;
+            entry.unambiguous_found += found;
+        }
     }
     for entry in out.values_mut() {
         entry.recall = ratio(entry.found, entry.copies);
+        entry.unambiguous_recall = ratio(entry.unambiguous_found, entry.unambiguous_copies);
     }
     out
 }

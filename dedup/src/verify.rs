@@ -427,8 +427,19 @@ const BRAND_WORDS: &[&str] = &[
 /// and `services henry france`.
 fn one_name_within_the_other(x: &str, y: &str) -> bool {
     // An agency is its company: `x agence nanterre` is `x`.
-    let x: Vec<&str> = x.split(" agence ").next().unwrap_or(x).split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
-    let y: Vec<&str> = y.split(" agence ").next().unwrap_or(y).split(' ').filter(|w| !BRAND_WORDS.contains(w)).collect();
+    let words = |name: &str| -> Vec<String> {
+        let name = name.split(" agence ").next().unwrap_or(name);
+        let all: Vec<&str> = name.split(' ').collect();
+        let kept: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|w| !BRAND_WORDS.contains(w))
+            .collect();
+        // A name made of brand words only (`Groupe Services`) keeps them.
+        let kept = if kept.is_empty() { all } else { kept };
+        kept.into_iter().map(str::to_owned).collect()
+    };
+    let (x, y) = (words(x), words(y));
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     !short.is_empty()
         && short.iter().all(|w| long.contains(w))

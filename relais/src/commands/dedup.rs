@@ -538,7 +538,8 @@ fn print_report(report: &Report, seconds: f64) {
     }
     let names: Vec<&str> = report.peers.keys().copied().collect();
     println!(
-        "\ncopies found in their original's cluster, by copy operator (relais, then {}):",
+        "\ncopies found in their original's cluster, by copy operator: all, then copies of jobs \
+         with no lookalike (relais), then all ({}):",
         names.join(", ")
     );
     for (operator, recall) in &evaluation.operators {
@@ -552,9 +553,11 @@ fn print_report(report: &Report, seconds: f64) {
             })
             .collect();
         println!(
-            "{operator:<18} {:>6} copies {:>9.4} {}",
+            "{operator:<18} {:>6} copies {:>9.4} {:>6} copies {:>9.4} {}",
             recall.copies,
             recall.recall,
+            recall.unambiguous_copies,
+            recall.unambiguous_recall,
             peers
                 .iter()
                 .map(|p| format!("{p:>9}"))
