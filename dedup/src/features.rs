@@ -74,6 +74,8 @@ pub struct Record {
     pub last_word: Option<u32>,
     /// Words in the description (boilerplate removed).
     pub word_count: u32,
+    /// The description was cut with a truncation mark (a teaser).
+    pub truncated: bool,
     /// Publication day (days since 1970-01-01): the source's creation date, else first seen.
     pub published_day: i32,
     /// First seen by relais.
@@ -147,12 +149,13 @@ impl HashedDescription {
 
     /// The shingles of every sentence, in order.
     fn shingles(&self, width: usize) -> impl Iterator<Item = u32> + '_ {
-        self.description
-            .sentences
-            .iter()
-            .flat_map(move |s| {
-                shingles_of(&self.hashes[s.start as usize..s.end as usize], width, s.partial)
-            })
+        self.description.sentences.iter().flat_map(move |s| {
+            shingles_of(
+                &self.hashes[s.start as usize..s.end as usize],
+                width,
+                s.partial,
+            )
+        })
     }
 }
 
@@ -382,6 +385,7 @@ impl Extractor {
             detail_words: detail_words.into(),
             last_word,
             word_count,
+            truncated: hashed.description.truncated,
             published_day: published.timestamp().div_euclid(86_400) as i32,
             first_seen: offer.first_seen_at,
             completeness,

@@ -308,7 +308,10 @@ mod tests {
         ];
         let recall = operator_recall(&records);
         assert_eq!(recall.len(), 2);
-        assert_eq!((recall["flattened"].copies, recall["flattened"].found), (2, 1));
+        assert_eq!(
+            (recall["flattened"].copies, recall["flattened"].found),
+            (2, 1)
+        );
         assert!((recall["flattened"].recall - 0.5).abs() < 1e-9);
         assert_eq!((recall["framed"].copies, recall["framed"].found), (1, 1));
     }

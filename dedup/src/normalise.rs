@@ -441,7 +441,11 @@ mod tests {
             let sentences: Vec<Vec<String>> = d
                 .sentences
                 .iter()
-                .map(|s| (s.start..s.end).map(|i| d.word(i as usize).to_owned()).collect())
+                .map(|s| {
+                    (s.start..s.end)
+                        .map(|i| d.word(i as usize).to_owned())
+                        .collect()
+                })
                 .collect();
             sentences
         };

@@ -110,7 +110,9 @@ impl UnionFind {
     }
 
     fn ids(mut self) -> Vec<u64> {
-        (0..self.parent.len()).map(|i| self.find(i) as u64).collect()
+        (0..self.parent.len())
+            .map(|i| self.find(i) as u64)
+            .collect()
     }
 }
 
@@ -151,7 +153,12 @@ mod tests {
         let offers = [
             offer("1", "Agent d'entretien", None, text),
             offer("2", "Agent d'entretien", None, &format!("<p>{text}</p>")),
-            offer("3", "Agent d'entretien", None, "Vous accueillez le public à la médiathèque."),
+            offer(
+                "3",
+                "Agent d'entretien",
+                None,
+                "Vous accueillez le public à la médiathèque.",
+            ),
         ];
         let ids = minhash_jaccard(&offers, 0.8);
         assert_eq!(ids[0], ids[1]);

@@ -358,7 +358,12 @@ fn text_rules(
     }
     comparison.text = outcome(if weak {
         comparison.jaccard.max(comparison.containment) >= comparison.containment_needed
-    } else if shorter_words < 10 {
+    } else if shorter_words < 10
+        && !(a.word_count <= b.word_count && a.truncated
+            || b.word_count <= a.word_count && b.truncated)
+    {
+        // A short complete text (a template teaser shared by an employer's ads) must be the
+        // other's whole text; a short teaser cut from a longer ad may be contained in it.
         comparison.jaccard >= config.text_jaccard
     } else {
         comparison.jaccard >= config.text_jaccard

@@ -233,7 +233,10 @@ impl OffreSet {
         match order {
             Order::CreationDate => indices.sort_by_cached_key(|&i| {
                 let offer = &self.offers[i];
-                (offer.dates.created_at.unwrap_or(offer.first_seen_at), key(i))
+                (
+                    offer.dates.created_at.unwrap_or(offer.first_seen_at),
+                    key(i),
+                )
             }),
             Order::SourceThenId => indices.sort_by_cached_key(|&i| key(i)),
         }
@@ -558,10 +561,7 @@ fn print_report(report: &Report, seconds: f64) {
             recall.recall,
             recall.unambiguous_copies,
             recall.unambiguous_recall,
-            peers
-                .iter()
-                .map(|p| format!("{p:>9}"))
-                .collect::<String>()
+            peers.iter().map(|p| format!("{p:>9}")).collect::<String>()
         );
     }
 }

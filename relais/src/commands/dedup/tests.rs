@@ -7,7 +7,7 @@ use relais_dedup::DedupConfig;
 use relais_dedup::metrics::{Labelled, OperatorRecall, evaluate, operator_recall};
 use relais_fixtures::{COPY_OPERATORS, DedupBenchmark};
 
-use super::{Order, OffreSet};
+use super::{OffreSet, Order};
 
 /// Per operator, the copies of a 6 000-record benchmark found in their original's cluster, in
 /// both placing orders; with the overall pairwise precision and lookalike false merges.
