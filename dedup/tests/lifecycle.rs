@@ -86,13 +86,14 @@ fn a_member_that_changes_enough_leaves_and_an_unchanged_update_moves_nothing() {
 #[test]
 fn removing_the_only_bridge_splits_the_cluster() {
     // The combined ad contains both texts, each of the two others contains one: they are linked
-    // only through it.
+    // only through it. The two ends share only the job's last sentence: more than a board's
+    // frame differs at each of their ends.
     let left = offer("francetravail", "1", JOB_TEXT);
-    let second_sentence = JOB_TEXT.find(". ").unwrap() + 2;
+    let last_sentence = JOB_TEXT.rfind(". ").unwrap() + 2;
     let right = offer(
         "indeed",
         "b",
-        &format!("{}\n\n{OTHER_TEXT}", &JOB_TEXT[second_sentence..]),
+        &format!("{}\n\n{OTHER_TEXT}", &JOB_TEXT[last_sentence..]),
     );
     let bridge = offer("hellowork", "a", &format!("{JOB_TEXT}\n\n{OTHER_TEXT}"));
     let mut dedup = dedup_of(&[(&left, 100), (&right, 50), (&bridge, 50)]);

@@ -204,3 +204,71 @@ fn copies_without_a_description_are_judged_by_every_structured_field() {
     other_title.title = "Agent d'accueil (H/F)".into();
     assert!(!compare(&a, &other_title).same_job());
 }
+
+#[test]
+fn a_copy_flattened_rewrapped_or_framed_by_a_board_is_the_same_job() {
+    let (a, _) = base();
+    let mut sections = a.clone();
+    sections.description = format!(
+        "Le poste\n- {}",
+        JOB_TEXT.replace(". ", "\n- ").trim_end_matches('.')
+    );
+    let flattened = sections
+        .description
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let rewrapped = format!(
+        "<div>{}</div>",
+        sections
+            .description
+            .replacen('\n', "<br>", 2)
+            .replace('\n', " ")
+    );
+    let framed = format!(
+        "Offre n° EM-482913 publiée par Emploi Local le 3 mars.\n{}\nRéférence de l'offre : EM-482913",
+        sections.description
+    );
+    for text in [flattened, rewrapped, framed] {
+        let mut b = offer("hellowork", "a", &text);
+        b.title = a.title.clone();
+        let comparison = compare(&sections, &b);
+        assert!(comparison.same_job(), "{text}: {comparison:?}");
+    }
+}
+
+#[test]
+fn a_summary_with_its_header_is_the_same_job_and_another_site_is_not() {
+    let (a, mut summary) = base();
+    let last_sentence = JOB_TEXT.rfind(". ").unwrap() + 2;
+    summary.description = format!(
+        "En bref : Agent d'entretien à Cahors.\n{}.\n{}",
+        JOB_TEXT.split(". ").next().unwrap(),
+        &JOB_TEXT[last_sentence..]
+    );
+    let comparison = compare(&a, &summary);
+    assert!(comparison.same_job(), "{comparison:?}");
+    assert_eq!(comparison.detail_conflicts, 0);
+
+    let mut other_site = a.clone();
+    other_site.description = JOB_TEXT.replace("l'école Jules Ferry", "l'école Victor Hugo");
+    let comparison = compare(&a, &other_site);
+    assert_eq!(comparison.details, Outcome::Different, "{comparison:?}");
+    assert!(!comparison.same_job());
+}
+
+#[test]
+fn a_company_under_a_brand_variant_is_the_same_employer() {
+    let (mut a, mut b) = base();
+    a.employer.name = Some("Services Henry SARL".into());
+    for variant in [
+        "Groupe Services Henry",
+        "Services Henry France",
+        "SERVICES HENRY - Agence de Cahors",
+    ] {
+        b.employer.name = Some(variant.into());
+        assert_eq!(compare(&a, &b).employer, Outcome::Same, "{variant}");
+    }
+    b.employer.name = Some("Services Martin".into());
+    assert_eq!(compare(&a, &b).employer, Outcome::Different);
+}
