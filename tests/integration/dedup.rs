@@ -204,6 +204,26 @@ fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
             "{family}"
         );
     }
+    // Issue 13: both placing orders agree within half a point; the peers are measured on the
+    // same records and do worse; every copy operator has its recall.
+    let orders = &figures["orders"];
+    for measure in ["pairwise_precision", "pairwise_recall"] {
+        let (by_date, by_source) = (
+            orders["creation_date"][measure].as_f64().unwrap(),
+            orders["source_then_id"][measure].as_f64().unwrap(),
+        );
+        assert!((by_date - by_source).abs() <= 0.005, "{measure}: {orders}");
+    }
+    for peer in ["postal_code_title_dice", "minhash_jaccard"] {
+        let peer_f1 = figures["peers"][peer]["bcubed_f1"].as_f64().unwrap();
+        assert!(peer_f1 < f("bcubed_f1"), "{peer}: {peer_f1}");
+    }
+    let operators = figures["operators"].as_object().unwrap();
+    assert_eq!(operators.len(), 8, "{operators:?}");
+    for (operator, recall) in operators {
+        assert!(recall["copies"].as_u64().unwrap() > 100, "{operator}");
+        assert!(recall["unambiguous_recall"].as_f64().unwrap() >= 0.95, "{operator}");
+    }
 }
 
 /// `relais dedup eval --offres … --truth … --json`.
