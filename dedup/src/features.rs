@@ -410,8 +410,8 @@ impl Extractor {
             .zip(hashed.sentence_keys())
             .filter(|(sentence, key)| {
                 !self.is_boilerplate(*key)
-                    && !(sentence.partial
-                        && shingles_of(
+                    && (!sentence.partial
+                        || !shingles_of(
                             &hashed.hashes[sentence.start as usize..sentence.end as usize],
                             width,
                             true,

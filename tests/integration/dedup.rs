@@ -222,7 +222,10 @@ fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
     assert_eq!(operators.len(), 8, "{operators:?}");
     for (operator, recall) in operators {
         assert!(recall["copies"].as_u64().unwrap() > 100, "{operator}");
-        assert!(recall["unambiguous_recall"].as_f64().unwrap() >= 0.95, "{operator}");
+        assert!(
+            recall["unambiguous_recall"].as_f64().unwrap() >= 0.95,
+            "{operator}"
+        );
     }
 }
 
