@@ -96,7 +96,7 @@ pub struct Comparison {
     pub details: Outcome,
     /// Detail words (in their context) only in the first, only in the second offer.
     pub unique_details: (u32, u32),
-    /// Places (the same previous detail word) where each side has a detail word of its own.
+    /// Places (the same two detail words before) where each side has a detail word of its own.
     pub detail_conflicts: u32,
 }
 
@@ -431,24 +431,26 @@ const BRAND_WORDS: &[&str] = &[
 /// being two words or more (or both the same word): `services henry` is `groupe services henry`
 /// and `services henry france`.
 fn one_name_within_the_other(x: &str, y: &str) -> bool {
-    // An agency is its company: `x agence nanterre` is `x`.
-    let words = |name: &str| -> Vec<String> {
-        let name = name.split(" agence ").next().unwrap_or(name);
-        let all: Vec<&str> = name.split(' ').collect();
-        let kept: Vec<&str> = all
-            .iter()
-            .copied()
-            .filter(|w| !BRAND_WORDS.contains(w))
-            .collect();
-        // A name made of brand words only (`Groupe Services`) keeps them.
-        let kept = if kept.is_empty() { all } else { kept };
-        kept.into_iter().map(str::to_owned).collect()
-    };
-    let (x, y) = (words(x), words(y));
+    let (x, y) = (name_words(x), name_words(y));
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     !short.is_empty()
         && short.iter().all(|w| long.contains(w))
         && (short.len() >= 2 || long.len() == 1)
+}
+
+/// A normalised name's words without brand words, and without an agency's place (`x agence
+/// nanterre` is `x`); a name made of brand words only (`groupe services`) keeps them.
+fn name_words(name: &str) -> Vec<&str> {
+    let name = name.split(" agence ").next().unwrap_or(name);
+    let kept: Vec<&str> = name
+        .split(' ')
+        .filter(|w| !BRAND_WORDS.contains(w))
+        .collect();
+    if kept.is_empty() {
+        name.split(' ').collect()
+    } else {
+        kept
+    }
 }
 
 fn place(a: &Record, b: &Record) -> Outcome {
