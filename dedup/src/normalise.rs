@@ -200,7 +200,13 @@ pub fn strip_html(text: &str) -> Cow<'_, str> {
                 | "blockquote"
                 | "section"
         );
-        out.push(if block { '\n' } else { ' ' });
+        if tag == "li" && rest[start + 1..].starts_with('/') {
+            // A list item is a unit of content, ended like a sentence: a board's boilerplate
+            // arrives as items without full stops.
+            out.push_str(".\n");
+        } else {
+            out.push(if block { '\n' } else { ' ' });
+        }
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
@@ -427,7 +433,8 @@ mod tests {
                 "materiel"
             ]
         );
-        assert_eq!(d.sentences.len(), 1, "line breaks end no sentence");
+        // `</p>` ends no sentence (paragraphs are wrapping); each `</li>` does.
+        assert_eq!(d.sentences.len(), 2);
         assert!(!d.truncated);
     }
 
@@ -452,6 +459,12 @@ mod tests {
         assert_eq!(split(original).len(), 3);
         assert_eq!(split(original), split(&flattened));
         assert_eq!(split(original), split(rewrapped));
+        // A list item ends like a sentence: a board's boilerplate in items without full stops.
+        let listed = split(
+            "<p>Vous assurez l'entretien.</p><ul><li>Postulez en un clic</li><li>Créez votre alerte</li></ul>",
+        );
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[1], ["postulez", "en", "un", "clic"]);
     }
 
     #[test]

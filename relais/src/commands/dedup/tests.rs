@@ -87,7 +87,7 @@ fn assert_found(operator: &str, floor: f64) {
 
 #[test]
 fn copies_with_a_board_s_habits_are_found() {
-    assert_found("board_habits", 0.975);
+    assert_found("board_habits", 0.99);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn copies_framed_by_a_board_s_reference_lines_are_found() {
 
 #[test]
 fn teasers_cut_short_are_found() {
-    assert_found("teaser", 0.95);
+    assert_found("teaser", 0.97);
 }
 
 #[test]
@@ -117,12 +117,12 @@ fn a_board_s_summary_of_a_longer_ad_is_found() {
 
 #[test]
 fn copies_under_another_name_of_the_employer_are_found() {
-    assert_found("employer_alias", 0.975);
+    assert_found("employer_alias", 0.99);
 }
 
 #[test]
 fn copies_that_do_not_state_the_contract_are_found() {
-    assert_found("contract_one_side", 0.975);
+    assert_found("contract_one_side", 0.99);
 }
 
 #[test]
