@@ -443,6 +443,8 @@ fn contract(record: &FeedRecord, options: &NormaliseOptions) -> Contract {
         .or_else(|| work_study.then_some(ContractKind::Apprenticeship))
         .or_else(|| kinds.first().copied())
         .unwrap_or_else(|| options.default_contract.unwrap_or(ContractKind::Other));
+    // A feed of apprenticeships only (`default_contract = "apprenticeship"`) is work-study too.
+    let work_study = work_study || kind == ContractKind::Apprenticeship;
     Contract {
         kind,
         code: None,

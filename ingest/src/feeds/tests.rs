@@ -77,6 +77,13 @@ fn check(offers: &[Offer], expected: &[Expected]) {
             offer.location
         );
         assert_eq!(offer.contract.kind, want.contract, "{}", want.id);
+        if want.contract == ContractKind::Apprenticeship {
+            assert!(
+                offer.contract.work_study,
+                "{}: {:?}",
+                want.id, offer.contract
+            );
+        }
         assert_eq!(
             offer.dates.created_at,
             want.published.map(|p| p.parse().unwrap()),
