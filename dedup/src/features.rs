@@ -147,9 +147,13 @@ impl HashedDescription {
         })
     }
 
-    /// The shingles of every sentence, in order.
-    fn shingles(&self, width: usize) -> impl Iterator<Item = u32> + '_ {
-        self.description.sentences.iter().flat_map(move |s| {
+    /// The shingles of `sentences` (of this description), in order.
+    fn shingles<'a>(
+        &'a self,
+        sentences: &'a [Sentence],
+        width: usize,
+    ) -> impl Iterator<Item = u32> + 'a {
+        sentences.iter().flat_map(move |s| {
             shingles_of(
                 &self.hashes[s.start as usize..s.end as usize],
                 width,
@@ -203,7 +207,7 @@ impl Extractor {
         let mut keys: Vec<u64> = hashed.sentence_keys().collect();
         keys.extend(
             hashed
-                .shingles(self.config.shingle_words)
+                .shingles(&hashed.description.sentences, self.config.shingle_words)
                 .map(|s| u64::from(s) ^ SHINGLE_SALT << 32),
         );
         keys.sort_unstable();
@@ -238,16 +242,7 @@ impl Extractor {
         let kept = self.without_boilerplate(&hashed);
         let sentence = |s: &Sentence| s.start as usize..s.end as usize;
 
-        let mut shingles: Vec<u32> = kept
-            .iter()
-            .flat_map(|s| {
-                shingles_of(
-                    &hashed.hashes[sentence(s)],
-                    self.config.shingle_words,
-                    s.partial,
-                )
-            })
-            .collect();
+        let mut shingles: Vec<u32> = hashed.shingles(&kept, self.config.shingle_words).collect();
         let head = &shingles[..shingles.len().min(EDGE_SHINGLES)];
         let tail = shingles.iter().rev().take(EDGE_SHINGLES);
         let edges: Vec<u32> = head.iter().chain(tail).copied().collect();
@@ -353,7 +348,7 @@ impl Extractor {
                     DurationUnit::Year => 365.0,
                 }
         });
-        let completeness = (word_count.min(400))
+        let completeness = word_count.min(400)
             + if offer.salary.is_some() { 60 } else { 0 }
             + if commune.is_some() { 60 } else { 0 }
             + if employer.is_some() { 40 } else { 0 }
@@ -491,8 +486,12 @@ fn content_hash(record: &Record) -> u64 {
         record.grades,
         record.published_day as u64,
         u64::from(record.last_word.unwrap_or(0)),
+        u64::from(record.head_len),
+        u64::from(record.truncated),
     ];
     parts.extend(record.shingles.iter().map(|&s| u64::from(s)));
+    // The ends in order: an update that only moves sentences changes what a frame can be.
+    parts.extend(record.edges.iter().map(|&s| u64::from(s) | 1 << 32));
     parts.extend(record.detail_words.iter().map(|&w| u64::from(w) << 1));
     sequence_hash(&parts, 0xc0_7e47)
 }

@@ -34,6 +34,9 @@ pub enum DedupCommand {
     Explain(ExplainArgs),
     /// Writes the generated benchmark as `offres.jsonl` and `truth.tsv`.
     Generate(GenerateArgs),
+    /// Writes offers given as `Offre` lines (real ones, say) with a copy of each per copy
+    /// operator of the benchmark, as `offres.jsonl` and `truth.tsv` for `dedup eval`.
+    Reshape(ReshapeArgs),
     /// Lists the jobs published by several offers of the store: the copy shown, the others, and
     /// why each link was made.
     Clusters {
@@ -100,12 +103,27 @@ pub struct GenerateArgs {
     out: PathBuf,
 }
 
+/// Arguments of `relais dedup reshape`.
+#[derive(Debug, Args)]
+pub struct ReshapeArgs {
+    /// The offers: one France Travail `Offre` JSON object per line, each a distinct job.
+    #[arg(long)]
+    offres: PathBuf,
+    /// Seed of the reshaping.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Directory to write `offres.jsonl` and `truth.tsv` into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 /// Runs a `relais dedup` subcommand.
 pub async fn run(config_path: Option<&Path>, command: DedupCommand) -> anyhow::Result<ExitCode> {
     match command {
         DedupCommand::Eval(args) => eval(config_path, args),
         DedupCommand::Explain(args) => explain(config_path, args).await,
         DedupCommand::Generate(args) => generate(args),
+        DedupCommand::Reshape(args) => reshape(args),
         DedupCommand::Clusters { json } => clusters(config_path, json).await,
     }
 }
@@ -663,6 +681,38 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     truth.flush()?;
     println!(
         "wrote {} and {}",
+        args.out.join("offres.jsonl").display(),
+        args.out.join("truth.tsv").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reshape(args: ReshapeArgs) -> anyhow::Result<ExitCode> {
+    let input = File::open(&args.offres)
+        .with_context(|| format!("cannot read `{}`", args.offres.display()))?;
+    let mut offres = Vec::new();
+    for (number, line) in BufReader::new(input).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let offre: Value = serde_json::from_str(&line)
+            .with_context(|| format!("line {} is not a JSON object", number + 1))?;
+        if offre["id"].as_str().is_none() {
+            bail!("line {}: an `Offre` needs a string `id`", number + 1);
+        }
+        offres.push(offre);
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create `{}`", args.out.display()))?;
+    let mut out = BufWriter::new(File::create(args.out.join("offres.jsonl"))?);
+    let mut truth = BufWriter::new(File::create(args.out.join("truth.tsv"))?);
+    let written = relais_fixtures::write_reshaped(&offres, args.seed, &mut out, &mut truth)?;
+    out.flush()?;
+    truth.flush()?;
+    println!(
+        "wrote {written} records of {} jobs to {} and {}",
+        offres.len(),
         args.out.join("offres.jsonl").display(),
         args.out.join("truth.tsv").display()
     );
