@@ -154,11 +154,9 @@ impl HashedDescription {
         width: usize,
     ) -> impl Iterator<Item = u32> + 'a {
         sentences.iter().flat_map(move |s| {
-            shingles_of(
-                &self.hashes[s.start as usize..s.end as usize],
-                width,
-                s.partial,
-            )
+            self.description
+                .segments(s)
+                .flat_map(move |(words, partial)| shingles_of(&self.hashes[words], width, partial))
         })
     }
 }
@@ -168,12 +166,14 @@ impl HashedDescription {
 /// sentences: a board's summary that keeps whole sentences, or a text without a boilerplate
 /// sentence, has no shingle its original lacks.
 fn shingles_of(hashes: &[u64], width: usize, partial: bool) -> impl Iterator<Item = u32> + '_ {
-    let width = width.min(hashes.len()).max(1);
+    // A partial sentence shorter than `width` is compared to nothing: its one shorter shingle
+    // is no shingle of the longer sentence it was cut from.
     let count = if hashes.is_empty() || (partial && hashes.len() < width) {
         0
     } else {
-        hashes.len() + 1 - width
+        hashes.len() + 1 - width.min(hashes.len())
     };
+    let width = width.min(hashes.len()).max(1);
     (0..count).map(move |i| (sequence_hash(&hashes[i..i + width], SHINGLE_SALT) >> 32) as u32)
 }
 
@@ -240,7 +240,6 @@ impl Extractor {
     pub fn extract(&self, offer: &Offer, trust_rank: i32) -> Record {
         let hashed = HashedDescription::of(&offer.description);
         let kept = self.without_boilerplate(&hashed);
-        let sentence = |s: &Sentence| s.start as usize..s.end as usize;
 
         let mut shingles: Vec<u32> = hashed.shingles(&kept, self.config.shingle_words).collect();
         let head = &shingles[..shingles.len().min(EDGE_SHINGLES)];
@@ -263,11 +262,12 @@ impl Extractor {
         let mut detail_words: Vec<u32> = Vec::new();
         let mut last_word = None;
         let mut word_count = 0;
-        for s in &kept {
-            word_count += s.end - s.start;
-            // Each detail word with the two before it in its sentence (0 at its start).
+        for (words, _) in kept.iter().flat_map(|s| hashed.description.segments(s)) {
+            word_count += words.len() as u32;
+            // Each detail word with the two before it in its sentence or list item (0 at its
+            // start).
             let mut context = (0, 0);
-            for i in sentence(s) {
+            for i in words {
                 let word = hashed.description.word(i);
                 if !is_detail_word(word) || title_words.contains(&word) {
                     continue;
@@ -406,12 +406,9 @@ impl Extractor {
             .filter(|(sentence, key)| {
                 !self.is_boilerplate(*key)
                     && (!sentence.partial
-                        || !shingles_of(
-                            &hashed.hashes[sentence.start as usize..sentence.end as usize],
-                            width,
-                            true,
-                        )
-                        .all(|s| self.is_frequent(s)))
+                        || !hashed
+                            .shingles(std::slice::from_ref(sentence), width)
+                            .all(|s| self.is_frequent(s)))
             })
             .map(|(sentence, _)| *sentence)
             .collect();

@@ -3,11 +3,23 @@
 
 use std::borrow::Cow;
 
+/// What separates two words, when something does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Break {
+    /// The end of a sentence (`.`, `!`, `?`, `;`, `•`, `…`).
+    Sentence,
+    /// The end of a sentence cut by a truncation mark ([`CUT`]).
+    Cut,
+    /// A list's bullet inside a sentence (`- `, `* `, `– `, `· ` between spaces): the items of
+    /// a list without full stops.
+    Bullet,
+}
+
 /// Calls `emit` with each word of `text`, lower-cased ASCII (accents folded, `œ` → `oe`),
-/// and `sentence_end` between sentences (`.`, `!`, `?`, `;`, `•`, `…`), with `true` after a
-/// sentence cut by a truncation mark ([`CUT`]). Line breaks do not end a sentence: boards
-/// flatten, merge and split lines, and recognising a copy must not depend on them.
-fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl FnMut(bool)) {
+/// and `on_break` between sentences and before a list's items. Line breaks do not end a
+/// sentence: boards flatten, merge and split lines, and recognising a copy must not depend on
+/// them; a bullet stays a bullet once its line is flattened.
+fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut on_break: impl FnMut(Break)) {
     let mut word = String::with_capacity(24);
     let flush = |word: &mut String, emit: &mut dyn FnMut(&str)| {
         if !word.is_empty() {
@@ -15,21 +27,34 @@ fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl 
             word.clear();
         }
     };
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    let mut after_space = true;
+    while let Some(c) = chars.next() {
+        let follows_space = std::mem::replace(&mut after_space, c.is_whitespace());
         if c.is_ascii_alphanumeric() {
             word.push(c.to_ascii_lowercase());
             continue;
         }
+        if matches!(c, '-' | '*' | '–' | '·')
+            && follows_space
+            && chars.peek().is_none_or(|n| n.is_whitespace())
+        {
+            flush(&mut word, &mut emit);
+            on_break(Break::Bullet);
+            continue;
+        }
         if c.is_ascii() || c.is_whitespace() {
             flush(&mut word, &mut emit);
-            if matches!(c, '.' | '!' | '?' | ';' | CUT) {
-                sentence_end(c == CUT);
+            match c {
+                '.' | '!' | '?' | ';' => on_break(Break::Sentence),
+                CUT => on_break(Break::Cut),
+                _ => {}
             }
             continue;
         }
         if c == '•' || c == '…' {
             flush(&mut word, &mut emit);
-            sentence_end(false);
+            on_break(Break::Sentence);
             continue;
         }
         match deunicode::deunicode_char(c) {
@@ -40,7 +65,7 @@ fn for_each_word(text: &str, mut emit: impl FnMut(&str), mut sentence_end: impl 
         }
     }
     flush(&mut word, &mut emit);
-    sentence_end(false);
+    on_break(Break::Sentence);
 }
 
 /// Where a truncation mark cut a sentence, once the mark and the cut word are removed.
@@ -236,6 +261,8 @@ pub struct Description {
     spans: Vec<(u32, u32)>,
     /// The sentences.
     pub sentences: Vec<Sentence>,
+    /// The words a list's bullet comes before, inside a sentence, in order.
+    item_starts: Vec<u32>,
     /// The text had truncation marks (`…`, `[...]`): it is a teaser.
     pub truncated: bool,
 }
@@ -252,6 +279,29 @@ impl Description {
         self.spans
             .iter()
             .map(|&(start, end)| &self.buffer[start as usize..end as usize])
+    }
+
+    /// The parts of sentence `s` between its list's bullets, as ranges of words, with whether
+    /// each is cut by a truncation mark (only the last part of a partial sentence is).
+    pub fn segments(
+        &self,
+        s: &Sentence,
+    ) -> impl Iterator<Item = (std::ops::Range<usize>, bool)> + '_ {
+        let Sentence {
+            start,
+            end,
+            partial,
+        } = *s;
+        let from = self.item_starts.partition_point(|&i| i <= start);
+        let to = self.item_starts.partition_point(|&i| i < end);
+        let bounds = &self.item_starts[from..to];
+        let starts = std::iter::once(start).chain(bounds.iter().copied());
+        let ends = bounds.iter().copied().chain(std::iter::once(end));
+        let last = bounds.len();
+        starts
+            .zip(ends)
+            .enumerate()
+            .map(move |(i, (a, b))| (a as usize..b as usize, partial && i == last))
     }
 
     /// Number of words.
@@ -307,6 +357,7 @@ pub fn split_description(text: &str) -> Description {
     let buffer = std::cell::RefCell::new(String::with_capacity(text.len()));
     let spans = std::cell::RefCell::new(Vec::new());
     let mut sentences = Vec::new();
+    let mut item_starts = Vec::new();
     let mut start = 0u32;
     for_each_word(
         &text,
@@ -316,18 +367,25 @@ pub fn split_description(text: &str) -> Description {
             buffer.push_str(w);
             spans.borrow_mut().push((from, buffer.len() as u32));
         },
-        |partial| {
+        |found| {
             let end = spans.borrow().len() as u32;
+            if found == Break::Bullet {
+                if end > start && item_starts.last() != Some(&end) {
+                    item_starts.push(end);
+                }
+                return;
+            }
             if end > start {
                 sentences.push(Sentence {
                     start,
                     end,
-                    partial,
+                    partial: found == Break::Cut,
                 });
             }
             start = end;
         },
     );
+    description.item_starts = item_starts;
     description.buffer = buffer.into_inner();
     description.spans = spans.into_inner();
     description.sentences = sentences;
@@ -465,6 +523,52 @@ mod tests {
         );
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[1], ["postulez", "en", "un", "clic"]);
+    }
+
+    #[test]
+    fn a_list_without_full_stops_is_split_in_items_flattened_or_not() {
+        let original = "Missions suivantes :\n- Accueillir les clients\n- Préparer les commandes du jour\n\nVisite de Saint-Denis, 9h-17h - lundi.";
+        let flattened = original.split_whitespace().collect::<Vec<_>>().join(" ");
+        let items = |text: &str| {
+            let d = split_description(text);
+            let items: Vec<Vec<String>> = d
+                .sentences
+                .iter()
+                .flat_map(|s| d.segments(s).collect::<Vec<_>>())
+                .map(|(words, _)| words.map(|i| d.word(i).to_owned()).collect())
+                .collect();
+            (d.sentences.len(), items)
+        };
+        let (sentences, parts) = items(original);
+        // One sentence up to the full stop; a hyphen inside a word or between figures is no
+        // bullet, one between spaces is.
+        assert_eq!(sentences, 1);
+        assert_eq!(
+            parts,
+            [
+                vec!["missions", "suivantes"],
+                vec!["accueillir", "les", "clients"],
+                vec![
+                    "preparer",
+                    "les",
+                    "commandes",
+                    "du",
+                    "jour",
+                    "visite",
+                    "de",
+                    "saint",
+                    "denis",
+                    "9h",
+                    "17h"
+                ],
+                vec!["lundi"],
+            ]
+        );
+        assert_eq!(items(&flattened), (sentences, parts));
+        // Only the last item of a cut sentence is partial.
+        let d = split_description("Missions :\n- Accueillir les clients\n- Préparer les comm…");
+        let partial: Vec<bool> = d.segments(&d.sentences[0]).map(|(_, p)| p).collect();
+        assert_eq!(partial, [false, false, true]);
     }
 
     #[test]

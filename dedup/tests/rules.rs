@@ -257,6 +257,37 @@ fn a_summary_with_its_header_is_the_same_job_and_another_site_is_not() {
     assert!(!comparison.same_job());
 }
 
+/// An ad whose missions are a list without full stops, as France Travail and boards write them.
+const LIST_TEXT: &str = "La commune de Cahors recrute un agent pour l'entretien de ses bâtiments communaux et de ses écoles.
+Les missions seront les suivantes :
+- Assurer le nettoyage quotidien des classes et des sanitaires de l'école Jules Ferry
+- Entretenir les vitres et les sols de la mairie et de la médiathèque
+- Gérer le stock des produits d'entretien et signaler les besoins au responsable
+- Participer au service de restauration scolaire le midi
+Horaires : du lundi au vendredi, de 6 h à 13 h.";
+
+#[test]
+fn a_summary_and_a_teaser_of_a_list_without_full_stops_are_the_same_job() {
+    let (mut a, mut summary) = base();
+    a.description = LIST_TEXT.into();
+    // The summary keeps two items; the teaser cuts an item short.
+    let lines: Vec<&str> = LIST_TEXT.lines().collect();
+    summary.description = format!(
+        "En bref : agent d'entretien à Cahors.\n{}\n{}\n{}\n{}",
+        lines[0], lines[1], lines[2], lines[3]
+    );
+    let comparison = compare(&a, &summary);
+    assert!(comparison.same_job(), "{comparison:?}");
+    let mut teaser = summary.clone();
+    teaser.description = format!("{} {} - Entretenir les vitres et…", lines[0], lines[1]);
+    let comparison = compare(&a, &teaser);
+    assert!(comparison.same_job(), "{comparison:?}");
+    // Another school named in an item is still another job.
+    let mut other_site = a.clone();
+    other_site.description = LIST_TEXT.replace("Jules Ferry", "Victor Hugo");
+    assert!(!compare(&a, &other_site).same_job());
+}
+
 #[test]
 fn a_company_under_a_brand_variant_is_the_same_employer() {
     let (mut a, mut b) = base();
