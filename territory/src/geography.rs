@@ -11,6 +11,7 @@ const GROUPINGS: &str = include_str!("../data/groupings.tsv");
 const DEPARTEMENTS: &str = include_str!("../data/departements.tsv");
 const REGIONS: &str = include_str!("../data/regions.tsv");
 const POINTS: &str = include_str!("../data/points.tsv");
+const FORMER_NAMES: &str = include_str!("../data/former-names.tsv");
 
 /// What a row of the COG is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +79,9 @@ pub struct Geography {
     regions: HashMap<&'static str, (&'static str, Vec<u32>)>,
     by_postal_code: HashMap<&'static str, Vec<u32>>,
     by_name: HashMap<String, Vec<u32>>,
-    /// Names of delegated and associated communes (former communes, most of them), normalised,
-    /// to the current commune they belong to, when it bears another name.
+    /// Names of delegated and associated communes (former communes, most of them), and the
+    /// names communes bore in earlier vintages of the COG, normalised, to the current commune
+    /// they belong to, when it bears another name.
     by_former_name: HashMap<String, Vec<u32>>,
     departement_by_name: HashMap<String, &'static str>,
     region_by_name: HashMap<String, &'static str>,
@@ -215,15 +217,20 @@ impl Geography {
                 .or_default()
                 .push(id);
         }
-        for position in 0..geography.rows.len() {
-            let row = &geography.rows[position];
-            if !matches!(row.kind, CommuneKind::Delegated | CommuneKind::Associated) {
-                continue;
-            }
-            let Some(id) = row.parent.and_then(|p| geography.current_commune(p)) else {
+        let delegated = geography
+            .rows
+            .iter()
+            .filter(|row| matches!(row.kind, CommuneKind::Delegated | CommuneKind::Associated))
+            .filter_map(|row| Some((row.name, row.parent?)));
+        // Earlier vintages (`data/former-names.tsv`): communes merged without a delegated commune,
+        // or renamed, whose old name offers still carry.
+        let earlier = table_rows(FORMER_NAMES).map(|f| (f[1], f[4]));
+        let former: Vec<(&'static str, &'static str)> = delegated.chain(earlier).collect();
+        for (name, commune) in former {
+            let Some(id) = geography.current_commune(commune) else {
                 continue;
             };
-            let name = normalise_place_name(row.name);
+            let name = normalise_place_name(name);
             if name != normalise_place_name(geography.commune(id).name) {
                 let ids = geography.by_former_name.entry(name).or_default();
                 if !ids.contains(&id) {

@@ -183,8 +183,8 @@ fn a_renamed_and_merged_commune() {
         PostalCode,
     );
     text("Évry-Courcouronnes", Some("91228"), Some("91"), UniqueName);
-    // The old name alone is not in the current COG: the département is what can be said.
-    text("91 - EVRY", None, Some("91"), Departement);
+    // The old name alone is in no row of the current COG, but in earlier vintages'.
+    text("91 - EVRY", Some("91228"), Some("91"), DepartementAndName);
 }
 
 #[test]
@@ -251,4 +251,23 @@ fn a_former_commune_s_name_resolves_to_its_commune_nouvelle() {
     text("01 - Béon", Some("01138"), Some("01"), DepartementAndName);
     text("Brénaz", Some("01453"), Some("01"), UniqueName);
     text("46 - Cahors", Some("46042"), Some("46"), DepartementAndName);
+}
+
+#[test]
+fn a_name_from_an_earlier_vintage_resolves_to_the_commune_it_is_part_of_now() {
+    // Rignat: a commune déléguée of Bohas-Meyriat-Rignat until 2026, in no current row.
+    text("01 - RIGNAT", Some("01245"), Some("01"), DepartementAndName);
+    // Songieu: merged into Haut Valromey (2016), its commune déléguée removed since.
+    text("SONGIEU", Some("01187"), Some("01"), UniqueName);
+    // Pargny-Filain: renamed Pargny-et-Filain; its postal code narrows the search.
+    check(
+        "Pargny-Filain",
+        Some("02000"),
+        None,
+        Some("02589"),
+        Some("02"),
+        PostalCodeAndName,
+    );
+    // A current commune's name still wins: Filain (Haute-Saône) is not the former Filain (Aisne).
+    text("FILAIN", Some("70234"), Some("70"), UniqueName);
 }
