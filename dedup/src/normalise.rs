@@ -235,12 +235,48 @@ pub fn strip_html(text: &str) -> Cow<'_, str> {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    if out.contains('&')
-        && let Ok(decoded) = quick_xml::escape::unescape(&out)
-    {
-        return Cow::Owned(decoded.into_owned());
+    if out.contains('&') {
+        return Cow::Owned(decode_entities(&out));
     }
     Cow::Owned(out)
+}
+
+/// HTML entities decoded one by one: a bare `&` (`Qualité & RSE`) or an unknown name is kept as
+/// written and leaves the others decoded (a strict unescape fails on the whole text).
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let entity = rest[1..]
+            .find(';')
+            .filter(|&end| end <= 32)
+            .map(|end| &rest[1..=end]);
+        let decoded = entity.and_then(|name| match name.strip_prefix('#') {
+            Some(number) => number
+                .strip_prefix(['x', 'X'])
+                .map_or_else(
+                    || number.parse().ok(),
+                    |hex| u32::from_str_radix(hex, 16).ok(),
+                )
+                .and_then(char::from_u32)
+                .map(|c| Cow::Owned(c.to_string())),
+            None => quick_xml::escape::resolve_html5_entity(name).map(Cow::Borrowed),
+        });
+        match (entity, decoded) {
+            (Some(name), Some(decoded)) => {
+                out.push_str(&decoded);
+                rest = &rest[name.len() + 2..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// One sentence of a description: the range of its words in [`Description::words`].
@@ -494,6 +530,12 @@ mod tests {
         // `</p>` ends no sentence (paragraphs are wrapping); each `</li>` does.
         assert_eq!(d.sentences.len(), 2);
         assert!(!d.truncated);
+        // A bare `&` or an unknown name leaves the other entities decoded.
+        let d = split_description("<p>Qualit&eacute; & RSE &#233;t&#xE9; &nope; &#39;</p>");
+        assert_eq!(
+            d.words().collect::<Vec<_>>(),
+            ["qualite", "rse", "ete", "nope"]
+        );
     }
 
     #[test]
