@@ -9,6 +9,12 @@
   each per copy operator, and `relais dedup eval` scores the binary on them, over all copies and
   one operator at a time (each time with every original, so that false merges count too).
 
+With `--background N`, N records of the generated benchmark are added to the whole set, as a
+production store holds thousands of offers of each board: the boards' boilerplate that the
+copies carry is then learned, as it is in production, which a set of a few dozen jobs cannot do.
+The copies found per operator then come from `dedup eval`'s own figures (the binary must have
+them), over the real jobs only.
+
 Used to say whether a change made anything worse on real inputs: run it with the binary before
 and the binary after, and compare. `--reshape-with` names the binary that writes the copies (one
 that has `dedup reshape`), so that an older binary is scored on the same records.
@@ -139,6 +145,7 @@ def main():
     parser.add_argument("--reshape-with", help="the binary that writes the copies (default: --relais)")
     parser.add_argument("--ft-sample", help="a France Travail search response (JSON with `resultats`)")
     parser.add_argument("--out", help="directory for the stores and sets (default: a temporary one)")
+    parser.add_argument("--background", type=int, default=0, help="generated records added to the whole set")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     binary = str(pathlib.Path(args.relais).resolve())
@@ -185,6 +192,34 @@ def main():
         subset_truth.write_text("".join(f"{truth[i][0]}\t{truth[i][1]}\n" for i in keep))
         result["dedup"][operator] = scores(binary, subset, subset_truth)
 
+    if args.background:
+        generated = out / "generated"
+        run(reshaper, "dedup", "generate", "--records", str(args.background), "--seed", "7", "--out", str(generated))
+        mixed_records = list(records)
+        mixed_truth = [f"{row[0]}\t{row[1]}\t\t\t{row[4]}" for row in truth]
+        for line, labels in zip(
+            (generated / "offres.jsonl").read_text().splitlines(),
+            (generated / "truth.tsv").read_text().splitlines(),
+        ):
+            offre = json.loads(line)
+            offre["id"] = "bg-" + offre["id"]
+            mixed_records.append(json.dumps(offre, ensure_ascii=False))
+            columns = labels.split("\t")
+            mixed_truth.append(f"bg-{columns[0]}\tbg-{columns[1]}\t\t\tbackground")
+        mixed = out / "mixed.jsonl"
+        mixed.write_text("".join(r + "\n" for r in mixed_records))
+        mixed_tsv = out / "mixed.tsv"
+        mixed_tsv.write_text("".join(t + "\n" for t in mixed_truth))
+        report = json.loads(run(binary, "dedup", "eval", "--offres", str(mixed), "--truth", str(mixed_tsv), "--json"))
+        result["with_background"] = {
+            "records": report["records"],
+            "operators": {
+                name: round(figures["recall"], 4)
+                for name, figures in report["operators"].items()
+                if name != "background"
+            },
+        }
+
     if args.json:
         print(json.dumps(result, indent=1, sort_keys=True))
         return
@@ -197,6 +232,11 @@ def main():
     for name, s in result["dedup"].items():
         if name != "jobs":
             print(f"{name}\t{s['records']}\t{s['true_pairs']}\t{s['predicted_pairs']}\t{s['precision']}\t{s['recall']}")
+    if "with_background" in result:
+        background = result["with_background"]
+        print(f"\nreal copies found in their original's cluster among {background['records']} records (with the generated ones)")
+        for name, recall in background["operators"].items():
+            print(f"{name}\t{recall}")
 
 
 if __name__ == "__main__":
