@@ -591,14 +591,24 @@ impl Deduplicator {
         }
     }
 
+    /// The members of the record's buckets that may be its copies: up to
+    /// `max_candidates_per_bucket` of each bucket, newest first, among those published within
+    /// `window_days` of it (the dates rule parts the others). A bucket is linked in the order
+    /// offers were placed, which is not their publication order when a store is read source by
+    /// source; a bounded walk past the others keeps the cap for the ones that can match.
     fn candidates(&self, record: &Record) -> Vec<u32> {
-        let cap = self.extractor.config.max_candidates_per_bucket;
+        let config = &self.extractor.config;
+        let cap = config.max_candidates_per_bucket;
         let mut found = Vec::new();
         for &key in record.blocking_keys.iter() {
             let mut slot = self.buckets.get(&key).copied().unwrap_or(NONE);
-            let mut walked = 0;
-            while slot != NONE && walked < cap {
-                found.push(slot);
+            let (mut taken, mut walked) = (0, 0);
+            while slot != NONE && taken < cap && walked < cap * 4 {
+                let other = self.record_at(slot);
+                if (other.published_day - record.published_day).abs() <= config.window_days {
+                    found.push(slot);
+                    taken += 1;
+                }
                 walked += 1;
                 slot = self.next_in_bucket(slot, key);
             }

@@ -214,6 +214,12 @@ fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
         );
         assert!((by_date - by_source).abs() <= 0.005, "{measure}: {orders}");
     }
+    // Blocking proposes the true pairs in production's order too (a bucket's cap counts only
+    // the members within the dates window).
+    let blocking = orders["source_then_id"]["blocking_pair_completeness"]
+        .as_f64()
+        .unwrap();
+    assert!(blocking >= 0.995, "{orders}");
     for peer in ["postal_code_title_dice", "minhash_jaccard"] {
         let peer_f1 = figures["peers"][peer]["bcubed_f1"].as_f64().unwrap();
         assert!(peer_f1 < f("bcubed_f1"), "{peer}: {peer_f1}");
@@ -223,7 +229,7 @@ fn eval_on_the_generated_benchmark_meets_the_targets_and_prints_every_figure() {
     for (operator, recall) in operators {
         assert!(recall["copies"].as_u64().unwrap() > 100, "{operator}");
         assert!(
-            recall["unambiguous_recall"].as_f64().unwrap() >= 0.95,
+            recall["unambiguous_recall"].as_f64().unwrap() >= 0.99,
             "{operator}"
         );
     }
