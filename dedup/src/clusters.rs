@@ -130,6 +130,9 @@ pub struct Deduplicator {
     free_slots: Vec<u32>,
     slot_of: SlotIndex,
     cluster_of: Vec<u32>,
+    /// Each slot's publication day, beside the records: blocking reads it for every member it
+    /// walks past.
+    published_day: Vec<i32>,
     clusters: Vec<Option<Cluster>>,
     free_clusters: Vec<u32>,
     /// Blocking key → newest slot holding it; `next` chains older ones.
@@ -159,6 +162,7 @@ impl Deduplicator {
             free_slots: Vec::new(),
             slot_of: SlotIndex::default(),
             cluster_of: Vec::new(),
+            published_day: Vec::new(),
             clusters: Vec::new(),
             free_clusters: Vec::new(),
             buckets: FxHashMap::default(),
@@ -291,7 +295,8 @@ impl Deduplicator {
             })
             .sum::<usize>()
             + self.clusters.capacity() * size_of::<Option<Cluster>>()
-            + self.cluster_of.capacity() * size_of::<u32>();
+            + self.cluster_of.capacity() * size_of::<u32>()
+            + self.published_day.capacity() * size_of::<i32>();
         HeapUsage {
             records,
             texts,
@@ -380,14 +385,17 @@ impl Deduplicator {
     /// contract stated matching both the permanent post and its fixed-term replacement).
     fn insert_and_repair(&mut self, record: Record, repair: bool) -> u32 {
         let candidates = self.candidates(&record);
+        let published_day = record.published_day;
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.records[slot as usize] = Some(record);
+                self.published_day[slot as usize] = published_day;
                 slot
             }
             None => {
                 self.records.push(Some(record));
                 self.cluster_of.push(NONE);
+                self.published_day.push(published_day);
                 self.next.resize(self.next.len() + self.stride, NONE);
                 (self.records.len() - 1) as u32
             }
@@ -603,9 +611,9 @@ impl Deduplicator {
         for &key in record.blocking_keys.iter() {
             let mut slot = self.buckets.get(&key).copied().unwrap_or(NONE);
             let (mut taken, mut walked) = (0, 0);
-            while slot != NONE && taken < cap && walked < cap * 4 {
-                let other = self.record_at(slot);
-                if (other.published_day - record.published_day).abs() <= config.window_days {
+            while slot != NONE && taken < cap && walked < cap * 2 {
+                let published_day = self.published_day[slot as usize];
+                if (published_day - record.published_day).abs() <= config.window_days {
                     found.push(slot);
                     taken += 1;
                 }
