@@ -118,6 +118,15 @@ impl CommitStats {
     }
 }
 
+/// Where `read_windows` hands what it reads.
+struct WindowsOut<'a> {
+    /// Stores each window read, with the cursor of the next one.
+    committer: &'a Committer,
+    /// Told when the pages of what should be the last window are sent (the sweep's counts go
+    /// out right behind them).
+    last_window: Arc<Notify>,
+}
+
 /// Counters of a run in progress.
 #[derive(Debug, Default)]
 struct Progress {
@@ -256,7 +265,10 @@ impl FranceTravailSource {
                         window_max,
                         expected,
                         since,
-                        (&committer, Arc::clone(&last_window)),
+                        WindowsOut {
+                            committer: &committer,
+                            last_window: Arc::clone(&last_window),
+                        },
                         &mut progress,
                     )
                     .await
@@ -352,7 +364,10 @@ impl FranceTravailSource {
             snapshot,
             None,
             now,
-            (&committer, last_window),
+            WindowsOut {
+                committer: &committer,
+                last_window,
+            },
             &mut progress,
         )
         .await;
@@ -372,16 +387,19 @@ impl FranceTravailSource {
     /// Reads the windows of `base` from `window_max` down to its floor, handing each to the
     /// committer with the cursor of the next one; stops at the first window that fails (named in
     /// `progress`). Returns the total announced by the first window when `expected` was unknown.
-    /// `last_window` is told when the pages of what should be the last window are sent.
     async fn read_windows(
         &self,
         base: &SearchQuery,
         mut window_max: DateTime<Utc>,
         mut expected: Option<u64>,
         since: DateTime<Utc>,
-        (committer, last_window): (&Committer, Arc<Notify>),
+        out: WindowsOut<'_>,
         progress: &mut Progress,
     ) -> Option<u64> {
+        let WindowsOut {
+            committer,
+            last_window,
+        } = out;
         let mut reader = WindowReader::new(Arc::clone(&self.client)).signalling(last_window);
         loop {
             let read = match reader.read(base, window_max).await {
