@@ -315,3 +315,93 @@ fn eval_reads_an_external_labelled_set_like_the_generated_one() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn reshape_copies_given_offers_by_every_operator_for_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let offres = dir.path().join("real.jsonl");
+    let jobs = [
+        (
+            "A1",
+            "Agent d'entretien des espaces verts (H/F)",
+            "Mairie de Figeac",
+            "46 - FIGEAC",
+            "46102",
+            "CDD",
+        ),
+        (
+            "B2",
+            "Aide-soignant de nuit (H/F)",
+            "EHPAD Les Tilleuls",
+            "31 - TOULOUSE",
+            "31555",
+            "CDI",
+        ),
+        (
+            "C3",
+            "Chauffeur livreur poids lourd",
+            "Transports Martin",
+            "59 - LILLE",
+            "59350",
+            "MIS",
+        ),
+    ];
+    let lines: String = jobs
+        .iter()
+        .map(|(id, title, employer, place, insee, contract)| {
+            serde_json::json!({
+                "id": id,
+                "intitule": title,
+                "description": format!("{employer} recrute : {title}, poste basé à {place}.\nVos missions :\n- Assurer les tâches confiées par votre responsable d'équipe au quotidien\n- Rendre compte de votre activité chaque semaine à {employer}\n- Respecter les consignes de sécurité propres au poste de {title}\nProfil : première expérience souhaitée ; permis B exigé."),
+                "entreprise": {"nom": employer},
+                "lieuTravail": {"libelle": place, "commune": insee},
+                "typeContrat": contract,
+                "dateCreation": "2026-10-01T08:00:00Z",
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&offres, lines).unwrap();
+    let out = dir.path().join("out");
+    let output = Command::new(relais_binary())
+        .args(["dedup", "reshape", "--offres"])
+        .arg(&offres)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let truth = std::fs::read_to_string(out.join("truth.tsv")).unwrap();
+    assert_eq!(
+        truth.lines().count(),
+        3 * 9,
+        "each offer and 8 copies: {truth}"
+    );
+    let figures = eval_files(&out.join("offres.jsonl"), &out.join("truth.tsv"));
+    assert_eq!(figures["pairwise_precision"], 1.0, "{figures}");
+    let operators = figures["operators"].as_object().unwrap();
+    assert_eq!(operators.len(), 8, "{operators:?}");
+    for operator in [
+        "flattened",
+        "rewrapped",
+        "framed",
+        "employer_alias",
+        "contract_one_side",
+    ] {
+        assert_eq!(operators[operator]["recall"], 1.0, "{operator}: {figures}");
+    }
+
+    // An offer without an id is refused with its line.
+    std::fs::write(&offres, "{\"intitule\": \"Sans identifiant\"}\n").unwrap();
+    let output = Command::new(relais_binary())
+        .args(["dedup", "reshape", "--offres"])
+        .arg(&offres)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("real.jsonl:1"), "{stderr}");
+}

@@ -483,22 +483,14 @@ fn read_labelled(offres: &Path, truth: &Path) -> anyhow::Result<(Vec<Value>, Vec
             },
         );
     }
-    let file = File::open(offres).with_context(|| format!("cannot read `{}`", offres.display()))?;
     let mut records = Vec::new();
     let mut truths = Vec::new();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let offre: Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: not a JSON object", offres.display(), n + 1))?;
+    for (line, offre) in read_offres(offres)? {
         let id = offre["id"].as_str().unwrap_or_default().to_owned();
         let Some(truth) = by_id.get(&id) else {
             eprintln!(
-                "warning: `{id}` ({}:{}) has no truth: left out",
-                offres.display(),
-                n + 1
+                "warning: `{id}` ({}:{line}) has no truth: left out",
+                offres.display()
             );
             continue;
         };
@@ -506,6 +498,22 @@ fn read_labelled(offres: &Path, truth: &Path) -> anyhow::Result<(Vec<Value>, Vec
         records.push(offre);
     }
     Ok((records, truths))
+}
+
+/// The `Offre` objects of a JSON-lines file, each with its line number (blank lines skipped).
+fn read_offres(path: &Path) -> anyhow::Result<Vec<(usize, Value)>> {
+    let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut offres = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let offre: Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not a JSON object", path.display(), n + 1))?;
+        offres.push((n + 1, offre));
+    }
+    Ok(offres)
 }
 
 fn print_report(report: &Report, seconds: f64) {
@@ -589,15 +597,7 @@ async fn explain(config_path: Option<&Path>, args: ExplainArgs) -> anyhow::Resul
     let mut dedup = Deduplicator::new(config.dedup.clone())?;
     let (a, b, trust) = match &args.offres {
         Some(path) => {
-            let file =
-                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-            let mut offres = Vec::new();
-            for line in BufReader::new(file).lines() {
-                let line = line?;
-                if !line.trim().is_empty() {
-                    offres.push(serde_json::from_str::<Value>(&line)?);
-                }
-            }
+            let offres: Vec<Value> = read_offres(path)?.into_iter().map(|(_, o)| o).collect();
             let (set, _) = OffreSet::normalise(&offres, Utc::now());
             for offer in &set.offers {
                 dedup.observe(offer);
@@ -688,18 +688,13 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn reshape(args: ReshapeArgs) -> anyhow::Result<ExitCode> {
-    let input = File::open(&args.offres)
-        .with_context(|| format!("cannot read `{}`", args.offres.display()))?;
     let mut offres = Vec::new();
-    for (number, line) in BufReader::new(input).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let offre: Value = serde_json::from_str(&line)
-            .with_context(|| format!("line {} is not a JSON object", number + 1))?;
+    for (line, offre) in read_offres(&args.offres)? {
         if offre["id"].as_str().is_none() {
-            bail!("line {}: an `Offre` needs a string `id`", number + 1);
+            bail!(
+                "{}:{line}: an `Offre` needs a string `id`",
+                args.offres.display()
+            );
         }
         offres.push(offre);
     }
