@@ -500,12 +500,9 @@ impl FranceTravailSource {
                     .sum::<u64>()
             };
             let mut to_read = Vec::new();
-            // Counted while the last window was read: a shortfall is counted again before the
-            // group is read again.
-            let count = match count {
-                Ok(count) if count > seen_in(&group) => self.count(&group, floor, snapshot).await,
-                count => count,
-            };
+            let count = self
+                .confirmed_count(count, seen_in(&group), &group, floor, snapshot)
+                .await;
             match count {
                 Ok(count) if count > seen_in(&group) => to_read.push(group.clone()),
                 Ok(_) => {}
@@ -563,9 +560,8 @@ impl FranceTravailSource {
         Ok(())
     }
 
-    /// Compares the API's national count with the offers the sweep saw. The count was taken
-    /// while the last window was read: when it is above what the sweep saw (an offer of that
-    /// window may have been withdrawn before its page was read), it is taken once more.
+    /// Compares the API's national count (confirmed: [`Self::confirmed_count`]) with the offers
+    /// the sweep saw.
     async fn check_coverage(
         &self,
         national: Result<u64, IngestError>,
@@ -579,10 +575,9 @@ impl FranceTravailSource {
             .await?
             .values()
             .sum();
-        let national = match national {
-            Ok(national) if national > seen => self.count(&[], floor, snapshot).await,
-            national => national,
-        };
+        let national = self
+            .confirmed_count(national, seen, &[], floor, snapshot)
+            .await;
         match national {
             Ok(national) => {
                 if seen < national {
@@ -611,6 +606,24 @@ impl FranceTravailSource {
                 snapshot + TimeDelta::seconds(1),
             )
             .await?)
+    }
+
+    /// A count taken while the sweep's last window was read (the counts go out right behind
+    /// its pages: `WindowsOut::last_window`), confirmed: when it is above what the sweep saw, an
+    /// offer of that window may have been withdrawn before its page was read, so it is taken
+    /// once more before the sweep reads the partition again or fails its coverage.
+    async fn confirmed_count(
+        &self,
+        early: Result<u64, IngestError>,
+        seen: u64,
+        departements: &[String],
+        floor: DateTime<Utc>,
+        snapshot: DateTime<Utc>,
+    ) -> Result<u64, IngestError> {
+        match early {
+            Ok(count) if count > seen => self.count(departements, floor, snapshot).await,
+            early => early,
+        }
     }
 
     async fn count(
