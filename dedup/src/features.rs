@@ -161,10 +161,10 @@ impl HashedDescription {
     }
 }
 
-/// The word `width`-shingles of one sentence (one shorter shingle for a shorter sentence, none
-/// for a shorter `partial` one: its full version has no such shingle). Shingles do not cross
-/// sentences: a board's summary that keeps whole sentences, or a text without a boilerplate
-/// sentence, has no shingle its original lacks.
+/// The word `width`-shingles of one sentence or list item (one shorter shingle for a shorter
+/// one, none for a shorter `partial` one: its full version has no such shingle). Shingles do not
+/// cross sentences or items: a board's summary that keeps whole sentences, or a text without a
+/// boilerplate sentence, has no shingle its original lacks.
 fn shingles_of(hashes: &[u64], width: usize, partial: bool) -> impl Iterator<Item = u32> + '_ {
     // A partial sentence shorter than `width` is compared to nothing: its one shorter shingle
     // is no shingle of the longer sentence it was cut from.

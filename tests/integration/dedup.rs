@@ -316,6 +316,17 @@ fn eval_reads_an_external_labelled_set_like_the_generated_one() {
     );
 }
 
+/// `relais dedup reshape --offres … --out …`.
+fn reshape(offres: &Path, out: &Path) -> std::process::Output {
+    Command::new(relais_binary())
+        .args(["dedup", "reshape", "--offres"])
+        .arg(offres)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn reshape_copies_given_offers_by_every_operator_for_eval() {
     let dir = tempfile::tempdir().unwrap();
@@ -364,13 +375,7 @@ fn reshape_copies_given_offers_by_every_operator_for_eval() {
         .collect();
     std::fs::write(&offres, lines).unwrap();
     let out = dir.path().join("out");
-    let output = Command::new(relais_binary())
-        .args(["dedup", "reshape", "--offres"])
-        .arg(&offres)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = reshape(&offres, &out);
     assert!(output.status.success(), "{output:?}");
     let truth = std::fs::read_to_string(out.join("truth.tsv")).unwrap();
     assert_eq!(
@@ -394,13 +399,7 @@ fn reshape_copies_given_offers_by_every_operator_for_eval() {
 
     // An offer without an id is refused with its line.
     std::fs::write(&offres, "{\"intitule\": \"Sans identifiant\"}\n").unwrap();
-    let output = Command::new(relais_binary())
-        .args(["dedup", "reshape", "--offres"])
-        .arg(&offres)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = reshape(&offres, &out);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("real.jsonl:1"), "{stderr}");
