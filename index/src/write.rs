@@ -67,6 +67,13 @@ impl OfferIndex {
         offers: impl IntoIterator<Item = (Offer, Vec<AlsoPublishedOn>)>,
         publication_seq: Option<i64>,
     ) -> Result<u64, IndexError> {
+        // A new writer: tantivy's `delete_all_documents` numbers the next operations from the
+        // writer's start, below the deletes its earlier commits queued, which the new documents
+        // would then obey (they lost offers removed before the rebuild).
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
         // No merges while the new index is written: it is merged into one segment at the end
         // (a search visits every segment; dozens of them cost more than the search itself).
         self.write(publication_seq, |writer, fields| {
@@ -188,6 +195,8 @@ impl OfferIndex {
             Err(error) => {
                 // Uncommitted documents must not ride along with the next commit.
                 writer.rollback()?;
+                // The writer rolled back is a new one, with tantivy's merge policy.
+                writer.set_merge_policy(live_merge_policy());
                 Err(error)
             }
         }
@@ -226,3 +235,6 @@ impl OfferIndex {
         Ok(summaries)
     }
 }
+
+#[cfg(test)]
+mod tests;
