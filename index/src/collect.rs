@@ -3,7 +3,7 @@
 //! read here).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use relais_territory::{Disc, Point};
@@ -20,7 +20,10 @@ use crate::geo::unpack_point;
 use crate::query::{Cursor, FacetName, Radius, SortOrder};
 use crate::schema::{UNDATED, segment_order, time_is_ordered};
 
+mod best;
 mod ranked;
+
+use best::Best;
 
 pub(crate) use ranked::WordWithFilters;
 
@@ -36,7 +39,6 @@ pub(crate) struct Hit {
     pub created: i64,
     pub tiebreak: u64,
     pub address: DocAddress,
-    pub key: String,
     pub distance_km: Option<f64>,
 }
 
@@ -90,6 +92,9 @@ pub(crate) struct PageCollector<'a> {
     pub prunable: bool,
     /// Hits kept (the page, and one more to know whether another page follows).
     pub limit: usize,
+    /// The first hits kept that are not shown (the pages before this one): only the hits
+    /// after them are put in order.
+    pub skip: usize,
     pub after: Option<Cursor>,
     pub radius: Option<Radius>,
     /// The cells across the radius' edge (see `Built::edge_cells`).
@@ -108,7 +113,6 @@ pub(crate) struct PageSegment {
     segment: SegmentOrdinal,
     sort: SortOrder,
     scored: bool,
-    limit: usize,
     newest_first: bool,
     after: Option<Cursor>,
     radius_km: Option<f64>,
@@ -122,7 +126,7 @@ pub(crate) struct PageSegment {
     facets: Vec<(FacetName, Option<StrColumn>, Vec<u64>)>,
     published: Option<[u64; 5]>,
     total: usize,
-    heap: BinaryHeap<Ranked>,
+    heap: Best,
 }
 
 impl PageCollector<'_> {
@@ -175,7 +179,6 @@ impl Collector for PageCollector<'_> {
             segment,
             sort: self.sort,
             scored: self.scored,
-            limit: self.limit,
             newest_first: self.newest_first,
             after: self.after,
             radius_km: self.radius.map(|r| r.km),
@@ -191,7 +194,7 @@ impl Collector for PageCollector<'_> {
             facets,
             published,
             total: 0,
-            heap: BinaryHeap::with_capacity(self.limit + 1),
+            heap: Best::new(self.limit),
         })
     }
 
@@ -269,8 +272,16 @@ impl Collector for PageCollector<'_> {
                 }
             }
         }
-        merged.hits.sort_by(Hit::order);
-        merged.hits.truncate(self.limit);
+        // A page deep in a feed keeps thousands of hits before it: they are only set apart
+        // (in linear time), and the page alone is sorted.
+        let hits = &mut merged.hits;
+        if self.skip > 0 && hits.len() > self.skip {
+            hits.select_nth_unstable_by(self.skip, Hit::order);
+            hits[self.skip..].sort_by(Hit::order);
+        } else {
+            hits.sort_by(Hit::order);
+        }
+        hits.truncate(self.limit);
         Ok(merged)
     }
 }
@@ -291,8 +302,8 @@ impl PageSegment {
     /// it was created at the same time: [`Self::complete_ties`] looks at those. Without the
     /// segment's order, the float just below, so that every tie is offered.
     fn threshold(&self) -> Score {
-        match self.heap.peek() {
-            Some(last) if self.heap.len() >= self.limit => {
+        match self.heap.last_when_full() {
+            Some(last) => {
                 let score = last.0.primary as Score;
                 if self.newest_first {
                     score
@@ -312,7 +323,7 @@ impl PageSegment {
         weight: &dyn Weight,
         reader: &SegmentReader,
     ) -> tantivy::Result<()> {
-        let Some(last) = self.heap.peek().filter(|_| self.heap.len() >= self.limit) else {
+        let Some(last) = self.heap.last_when_full() else {
             return Ok(());
         };
         let created = last.0.created;
@@ -372,9 +383,7 @@ impl PageSegment {
                 return;
             }
         }
-        if self.heap.len() >= self.limit
-            && let Some(last) = self.heap.peek()
-        {
+        if let Some(last) = self.heap.last_when_full() {
             let key = (last.0.primary, last.0.created, last.0.tiebreak);
             if self.compare(doc, primary, &mut created, &mut tiebreak, key) != Ordering::Less {
                 return;
@@ -385,12 +394,8 @@ impl PageSegment {
             created: created.unwrap_or_else(|| self.columns.created.first(doc).unwrap_or(UNDATED)),
             tiebreak: tiebreak.unwrap_or_else(|| self.columns.tiebreak.first(doc).unwrap_or(0)),
             address: DocAddress::new(self.segment, doc),
-            key: String::new(),
             distance_km,
         };
-        if self.heap.len() >= self.limit {
-            self.heap.pop();
-        }
         self.heap.push(Ranked(hit));
     }
 
@@ -416,8 +421,7 @@ impl PageSegment {
                 // Once the page is full, an offer after the last hit in the segment's order
                 // ranks after it, and so do the ones that follow (unless a clamped time made
                 // their order equal: then each is ranked).
-                if self.heap.len() >= self.limit
-                    && let Some(last) = self.heap.peek()
+                if let Some(last) = self.heap.last_when_full()
                     && time_is_ordered(last.0.created)
                     && self.columns.order.first(doc).unwrap_or(0)
                         < segment_order(last.0.created, last.0.tiebreak)
@@ -549,18 +553,14 @@ impl PageSegment {
     }
 
     fn into_collected(mut self) -> Collected {
-        let mut hits: Vec<Hit> = std::mem::take(&mut self.heap)
+        let mut hits: Vec<Hit> = std::mem::replace(&mut self.heap, Best::new(0))
+            .into_vec()
             .into_iter()
             .map(|r| r.0)
             .collect();
         for hit in &mut hits {
             if hit.distance_km.is_none() {
                 hit.distance_km = self.distance(hit.address.doc_id);
-            }
-        }
-        for hit in &mut hits {
-            if let Some(key) = self.columns.key(hit.address.doc_id) {
-                hit.key = key.to_owned();
             }
         }
         let mut facets = BTreeMap::new();

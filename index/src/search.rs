@@ -368,6 +368,7 @@ impl OfferIndex {
             // The skipped matches, the page, and one more: whether it is there says whether a
             // next page follows.
             limit: request.skip + limit + 1,
+            skip: request.skip,
             after: request.after,
             radius: request.radius,
             edge_cells: &edge_cells,
@@ -405,6 +406,14 @@ impl OfferIndex {
             });
         let mut hits = Vec::with_capacity(collected.hits.len());
         for hit in collected.hits {
+            // Read for the page only: a page deep in a feed ranks thousands of hits it skips.
+            let reader = searcher.segment_reader(hit.address.segment_ord);
+            let key = self
+                .columns
+                .get(reader)?
+                .key(hit.address.doc_id)
+                .unwrap_or_default()
+                .to_owned();
             let summary = if with_summaries {
                 let doc: TantivyDocument = searcher.doc(hit.address)?;
                 Some(self.summary_of(&doc)?)
@@ -412,7 +421,7 @@ impl OfferIndex {
                 None
             };
             hits.push(SearchHit {
-                key: hit.key,
+                key,
                 distance_km: hit.distance_km,
                 summary,
             });

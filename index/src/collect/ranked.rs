@@ -322,14 +322,13 @@ impl PageSegment {
                 // Scores add up monotonically (the title's boosted after it is computed, as
                 // tantivy sums the boolean query's, so that both rank alike to the last bit): no
                 // match scores above the bound of its blocks.
-                let beaten = self.heap.len() >= self.limit
-                    && self.heap.peek().is_some_and(|last| {
-                        let mut bound = text_block.of(doc, &mut text) * text_slack;
-                        if let Some(title) = title.as_deref_mut() {
-                            bound += title_block.of(doc, title) * title_slack * word.title_boost;
-                        }
-                        f64::from(bound) < last.0.primary
-                    });
+                let beaten = self.heap.last_when_full().is_some_and(|last| {
+                    let mut bound = text_block.of(doc, &mut text) * text_slack;
+                    if let Some(title) = title.as_deref_mut() {
+                        bound += title_block.of(doc, title) * title_slack * word.title_boost;
+                    }
+                    f64::from(bound) < last.0.primary
+                });
                 if !beaten {
                     let mut score = text.score();
                     if let Some(title) = &title {
