@@ -96,11 +96,7 @@ impl Store {
             .foreign_keys(true)
             // Deleted and overwritten content is zeroed in the file: an anonymised offer's
             // employer and contact cannot be read back from free pages (licence art. 7).
-            .pragma("secure_delete", "on")
-            // Reads map the file instead of copying each page through a system call: a page of
-            // a feed reads 20 offers, 0.48 → 0.38 ms (docs/benchmarks.md, Publication). An I/O
-            // error then stops the process instead of failing the query (SQLite's caveat).
-            .pragma("mmap_size", "1073741824");
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // A file cannot drop a connection: no round trip to check one before each query.
