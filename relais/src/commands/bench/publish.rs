@@ -218,7 +218,7 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<std::process::ExitCode> {
 
     // Feed pages rendered afresh: every page of the feed but the first, at the default size (20
     // offers) and at four sizes around it (other bodies, other cache keys), each asked once,
-    // one at a time (at most 200 pages a size). Some 900 renders make the p99 their tenth
+    // one at a time (at most 200 pages a size). Some 970 renders make the p99 their tenth
     // slowest: of the default size's 200 alone it was the second slowest, a pause of the
     // machine.
     // A warm-up first, as for the offer pages: pages of another size (other bodies, other cache
