@@ -339,7 +339,11 @@ pub fn router(state: AppState) -> Router {
             header::HeaderName::from_static("ratelimit-reset"),
             header::HeaderName::from_static("ratelimit-policy"),
         ])
-        .max_age(std::time::Duration::from_secs(86_400));
+        .max_age(std::time::Duration::from_secs(86_400))
+        // Every answer is the same whatever the `Origin` and the preflight's method and
+        // headers (`*`, fixed lists): nothing for caches to keep apart, and no header to
+        // build per request.
+        .vary::<[header::HeaderName; 0]>([]);
     Router::new()
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
         .route("/v1/feeds/{feed}/rss", get(feeds::feed_rss))

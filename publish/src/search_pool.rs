@@ -7,19 +7,33 @@
 //! role answered 15–20 % more queries a second at a million offers, with a lower p99; two
 //! threads did less well than three, four and five no better (see docs/benchmarks.md, Search,
 //! fifth session).
+//!
+//! The threads wait on a channel, asleep. A rayon pool did this before, but its idle threads
+//! spin (`sched_yield`) after each job before they sleep: one search at a time, they took a
+//! quarter of the process's time and the cores the request's other threads needed.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 
 use crate::ApiError;
 
-static SEARCHES: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
+type Search = Box<dyn FnOnce() + Send>;
+
+static SEARCHES: LazyLock<crossbeam_channel::Sender<Search>> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(cores + 1)
-        .thread_name(|i| format!("relais-search-{i}"))
-        .build()
-        .expect("the search threads start")
+    let (sender, receiver) = crossbeam_channel::unbounded::<Search>();
+    for i in 0..=cores {
+        let receiver = receiver.clone();
+        std::thread::Builder::new()
+            .name(format!("relais-search-{i}"))
+            .spawn(move || {
+                for search in receiver {
+                    search();
+                }
+            })
+            .expect("the search threads start");
+    }
+    sender
 });
 
 /// Runs `work` on the search threads and waits for it without holding a runtime worker. A
@@ -28,11 +42,14 @@ pub(crate) async fn run<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let (done, result) = tokio::sync::oneshot::channel();
-    SEARCHES.spawn(move || {
+    let search: Search = Box::new(move || {
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(work));
         // The request may have been dropped meanwhile (its client left): nothing to answer.
         let _ = done.send(outcome);
     });
+    if SEARCHES.send(search).is_err() {
+        return Err(ApiError::Internal("the search threads stopped".into()));
+    }
     match result.await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(_)) => Err(ApiError::Internal("a search panicked".into())),
