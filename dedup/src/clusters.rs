@@ -140,6 +140,10 @@ pub struct Deduplicator {
     next: Vec<u32>,
     stride: usize,
     candidate_log: Option<CandidateLog>,
+    /// Offers of other jobs than the one upserted that a repair placed again since the last
+    /// [`Deduplicator::take_replaced`]: their old job may have split, their new one is not
+    /// the upserted offer's. Whoever publishes the jobs must rewrite theirs too.
+    replaced: Vec<Box<str>>,
 }
 
 /// The candidate pairs within groups of interest (the true jobs of an evaluation): logging every
@@ -169,6 +173,7 @@ impl Deduplicator {
             next: Vec::new(),
             stride,
             candidate_log: None,
+            replaced: Vec::new(),
         })
     }
 
@@ -314,6 +319,12 @@ impl Deduplicator {
     /// Whether no offer is held.
     pub fn is_empty(&self) -> bool {
         self.slot_of.is_empty()
+    }
+
+    /// The offers placed again by a repair since the last call (see `replaced`): besides the
+    /// offers upserted or removed, the only ones whose job changed.
+    pub fn take_replaced(&mut self) -> Vec<Box<str>> {
+        std::mem::take(&mut self.replaced)
     }
 
     /// Clusters held.
@@ -497,6 +508,7 @@ impl Deduplicator {
                     && self.compatible(&[member], own)
                 {
                     let record = self.records[member as usize].clone().expect("live slot");
+                    self.replaced.push(record.key.clone());
                     self.remove_slot(member);
                     self.insert_and_repair(record, false);
                 }

@@ -119,6 +119,8 @@ async fn deduplicate_counting(
             }
         })
         .await?;
+    // Built from scratch: whoever uses it compares every offer's row, not only the moved ones.
+    dedup.take_replaced();
     Ok((dedup, withheld))
 }
 

@@ -124,6 +124,12 @@ impl Publisher {
         Ok(())
     }
 
+    /// The deduplicator as the worker holds it (once started).
+    #[cfg(test)]
+    pub fn deduplicator(&self) -> Option<&Deduplicator> {
+        self.dedup.as_ref()
+    }
+
     /// Applies the next batch of offer changes, if any.
     pub async fn apply_next(&mut self) -> anyhow::Result<Option<Published>> {
         let changes = self.store.changes_after(self.position, BATCH).await?;
@@ -190,7 +196,11 @@ impl Publisher {
             }
         }
 
-        let stored = affected_rows(&self.store, dedup, &seen).await?;
+        // The offers of other jobs that the upserts moved (see `Deduplicator::take_replaced`):
+        // left out, a job split off by a repair stayed shown through its old copy, unpublished.
+        let mut affected = seen.clone();
+        affected.extend(dedup.take_replaced().into_iter().map(String::from));
+        let stored = affected_rows(&self.store, dedup, &affected).await?;
         let mut rows = Vec::new();
         let mut log = Vec::new();
         for (key, old) in stored {
@@ -278,7 +288,8 @@ impl Publisher {
     }
 }
 
-/// Every offer whose publication a change of the offers `changed` can affect, with its row as
+/// Every offer whose publication a change of the offers `changed` (and of those a repair moved)
+/// can affect, with its row as
 /// the store holds it: closed under the jobs as the store publishes them (the copy shown and its
 /// links) and as the deduplicator now sees them, so that a job that split, merged or moved is
 /// rewritten whole.

@@ -501,3 +501,65 @@ async fn a_follower_behind_the_pruned_log_rebuilds_then_follows() {
         rebuilt(&bench, &store).await
     );
 }
+
+/// A board's thousands of offers with copies of one job: placing one offer may place again an
+/// offer of another job that it matched (a repair), splitting that job. Every job the worker's
+/// deduplicator holds ends up published through its shown copy, with the rows a
+/// reconciliation would write (none), in the index as in the store. (Before the worker read the
+/// offers a repair moved, this feed left 14 jobs unpublished: shown through their old copy.)
+#[tokio::test]
+async fn every_job_is_published_after_repairs_moved_offers_of_other_jobs() {
+    let bench = bench();
+    let store = pipeline::open_store(&bench.config).await.unwrap();
+    let index = OfferIndex::in_memory().unwrap();
+    let mut live = Live::start(&bench, &store, &index).await;
+    let mut feed = std::io::BufWriter::new(std::fs::File::create(&bench.feeds[0]).unwrap());
+    relais_fixtures::partner_feed::write_hellowork_feed(
+        &mut feed,
+        1,
+        chrono::Utc::now(),
+        12_000,
+        u64::MAX,
+    )
+    .unwrap();
+    std::io::Write::flush(&mut feed).unwrap();
+    drop(feed);
+    let report = pipeline::sync_feed(&bench.config, &store, "board-a", FeedRunOptions::default())
+        .await
+        .unwrap()
+        .expect("no other run holds the lock");
+    assert_eq!(report.new, 12_000, "{report:?}");
+    live.catch_up().await;
+
+    let dedup = live.publisher.deduplicator().expect("started");
+    let shown: std::collections::BTreeSet<String> = dedup
+        .clusters()
+        .map(|job| job.canonical.key.to_string())
+        .collect();
+    assert!(shown.len() < 12_000, "the feed holds copies of one job");
+    let mut published = std::collections::BTreeSet::new();
+    store
+        .for_each_published_offer(|offer, _| {
+            published.insert(offer.key.to_string());
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        shown.difference(&published).count(),
+        0,
+        "jobs of the deduplicator left unpublished"
+    );
+    assert_eq!(published, shown);
+    let last = store.last_change_seq().await.unwrap();
+    assert_eq!(
+        pipeline::reconcile(&store, dedup, last, false)
+            .await
+            .unwrap(),
+        0,
+        "rows the worker left stale"
+    );
+    let indexed: std::collections::BTreeSet<String> = keys(&index.published_summaries().unwrap())
+        .into_iter()
+        .collect();
+    assert_eq!(indexed, published);
+}
