@@ -11,7 +11,7 @@ use crate::config::{CanonicalCriterion, DedupConfig};
 use crate::error::DedupError;
 use crate::features::{Extractor, Record};
 use crate::slots::SlotIndex;
-use crate::verify::{Comparison, Outcome, compare};
+use crate::verify::{Comparison, Outcome, compare, structural_veto};
 
 const NONE: u32 = u32::MAX;
 /// Clusters of at most this many members are checked for ambiguity before a new offer merges
@@ -590,11 +590,10 @@ impl Deduplicator {
         let config = &self.extractor.config;
         let cluster = self.clusters[cluster as usize].as_ref().expect("live");
         members.iter().all(|&a| {
-            cluster.members.iter().all(|&b| {
-                compare(self.record_at(a), self.record_at(b), config, false)
-                    .structural_veto()
-                    .is_none()
-            })
+            cluster
+                .members
+                .iter()
+                .all(|&b| structural_veto(self.record_at(a), self.record_at(b), config).is_none())
         })
     }
 

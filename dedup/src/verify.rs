@@ -263,6 +263,34 @@ fn outcome(same: bool) -> Outcome {
 /// Compares two offers' features; with `full`, every rule is evaluated even after a veto.
 /// Without it, the cheap structural rules run first and the first veto ends the comparison.
 pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comparison {
+    if !config.structural_rules {
+        // The text-only baseline of `relais dedup eval --text-only`: titles and descriptions decide.
+        let mut comparison = structure(a, b, config, full);
+        comparison.dates = Outcome::Same;
+        return text_rules(comparison, a, b, config, false);
+    }
+    let comparison = structure(a, b, config, full);
+    if !full && comparison.structural_veto().is_some() {
+        return comparison;
+    }
+    let weak = comparison.employer != Outcome::Same || comparison.place != Outcome::Same;
+    text_rules(comparison, a, b, config, weak)
+}
+
+/// The structural rule that says two offers are two jobs, if any: [`compare`]'s
+/// `structural_veto` without its text rules, which a veto check does not read (the titles'
+/// similarity and the shingles' intersection were most of a cluster's compatibility check).
+pub fn structural_veto(a: &Record, b: &Record, config: &DedupConfig) -> Option<Rule> {
+    if !config.structural_rules {
+        return None;
+    }
+    structure(a, b, config, false).structural_veto()
+}
+
+/// The structural rules of [`compare`] (dates, place, contract, working time, grade, employer),
+/// the cheap ones first; without `full` the first veto ends them. With the structural rules
+/// off, only the dates (then overridden) are set.
+fn structure(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comparison {
     let days_apart = (a.published_day - b.published_day).abs();
     let mut comparison = Comparison {
         employer: Outcome::Unknown,
@@ -284,12 +312,7 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         detail_conflicts: 0,
     };
     let stop = |c: &Comparison| !full && c.structural_veto().is_some();
-    if !config.structural_rules {
-        // The text-only baseline of `relais dedup eval --text-only`: titles and descriptions decide.
-        comparison.dates = Outcome::Same;
-        return text_rules(comparison, a, b, config, false);
-    }
-    if stop(&comparison) {
+    if !config.structural_rules || stop(&comparison) {
         return comparison;
     }
     comparison.place = place(a, b);
@@ -300,11 +323,7 @@ pub fn compare(a: &Record, b: &Record, config: &DedupConfig, full: bool) -> Comp
         return comparison;
     }
     comparison.employer = employer(a, b, config);
-    if stop(&comparison) {
-        return comparison;
-    }
-    let weak = comparison.employer != Outcome::Same || comparison.place != Outcome::Same;
-    text_rules(comparison, a, b, config, weak)
+    comparison
 }
 
 /// Rules 6a–6c; `weak`: employer or commune not stated on both sides.
