@@ -1,4 +1,5 @@
-//! Feeds: the offers of a collectivité's territory, as paginated JSON.
+//! Feeds: the offers of a collectivité's territory, as paginated JSON, RSS and Atom; and the
+//! list of the configured feeds.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub(crate) struct CompiledFeed {
     pub(crate) definition: FeedDefinition,
     /// Shared with every query of the feed: a région lists thousands of communes.
     pub(crate) places: Arc<PlaceFilter>,
+    /// Communes of the territory, and their population (for `GET /v1/feeds`).
+    pub(crate) communes: usize,
+    pub(crate) population: u64,
 }
 
 impl CompiledFeed {
@@ -48,6 +52,8 @@ impl CompiledFeed {
         Ok(Self {
             definition,
             places: Arc::new(places),
+            communes: territory.len(),
+            population: territory.population(),
         })
     }
 }
@@ -515,6 +521,10 @@ impl FeedDetails {
         }
     }
 }
+
+pub(crate) mod list;
+pub(crate) use list::list;
+pub use list::{FeedLinks, FeedListing, FeedsResponse};
 
 #[cfg(test)]
 mod tests;

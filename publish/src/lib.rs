@@ -1,10 +1,11 @@
 //! Publication: the HTTP interface for consumers (collectivités' websites and apps).
 //!
-//! Today: `GET /v1/feeds/{feed}/offers` (the offers of a feed's territory as paginated JSON,
-//! newest first; the territory expression is compiled once, at start-up), the search API
-//! `GET /v1/offers` and `GET /v1/offers/{key}` (see `docs/api.md`),
-//! `/healthz` and `/readyz`. Errors use one body shape, `{"error": {"code", "message"}}`,
-//! with a stable machine code ([`ApiError`]).
+//! The configured feeds (`GET /v1/feeds`; each feed's territory compiled once, at start-up) as
+//! JSON, RSS and Atom, the search API (`GET /v1/offers`, `GET /v1/offers/{key}`, its RSS and
+//! Atom forms; see `docs/api.md`), offer pages, sitemaps, the widget, `/methode`, the sources,
+//! the traffic reports, `/openapi.json`, `/healthz`, `/readyz` and `/metrics` ([`router`]).
+//! Errors use one body shape, `{"error": {"code", "message"}}`, with a stable machine code
+//! ([`ApiError`]).
 //!
 //! Architecture invariant: publish only talks to consumers; it reads the index and never
 //! fetches from a source.
@@ -35,7 +36,9 @@ use relais_storage::Store;
 
 pub use access::{CollectiviteDefinition, IssuedKey, SCOPES, hash_key, issue_key};
 pub use error::ApiError;
-pub use feeds::{FeedDefinition, FeedDetails, FeedOffer, FeedResponse};
+pub use feeds::{
+    FeedDefinition, FeedDetails, FeedLinks, FeedListing, FeedOffer, FeedResponse, FeedsResponse,
+};
 pub use openapi::document as openapi_document;
 pub use relais_licence::{ChannelCredit, Credit, Licence};
 pub use relais_territory::TerritoryError;
@@ -234,6 +237,23 @@ impl AppState {
         &self.inner.base_url
     }
 
+    /// Where this server is reached: the configured public URL, else `http://` and the `Host`
+    /// the client asked (when it is a plain host name or address), else empty (relative links).
+    pub(crate) fn server_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if !self.base_url().is_empty() {
+            return self.base_url().to_owned();
+        }
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .filter(|host| {
+                host.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map(|host| format!("http://{host}"))
+            .unwrap_or_default()
+    }
+
     /// Whether an offer is withheld now: its source's stock has gone unconfirmed for too long,
     /// or its apply link is gone.
     pub(crate) fn is_withheld(&self, key: &relais_model::OfferKey) -> bool {
@@ -345,6 +365,7 @@ pub fn router(state: AppState) -> Router {
         // build per request.
         .vary::<[header::HeaderName; 0]>([]);
     Router::new()
+        .route("/v1/feeds", get(feeds::list))
         .route("/v1/feeds/{feed}/offers", get(feeds::feed_offers))
         .route("/v1/feeds/{feed}/rss", get(feeds::feed_rss))
         .route("/v1/feeds/{feed}/atom", get(feeds::feed_atom))

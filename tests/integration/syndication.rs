@@ -286,6 +286,27 @@ fn feeds_answer_304_compress_and_allow_browsers_to_call_them() {
         .unwrap()
         .to_lowercase();
     assert!(exposed.contains("etag"), "{exposed}");
+
+    // The list of feeds points at the very addresses the demo prints, and a site may read it.
+    let listed = client
+        .get(url(&urls, "feeds"))
+        .header(header::ORIGIN, "https://www.mairie.example.fr")
+        .send()
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    assert_eq!(listed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let listed: Value = listed.json().unwrap();
+    let feed = listed["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|feed| feed["name"] == "haute-garonne")
+        .expect("the demo's feed is listed");
+    assert_eq!(feed["links"]["offers"], url(&urls, "feed"));
+    assert_eq!(feed["links"]["rss"], url(&urls, "rss"));
+    assert_eq!(feed["links"]["atom"], url(&urls, "atom"));
+    assert_eq!(feed["links"]["widget"], url(&urls, "widget"));
+    assert_eq!(feed["links"]["example"], url(&urls, "site"));
 }
 
 /// What a surface says of the offers: its body.

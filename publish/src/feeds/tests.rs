@@ -134,3 +134,77 @@ async fn errors_have_a_stable_code() {
         (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
     );
 }
+
+/// A request without a key, as a town's site makes it.
+async fn get_public(
+    state: AppState,
+    uri: &str,
+    host: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router(state)
+        .oneshot(
+            Request::get(uri)
+                .header("host", host)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 22).await.unwrap();
+    (parts.status, parts.headers, body.to_vec())
+}
+
+#[tokio::test]
+async fn the_feed_list_gives_every_feed_and_addresses_that_answer() {
+    let state = state().with_public_url("https://emplois.example.fr/");
+    let (status, headers, body) = get_public(state.clone(), "/v1/feeds", "ignored.example").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    let list: crate::FeedsResponse = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = list.feeds.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["grand-cahors", "lot", "paris"]);
+    let lot = &list.feeds[1];
+    assert_eq!(
+        (lot.title.as_str(), lot.territory.as_str()),
+        ("Offres du Lot", "dep:46")
+    );
+    assert!(lot.communes > 300, "the Lot has over 300 communes");
+    assert!(lot.population > 150_000);
+    let paris = &list.feeds[2];
+    assert_eq!(paris.communes, 1);
+    let links = &lot.links;
+    assert_eq!(
+        links.offers,
+        "https://emplois.example.fr/v1/feeds/lot/offers"
+    );
+    assert_eq!(links.sitemap, "https://emplois.example.fr/sitemaps/lot.xml");
+    // Each address answers, without a key (what a site embeds is public).
+    for url in [
+        &links.offers,
+        &links.rss,
+        &links.atom,
+        &links.widget,
+        &links.widget_script,
+        &links.example,
+        &links.sitemap,
+    ] {
+        let path = url.strip_prefix("https://emplois.example.fr").unwrap();
+        let (status, _, _) = get_public(state.clone(), path, "emplois.example.fr").await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_public_url_the_feed_list_uses_the_host_asked() {
+    let (_, _, body) = get_public(state(), "/v1/feeds", "127.0.0.1:8080").await;
+    let list: crate::FeedsResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        list.feeds[0].links.rss,
+        "http://127.0.0.1:8080/v1/feeds/grand-cahors/rss"
+    );
+    // A `Host` that is not a plain name or address is not echoed.
+    let (_, _, body) = get_public(state(), "/v1/feeds", "x\"><script>").await;
+    let list: crate::FeedsResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.feeds[0].links.rss, "/v1/feeds/grand-cahors/rss");
+}

@@ -21,6 +21,7 @@ fn the_document_is_openapi_3_1_and_lists_every_search_parameter() {
     for route in [
         "/v1/offers",
         "/v1/offers/{key}",
+        "/v1/feeds",
         "/v1/feeds/{feed}/offers",
         "/healthz",
         "/readyz",

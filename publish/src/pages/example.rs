@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
@@ -37,21 +37,6 @@ struct ExamplePage {
 }
 
 /// This server's address: the configured public URL, else the `Host` the request came to.
-fn server_url(state: &AppState, headers: &HeaderMap) -> String {
-    if !state.base_url().is_empty() {
-        return state.base_url().to_owned();
-    }
-    headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .filter(|host| {
-            host.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .map(|host| format!("http://{host}"))
-        .unwrap_or_default()
-}
-
 /// `GET /exemple/{feed}`.
 pub(crate) async fn example_page(
     State(state): State<AppState>,
@@ -61,7 +46,7 @@ pub(crate) async fn example_page(
     let Some(feed) = state.inner.feeds.get(&name) else {
         return super::widget::unknown_feed();
     };
-    let server = server_url(&state, &headers);
+    let server = state.server_url(&headers);
     let title = feed.definition.title.clone();
     let page = ExamplePage {
         component_snippet: format!(

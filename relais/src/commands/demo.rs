@@ -232,6 +232,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     crate::say!("method: {base}/methode");
     crate::say!("health: {base}/healthz");
     crate::say!("sources: {base}/v1/sources");
+    crate::say!("feeds: {base}/v1/feeds");
     crate::say!("simulator: {}", simulator.base_url());
     // The demo's configuration, for the other commands: `relais --config <it> status`.
     let config_path = args.data_dir.join("relais.toml");
