@@ -41,7 +41,7 @@ pub use publisher::Publisher;
 /// once per ten thousand changes: at a thousand, the index spent most of its time committing.
 const BATCH: u32 = 10_000;
 /// How often a log is read when nothing wakes its reader (another process may write it).
-const POLL: Duration = Duration::from_millis(200);
+pub(crate) const POLL: Duration = Duration::from_millis(200);
 /// How often the publication log is read when PostgreSQL announces its writes: only to catch
 /// an announcement lost with a connection.
 const POLL_WHEN_ANNOUNCED: Duration = Duration::from_secs(5);

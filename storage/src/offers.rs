@@ -65,10 +65,11 @@ fn content_hash(payload: &str) -> String {
 pub(crate) fn offer_from_row<R: Row>(row: &R) -> Result<Offer, StorageError>
 where
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
 {
-    let text: String = row.try_get("offer")?;
+    let text = crate::documents::unpack(row.try_get("offer")?, "offers.offer")?;
     let mut offer: Offer =
         serde_json::from_str(&text).map_err(|source| StorageError::CorruptDocument {
             what: "offers.offer".into(),
@@ -234,9 +235,13 @@ impl Store {
                 changes,
             } = classify(known, records, &hashes);
             for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
-                let documents: Vec<String> = chunk
+                let documents: Vec<Vec<u8>> = chunk
                     .iter()
-                    .map(|&i| serde_json::to_string(&records[i].offer).expect("offers serialise"))
+                    .map(|&i| {
+                        crate::documents::pack(
+                            &serde_json::to_string(&records[i].offer).expect("offers serialise"),
+                        )
+                    })
                     .collect();
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO offers (source, source_offer_id, status, departement, commune, created_at_source, first_seen_at, last_seen_at, last_seen_run, content_hash, offer) ",
@@ -279,10 +284,14 @@ impl Store {
             // A payload is written when it is new to its offer: one seen again unchanged is
             // already there (its offer's `last_seen_at` says it was seen).
             for chunk in upserted.chunks(ROWS_PER_STATEMENT) {
+                let payloads: Vec<Vec<u8>> = chunk
+                    .iter()
+                    .map(|&i| crate::documents::pack(&records[i].raw_payload))
+                    .collect();
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO raw_records (source, source_offer_id, content_hash, first_received_at, last_received_at, run_id, payload) ",
                 );
-                insert.push_values(chunk, |mut row, &i| {
+                insert.push_values(chunk.iter().zip(&payloads), |mut row, (&i, payload)| {
                     let key = &records[i].offer.key;
                     row.push_bind(key.source().as_str())
                         .push_bind(key.source_offer_id())
@@ -290,7 +299,7 @@ impl Store {
                         .push_bind(seen)
                         .push_bind(seen)
                         .push_bind(run_id)
-                        .push_bind(records[i].raw_payload.as_str());
+                        .push_bind(payload);
                 });
                 insert.push(
                 " ON CONFLICT (source, source_offer_id, content_hash)
@@ -574,7 +583,8 @@ impl Store {
         .bind(key.source_offer_id())
         .fetch_optional(pool)
         .await?;
-            Ok(row.map(|r| r.try_get("payload")).transpose()?)
+            row.map(|r| crate::documents::unpack(r.try_get("payload")?, "raw_records.payload"))
+                .transpose()
         })
     }
 
@@ -589,7 +599,7 @@ impl Store {
         .fetch_all(pool)
         .await?;
             rows.iter()
-                .map(|r| r.try_get("payload").map_err(StorageError::from))
+                .map(|r| crate::documents::unpack(r.try_get("payload")?, "raw_records.payload"))
                 .collect()
         })
     }
