@@ -35,7 +35,7 @@ use crate::{IngestError, RunReport, RunReportOutcome};
 /// Records per committed batch: each commit writes again the pages of the keys' B-trees it
 /// touched, so larger batches write fewer bytes per offer (500: 10 800 offers/s into SQLite,
 /// 2 000: 12 500–15 400/s, `relais bench feed --size-mb 250`); the reading thread keeps up
-/// to four batches ahead.
+/// to two batches ahead (memory: issue 4's 1 GB feed must stay under 200 MB).
 const BATCH_SIZE: usize = 2_000;
 
 /// Rejections logged one by one per run; the rest are only counted.
@@ -376,7 +376,7 @@ impl FeedSource {
         options: FeedRunOptions,
         report: &mut RunReport,
     ) -> Result<Option<FeedCursor>, IngestError> {
-        let (sender, mut receiver) = mpsc::channel::<Batch>(4);
+        let (sender, mut receiver) = mpsc::channel::<Batch>(2);
         let reading = {
             let reader = self.reader.clone();
             let path = path.to_owned();
