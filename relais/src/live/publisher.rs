@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use relais_dedup::Deduplicator;
 use relais_model::{Offer, OfferKey};
 use relais_publish::IndexStatus;
@@ -181,17 +182,41 @@ impl Publisher {
             .into_iter()
             .map(|offer| (offer.key.to_string(), offer))
             .collect();
-        for key in &changed {
-            let text = key.to_string();
-            match offers.get(&text) {
-                Some(offer)
-                    if offer.status.is_active() && self.config.publishable(offer.key.source()) =>
-                {
-                    dedup.observe(offer);
-                    dedup.upsert(offer, self.config.trust_rank(key.source()));
+        // Each changed offer, in the log's order, with its content when it is to be published.
+        let incoming: Vec<(String, Option<&Offer>)> = changed
+            .iter()
+            .map(|key| {
+                let text = key.to_string();
+                let offer = offers.get(&text).filter(|offer| {
+                    offer.status.is_active() && self.config.publishable(offer.key.source())
+                });
+                (text, offer)
+            })
+            .collect();
+        // The batch's text is learned first, then its features are extracted on every core (as
+        // a deduplicator rebuilt from the store does); the placements stay in the log's order.
+        let published: Vec<&Offer> = incoming.iter().filter_map(|(_, offer)| *offer).collect();
+        let frequency_keys: Vec<Vec<u64>> = published
+            .par_iter()
+            .map(|offer| dedup.frequency_keys(offer))
+            .collect();
+        for keys in &frequency_keys {
+            dedup.observe_keys(keys);
+        }
+        let dedup_view: &Deduplicator = dedup;
+        let mut records = published
+            .par_iter()
+            .map(|offer| dedup_view.extract(offer, self.config.trust_rank(offer.key.source())))
+            .collect::<Vec<_>>()
+            .into_iter();
+        for (key, offer) in &incoming {
+            match offer {
+                Some(_) => {
+                    let record = records.next().expect("one record per published offer");
+                    dedup.upsert_record(record);
                 }
-                _ => {
-                    dedup.remove(&text);
+                None => {
+                    dedup.remove(key);
                 }
             }
         }
