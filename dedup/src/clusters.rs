@@ -135,7 +135,8 @@ pub struct Deduplicator {
     published_day: Vec<i32>,
     clusters: Vec<Option<Cluster>>,
     free_clusters: Vec<u32>,
-    /// Blocking key → newest slot holding it; `next` chains older ones.
+    /// Blocking key → the node of the newest slot holding it; `next` chains older ones' nodes
+    /// (see [`Self::node`]).
     buckets: FxHashMap<u32, u32>,
     next: Vec<u32>,
     stride: usize,
@@ -620,16 +621,17 @@ impl Deduplicator {
         let cap = config.max_candidates_per_bucket;
         let mut found = Vec::new();
         for &key in record.blocking_keys.iter() {
-            let mut slot = self.buckets.get(&key).copied().unwrap_or(NONE);
+            let mut node = self.buckets.get(&key).copied().unwrap_or(NONE);
             let (mut taken, mut walked) = (0, 0);
-            while slot != NONE && taken < cap && walked < cap * 2 {
+            while node != NONE && taken < cap && walked < cap * 2 {
+                let slot = self.slot_of_node(node);
                 let published_day = self.published_day[slot as usize];
                 if (published_day - record.published_day).abs() <= config.window_days {
                     found.push(slot);
                     taken += 1;
                 }
                 walked += 1;
-                slot = self.next_in_bucket(slot, key);
+                node = self.next[node as usize];
             }
         }
         found.sort_unstable();
@@ -637,29 +639,32 @@ impl Deduplicator {
         found
     }
 
-    fn key_index(&self, slot: u32, key: u32) -> usize {
-        let keys = &self.record_at(slot).blocking_keys;
-        slot as usize * self.stride + keys.binary_search(&key).expect("slot holds the key")
+    /// A bucket's chain links nodes, a node per blocking key of each slot (`slot * stride + k`
+    /// for its `k`th key): a walk steps from node to node without reading the records.
+    fn node(&self, slot: u32, k: usize) -> u32 {
+        u32::try_from(slot as usize * self.stride + k).expect("fewer than 4 billion nodes")
     }
 
-    fn next_in_bucket(&self, slot: u32, key: u32) -> u32 {
-        self.next[self.key_index(slot, key)]
+    fn slot_of_node(&self, node: u32) -> u32 {
+        node / self.stride as u32
     }
 
     fn link_buckets(&mut self, slot: u32) {
         let keys = self.record_at(slot).blocking_keys.clone();
         for (k, &key) in keys.iter().enumerate().take(self.stride) {
-            let previous = self.buckets.insert(key, slot).unwrap_or(NONE);
-            self.next[slot as usize * self.stride + k] = previous;
+            let node = self.node(slot, k);
+            let previous = self.buckets.insert(key, node).unwrap_or(NONE);
+            self.next[node as usize] = previous;
         }
     }
 
     fn unlink_buckets(&mut self, slot: u32) {
         let keys = self.record_at(slot).blocking_keys.clone();
         for (k, &key) in keys.iter().enumerate().take(self.stride) {
-            let after = self.next[slot as usize * self.stride + k];
+            let node = self.node(slot, k);
+            let after = self.next[node as usize];
             let head = self.buckets[&key];
-            if head == slot {
+            if head == node {
                 if after == NONE {
                     self.buckets.remove(&key);
                 } else {
@@ -668,15 +673,11 @@ impl Deduplicator {
                 continue;
             }
             let mut current = head;
-            loop {
-                let index = self.key_index(current, key);
-                if self.next[index] == slot {
-                    self.next[index] = after;
-                    break;
-                }
-                current = self.next[index];
+            while self.next[current as usize] != node {
+                current = self.next[current as usize];
                 debug_assert_ne!(current, NONE, "slot missing from its bucket");
             }
+            self.next[current as usize] = after;
         }
     }
 
