@@ -48,6 +48,34 @@ impl LinkReason {
 /// A cluster a new offer matches: its id, the best score, the matched members and why.
 type ClusterMatch = (u32, f64, Vec<(u32, LinkReason)>);
 
+/// The comparisons of a record with the offers a deduplicator held when it was prepared (see
+/// [`Deduplicator::prepare`]): each candidate slot, its generation then, and the link when the
+/// two are the same job.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// Sorted by slot.
+    checked: Vec<(u32, u32)>,
+    /// The candidates that are the same job, sorted by slot.
+    matched: Vec<(u32, f64, LinkReason)>,
+}
+
+impl Prepared {
+    /// The comparison made with `slot`, if it still holds the record it held then: `Some(None)`
+    /// when they were not the same job.
+    fn lookup(&self, slot: u32, generation: u32) -> Option<Option<(f64, LinkReason)>> {
+        let i = self.checked.binary_search_by_key(&slot, |&(s, _)| s).ok()?;
+        if self.checked[i].1 != generation {
+            return None;
+        }
+        Some(
+            self.matched
+                .binary_search_by_key(&slot, |&(s, _, _)| s)
+                .ok()
+                .map(|j| (self.matched[j].1, self.matched[j].2)),
+        )
+    }
+}
+
 /// A link between two members (slots).
 #[derive(Debug, Clone, Copy)]
 struct Link {
@@ -133,6 +161,9 @@ pub struct Deduplicator {
     /// Each slot's publication day, beside the records: blocking reads it for every member it
     /// walks past.
     published_day: Vec<i32>,
+    /// Each slot's generation, bumped whenever the record it holds changes: a [`Prepared`]
+    /// comparison is used only with the record it was made with.
+    generation: Vec<u32>,
     clusters: Vec<Option<Cluster>>,
     free_clusters: Vec<u32>,
     /// Blocking key → the node of the newest slot holding it; `next` chains older ones' nodes
@@ -168,6 +199,7 @@ impl Deduplicator {
             slot_of: SlotIndex::default(),
             cluster_of: Vec::new(),
             published_day: Vec::new(),
+            generation: Vec::new(),
             clusters: Vec::new(),
             free_clusters: Vec::new(),
             buckets: FxHashMap::default(),
@@ -240,6 +272,38 @@ impl Deduplicator {
 
     /// Adds or updates an offer whose features were extracted already (batch, in parallel).
     pub fn upsert_record(&mut self, record: Record) -> Placement {
+        self.upsert_prepared(record, &Prepared::default())
+    }
+
+    /// Compares a record with the offers held now, as placing it would (pure: a batch's
+    /// records are prepared on every core, then placed one by one with
+    /// [`Self::upsert_prepared`]).
+    pub fn prepare(&self, record: &Record) -> Prepared {
+        let config = &self.extractor.config;
+        let candidates = self.candidates(record);
+        let mut prepared = Prepared {
+            checked: Vec::with_capacity(candidates.len()),
+            matched: Vec::new(),
+        };
+        for candidate in candidates {
+            prepared
+                .checked
+                .push((candidate, self.generation[candidate as usize]));
+            let comparison = compare(record, self.record_at(candidate), config, false);
+            if comparison.same_job() {
+                let reason = LinkReason::of(&comparison);
+                prepared
+                    .matched
+                    .push((candidate, comparison.score(), reason));
+            }
+        }
+        prepared
+    }
+
+    /// [`Self::upsert_record`] with the comparisons of [`Self::prepare`]: those made with an
+    /// offer that has changed since are made again, so the clusters are the same as without
+    /// them, whatever was placed or removed in between.
+    pub fn upsert_prepared(&mut self, record: Record, prepared: &Prepared) -> Placement {
         if let Some(slot) = self.slot_of.get(&self.records, &record.key) {
             let old = self.records[slot as usize].as_ref().expect("live slot");
             if old.content_hash == record.content_hash {
@@ -248,13 +312,14 @@ impl Deduplicator {
                 let mut record = record;
                 record.blocking_keys = old.blocking_keys.clone();
                 self.records[slot as usize] = Some(record);
+                self.generation[slot as usize] = self.generation[slot as usize].wrapping_add(1);
                 let cluster = self.cluster_of[slot as usize];
                 self.elect(cluster);
                 return self.placement(slot, false);
             }
             self.remove_slot(slot);
         }
-        let slot = self.insert(record);
+        let slot = self.insert_and_repair(record, Some(prepared));
         self.placement(slot, true)
     }
 
@@ -302,7 +367,8 @@ impl Deduplicator {
             .sum::<usize>()
             + self.clusters.capacity() * size_of::<Option<Cluster>>()
             + self.cluster_of.capacity() * size_of::<u32>()
-            + self.published_day.capacity() * size_of::<i32>();
+            + self.published_day.capacity() * size_of::<i32>()
+            + self.generation.capacity() * size_of::<u32>();
         HeapUsage {
             records,
             texts,
@@ -388,26 +454,25 @@ impl Deduplicator {
         self.records[slot as usize].as_ref().expect("live slot")
     }
 
-    fn insert(&mut self, record: Record) -> u32 {
-        self.insert_and_repair(record, true)
-    }
-
-    /// Places a new record. With `repair`, members of other clusters that the new record
+    /// Places a new record, with its [`Prepared`] comparisons if any. With `repair` (the
+    /// record's own placement, not a repair's), members of other clusters that the new record
     /// matched but could not join are placed again: they may be ambiguous now (a copy with no
     /// contract stated matching both the permanent post and its fixed-term replacement).
-    fn insert_and_repair(&mut self, record: Record, repair: bool) -> u32 {
+    fn insert_and_repair(&mut self, record: Record, repair: Option<&Prepared>) -> u32 {
         let candidates = self.candidates(&record);
         let published_day = record.published_day;
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.records[slot as usize] = Some(record);
                 self.published_day[slot as usize] = published_day;
+                self.generation[slot as usize] = self.generation[slot as usize].wrapping_add(1);
                 slot
             }
             None => {
                 self.records.push(Some(record));
                 self.cluster_of.push(NONE);
                 self.published_day.push(published_day);
+                self.generation.push(0);
                 self.next.resize(self.next.len() + self.stride, NONE);
                 (self.records.len() - 1) as u32
             }
@@ -416,7 +481,7 @@ impl Deduplicator {
         self.link_buckets(slot);
         self.log_candidate_pairs(slot, &candidates);
 
-        let by_cluster = self.matches_by_cluster(slot, &candidates);
+        let by_cluster = self.matches_by_cluster(slot, &candidates, repair);
         // A cluster is joined only if none of its members vetoes the new offer; several are
         // merged only if no member of one vetoes a member of another. A tie between clusters
         // that cannot merge is ambiguous: the offer joins neither.
@@ -497,7 +562,7 @@ impl Deduplicator {
             }
         }
 
-        if repair {
+        if repair.is_some() {
             // A member that matched the new offer and could sit in its cluster is ambiguous
             // between two clusters now: place it again.
             passed_over.sort_unstable();
@@ -511,7 +576,7 @@ impl Deduplicator {
                     let record = self.records[member as usize].clone().expect("live slot");
                     self.replaced.push(record.key.clone());
                     self.remove_slot(member);
-                    self.insert_and_repair(record, false);
+                    self.insert_and_repair(record, None);
                 }
             }
         }
@@ -519,23 +584,35 @@ impl Deduplicator {
     }
 
     /// The candidates that are the same job as `slot`, grouped by cluster with the best score.
-    fn matches_by_cluster(&self, slot: u32, candidates: &[u32]) -> Vec<ClusterMatch> {
+    fn matches_by_cluster(
+        &self,
+        slot: u32,
+        candidates: &[u32],
+        prepared: Option<&Prepared>,
+    ) -> Vec<ClusterMatch> {
         let config = &self.extractor.config;
         let new = self.record_at(slot);
         let mut by_cluster: Vec<ClusterMatch> = Vec::new();
         for &candidate in candidates {
-            let comparison = compare(new, self.record_at(candidate), config, false);
-            if !comparison.same_job() {
+            let known =
+                prepared.and_then(|p| p.lookup(candidate, self.generation[candidate as usize]));
+            let matched = known.unwrap_or_else(|| {
+                let comparison = compare(new, self.record_at(candidate), config, false);
+                comparison
+                    .same_job()
+                    .then(|| (comparison.score(), LinkReason::of(&comparison)))
+            });
+            let Some((score, reason)) = matched else {
                 continue;
-            }
+            };
             let cluster = self.cluster_of[candidate as usize];
-            let link = (candidate, LinkReason::of(&comparison));
+            let link = (candidate, reason);
             match by_cluster.iter_mut().find(|(id, _, _)| *id == cluster) {
                 Some((_, best, links)) => {
-                    *best = best.max(comparison.score());
+                    *best = best.max(score);
                     links.push(link);
                 }
-                None => by_cluster.push((cluster, comparison.score(), vec![link])),
+                None => by_cluster.push((cluster, score, vec![link])),
             }
         }
         by_cluster

@@ -33,7 +33,7 @@ mod sketch;
 mod slots;
 pub mod verify;
 
-pub use clusters::{ClusterView, Deduplicator, HeapUsage, LinkReason, Placement};
+pub use clusters::{ClusterView, Deduplicator, HeapUsage, LinkReason, Placement, Prepared};
 pub use config::{CanonicalCriterion, CanonicalPolicy, DedupConfig};
 pub use error::DedupError;
 pub use features::Record;

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::mpsc;
 
 use anyhow::Context;
+use rayon::prelude::*;
 use relais_dedup::{ClusterView, Deduplicator};
 use relais_index::{AlsoPublishedOn, OfferIndex};
 use relais_ingest::RunReport;
@@ -12,7 +13,7 @@ use relais_ingest::feeds::{FeedRunOptions, FeedSource};
 use relais_ingest::francetravail::{
     FranceTravailClient, FranceTravailSource, SOURCE_ID, SyncOptions,
 };
-use relais_model::OfferKey;
+use relais_model::{Offer, OfferKey};
 use relais_storage::{LogState, PublicationRow, Store};
 
 use crate::config::Config;
@@ -102,26 +103,69 @@ async fn deduplicate_counting(
 ) -> anyhow::Result<(Deduplicator, u64)> {
     let mut dedup = Deduplicator::new(config.dedup.clone())?;
     let mut withheld = 0;
+    // Read in batches whose features are computed on every core; learned and placed in the
+    // store's order, which gives the same jobs as one offer after the other.
+    let mut batch: Vec<Offer> = Vec::with_capacity(REBUILD_BATCH);
     store
         .for_each_active_offer(|offer| {
             if config.publishable(offer.key.source()) {
-                dedup.observe(&offer);
+                batch.push(offer);
+                if batch.len() == REBUILD_BATCH {
+                    observe_batch(&mut dedup, &mut batch);
+                }
             } else {
                 withheld += 1;
             }
         })
         .await?;
+    observe_batch(&mut dedup, &mut batch);
     store
         .for_each_active_offer(|offer| {
             if config.publishable(offer.key.source()) {
-                let rank = config.trust_rank(offer.key.source());
-                dedup.upsert(&offer, rank);
+                batch.push(offer);
+                if batch.len() == REBUILD_BATCH {
+                    place_batch(config, &mut dedup, &mut batch);
+                }
             }
         })
         .await?;
+    place_batch(config, &mut dedup, &mut batch);
     // Built from scratch: whoever uses it compares every offer's row, not only the moved ones.
     dedup.take_replaced();
     Ok((dedup, withheld))
+}
+
+/// Offers read from the store at a time when the deduplicator is rebuilt.
+const REBUILD_BATCH: usize = 4_096;
+
+/// Learns the frequent text of `offers` (their keys computed on every core), and empties it.
+fn observe_batch(dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
+    let keys: Vec<Vec<u64>> = offers
+        .par_iter()
+        .map(|offer| dedup.frequency_keys(offer))
+        .collect();
+    for keys in &keys {
+        dedup.observe_keys(keys);
+    }
+    offers.clear();
+}
+
+/// Places `offers` in their order, their features extracted and compared with the offers held
+/// on every core first (see `Deduplicator::prepare`), and empties it.
+fn place_batch(config: &Config, dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
+    let view: &Deduplicator = dedup;
+    let prepared: Vec<_> = offers
+        .par_iter()
+        .map(|offer| {
+            let record = view.extract(offer, config.trust_rank(offer.key.source()));
+            let prepared = view.prepare(&record);
+            (record, prepared)
+        })
+        .collect();
+    offers.clear();
+    for (record, prepared) in prepared {
+        dedup.upsert_prepared(record, &prepared);
+    }
 }
 
 /// What a reindex did.

@@ -167,6 +167,7 @@ impl Publisher {
             .dedup
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("the worker has not started"))?;
+        let started = std::time::Instant::now();
         let change_seq = changes.last().map_or(self.position, |c| c.seq);
         let mut changed: Vec<OfferKey> = Vec::new();
         let mut seen = BTreeSet::new();
@@ -182,6 +183,7 @@ impl Publisher {
             .into_iter()
             .map(|offer| (offer.key.to_string(), offer))
             .collect();
+        let t_read = started.elapsed();
         // Each changed offer, in the log's order, with its content when it is to be published.
         let incoming: Vec<(String, Option<&Offer>)> = changed
             .iter()
@@ -193,8 +195,9 @@ impl Publisher {
                 (text, offer)
             })
             .collect();
-        // The batch's text is learned first, then its features are extracted on every core (as
-        // a deduplicator rebuilt from the store does); the placements stay in the log's order.
+        // The batch's text is learned first, then its features are extracted and compared with
+        // the offers held on every core (as a deduplicator rebuilt from the store does); the
+        // placements stay in the log's order and give the same jobs as one by one.
         let published: Vec<&Offer> = incoming.iter().filter_map(|(_, offer)| *offer).collect();
         let frequency_keys: Vec<Vec<u64>> = published
             .par_iter()
@@ -206,14 +209,20 @@ impl Publisher {
         let dedup_view: &Deduplicator = dedup;
         let mut records = published
             .par_iter()
-            .map(|offer| dedup_view.extract(offer, self.config.trust_rank(offer.key.source())))
+            .map(|offer| {
+                let record = dedup_view.extract(offer, self.config.trust_rank(offer.key.source()));
+                let prepared = dedup_view.prepare(&record);
+                (record, prepared)
+            })
             .collect::<Vec<_>>()
             .into_iter();
+        let t_extract = started.elapsed();
         for (key, offer) in &incoming {
             match offer {
                 Some(_) => {
-                    let record = records.next().expect("one record per published offer");
-                    dedup.upsert_record(record);
+                    let (record, prepared) =
+                        records.next().expect("one record per published offer");
+                    dedup.upsert_prepared(record, &prepared);
                 }
                 None => {
                     dedup.remove(key);
@@ -223,9 +232,11 @@ impl Publisher {
 
         // The offers of other jobs that the upserts moved (see `Deduplicator::take_replaced`):
         // left out, a job split off by a repair stayed shown through its old copy, unpublished.
+        let t_place = started.elapsed();
         let mut affected = seen.clone();
         affected.extend(dedup.take_replaced().into_iter().map(String::from));
         let stored = affected_rows(&self.store, dedup, &affected).await?;
+        let t_affected = started.elapsed();
         let mut rows = Vec::new();
         let mut log = Vec::new();
         for (key, old) in stored {
@@ -245,6 +256,17 @@ impl Publisher {
         self.store
             .write_publications(&rows, &log, self.position, Some((WORKER, change_seq)))
             .await?;
+        let t_write = started.elapsed();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
+        tracing::debug!(
+            changes = changes.len(),
+            read_ms = ms(t_read),
+            extract_ms = ms(t_extract - t_read),
+            place_ms = ms(t_place - t_extract),
+            affected_ms = ms(t_affected - t_place),
+            write_ms = ms(t_write - t_affected),
+            "worker batch: where its time went"
+        );
         Ok(Published {
             change_seq,
             changes: changes.len(),

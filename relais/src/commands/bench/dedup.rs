@@ -111,11 +111,15 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
         let records: Vec<_> = offers[..take]
             .par_iter()
             .zip(&trust[..take])
-            .map(|(o, &t)| dedup.extract(o, t))
+            .map(|(o, &t)| {
+                let record = dedup.extract(o, t);
+                let prepared = dedup.prepare(&record);
+                (record, prepared)
+            })
             .collect();
         drop(offers);
-        for record in records {
-            dedup.upsert_record(record);
+        for (record, prepared) in records {
+            dedup.upsert_prepared(record, &prepared);
         }
         deduplicating += started.elapsed();
         placed += take;
@@ -161,4 +165,135 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<ExitCode> {
         percentile(0.99)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cluster: its members, its canonical member and its links, sorted.
+    fn clusters(dedup: &Deduplicator) -> Vec<(Vec<String>, String, Vec<String>)> {
+        let mut all: Vec<_> = dedup
+            .clusters()
+            .map(|c| {
+                let mut members: Vec<String> =
+                    c.members.iter().map(|m| m.key.to_string()).collect();
+                members.sort();
+                let mut links: Vec<String> = c
+                    .links
+                    .iter()
+                    .map(|(a, b, reason)| format!("{a} {b} {reason:?}"))
+                    .collect();
+                links.sort();
+                (members, c.canonical.key.to_string(), links)
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    enum Change {
+        Upsert(usize),
+        Remove(usize),
+    }
+
+    #[test]
+    fn prepared_placements_give_the_same_clusters_as_one_by_one() {
+        let bench = DedupBenchmark::new(7);
+        let (mut offers, mut trust) = chunk(&bench, 0..400);
+        let count = offers.len();
+        // A unit's copies of a job follow each other: the first batch holds every other offer,
+        // the second the others, each after its neighbour of the first batch was withdrawn
+        // (its slot is reused), changed (a new version at the same slot) or left as it was.
+        let first: Vec<usize> = (0..count).step_by(2).collect();
+        let mut second = Vec::new();
+        for i in (1..count).step_by(2) {
+            match i % 3 {
+                1 => second.push(Change::Remove(i - 1)),
+                0 => {
+                    let mut changed = offers[i - 1].clone();
+                    changed
+                        .description
+                        .push_str("\n\nPoste à pourvoir après un entretien sur place.");
+                    offers.push(changed);
+                    trust.push(trust[i - 1]);
+                    second.push(Change::Upsert(offers.len() - 1));
+                }
+                _ => {}
+            }
+            second.push(Change::Upsert(i));
+        }
+        let rank = |i: usize| trust[i];
+        let started = || {
+            let mut dedup = Deduplicator::new(DedupConfig::default()).unwrap();
+            for offer in &offers {
+                dedup.observe(offer);
+            }
+            dedup
+        };
+
+        let mut one_by_one = started();
+        for &i in &first {
+            one_by_one.upsert(&offers[i], rank(i));
+        }
+        for change in &second {
+            match *change {
+                Change::Upsert(i) => {
+                    one_by_one.upsert(&offers[i], rank(i));
+                }
+                Change::Remove(i) => {
+                    one_by_one.remove(&offers[i].key.to_string());
+                }
+            }
+        }
+
+        let mut prepared = started();
+        let batch = |dedup: &Deduplicator, indexes: &[usize]| -> Vec<_> {
+            indexes
+                .par_iter()
+                .map(|&i| {
+                    let record = dedup.extract(&offers[i], rank(i));
+                    let prepared = dedup.prepare(&record);
+                    (record, prepared)
+                })
+                .collect()
+        };
+        for (record, ready) in batch(&prepared, &first) {
+            prepared.upsert_prepared(record, &ready);
+        }
+        let upserts: Vec<usize> = second
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert(i) => Some(*i),
+                Change::Remove(_) => None,
+            })
+            .collect();
+        let mut ready = batch(&prepared, &upserts).into_iter();
+        for change in &second {
+            match *change {
+                Change::Upsert(_) => {
+                    let (record, comparisons) = ready.next().unwrap();
+                    prepared.upsert_prepared(record, &comparisons);
+                }
+                Change::Remove(i) => {
+                    prepared.remove(&offers[i].key.to_string());
+                }
+            }
+        }
+
+        let expected = clusters(&one_by_one);
+        assert!(
+            expected.iter().filter(|c| c.0.len() > 1).count() > 20,
+            "the corpus has copies to merge"
+        );
+        let actual = clusters(&prepared);
+        let first_difference = expected.iter().zip(&actual).position(|(e, a)| e != a);
+        assert!(
+            actual == expected,
+            "{} clusters against {} one by one; the first that differs: {:?}",
+            actual.len(),
+            expected.len(),
+            first_difference.map(|i| (&actual[i], &expected[i]))
+        );
+    }
 }
