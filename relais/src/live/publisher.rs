@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use anyhow::Context;
 use rayon::prelude::*;
-use relais_dedup::Deduplicator;
+use relais_dedup::{Deduplicator, Prepared, Record};
 use relais_model::{Offer, OfferKey};
 use relais_publish::IndexStatus;
-use relais_storage::{OfferChange, PublicationRow, Store};
+use relais_storage::{OfferChange, PublicationRow, StorageError, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{BATCH, POLL, RETRY, pause};
 use crate::config::Config;
@@ -35,6 +37,10 @@ pub struct Publisher {
     store: Store,
     dedup: Option<Deduplicator>,
     position: i64,
+    /// The next batch, read and prepared while the last one was placed and written.
+    ahead: Option<Batch>,
+    /// Changes read at most per batch.
+    batch: u32,
     /// When the logs were last pruned.
     pruned_at: Option<std::time::Instant>,
 }
@@ -50,6 +56,8 @@ impl Publisher {
             store,
             dedup: None,
             position: 0,
+            ahead: None,
+            batch: BATCH,
             pruned_at: None,
         }
     }
@@ -82,6 +90,7 @@ impl Publisher {
     /// When that run's position is unknown, or the log was pruned past it, every published
     /// offer is logged again, so that each index re-reads what changed meanwhile.
     pub async fn start(&mut self) -> anyhow::Result<()> {
+        self.ahead = None;
         let last = self.store.last_change_seq().await?;
         let oldest = self.store.oldest_change_seq().await?;
         let recorded = self.store.log_position(WORKER).await?;
@@ -125,6 +134,14 @@ impl Publisher {
         Ok(())
     }
 
+    /// The same worker reading at most `changes` changes per batch (so that tests go through
+    /// several batches, each read and prepared during the last).
+    #[cfg(test)]
+    pub fn with_batch(mut self, changes: u32) -> Self {
+        self.batch = changes;
+        self
+    }
+
     /// The deduplicator as the worker holds it (once started).
     #[cfg(test)]
     pub fn deduplicator(&self) -> Option<&Deduplicator> {
@@ -133,11 +150,14 @@ impl Publisher {
 
     /// Applies the next batch of offer changes, if any.
     pub async fn apply_next(&mut self) -> anyhow::Result<Option<Published>> {
-        let changes = self.store.changes_after(self.position, BATCH).await?;
-        if changes.is_empty() {
+        let batch = match self.ahead.take() {
+            Some(batch) if batch.after == self.position => batch,
+            _ => Batch::read(self.store.clone(), self.position, self.batch).await?,
+        };
+        if batch.changes.is_empty() {
             return Ok(None);
         }
-        let published = self.apply(&changes).await?;
+        let published = self.apply(batch).await?;
         self.position = published.change_seq;
         Ok(Some(published))
     }
@@ -162,61 +182,33 @@ impl Publisher {
         self.position = change_seq;
     }
 
-    async fn apply(&mut self, changes: &[OfferChange]) -> anyhow::Result<Published> {
+    /// Places a batch and writes what it publishes. The next batch is read while this one is
+    /// placed, and learned and prepared (see [`prepare`]) while this one's publications are
+    /// written: it is kept for the next call, which uses it if the worker is still where it was.
+    async fn apply(&mut self, mut batch: Batch) -> anyhow::Result<Published> {
+        let started = std::time::Instant::now();
+        let change_seq = batch.changes.last().map_or(self.position, |c| c.seq);
+        let next_read = AbortOnDropHandle::new(tokio::spawn(Batch::read(
+            self.store.clone(),
+            change_seq,
+            self.batch,
+        )));
+        let config = &self.config;
         let dedup = self
             .dedup
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("the worker has not started"))?;
-        let started = std::time::Instant::now();
-        let change_seq = changes.last().map_or(self.position, |c| c.seq);
-        let mut changed: Vec<OfferKey> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for change in changes {
-            if seen.insert(change.key.to_string()) {
-                changed.push(change.key.clone());
-            }
-        }
-        let offers: HashMap<String, Offer> = self
-            .store
-            .offers(&changed)
-            .await?
-            .into_iter()
-            .map(|offer| (offer.key.to_string(), offer))
-            .collect();
-        let t_read = started.elapsed();
-        // Each changed offer, in the log's order, with its content when it is to be published.
-        let incoming: Vec<(String, Option<&Offer>)> = changed
-            .iter()
-            .map(|key| {
-                let text = key.to_string();
-                let offer = offers.get(&text).filter(|offer| {
-                    offer.status.is_active() && self.config.publishable(offer.key.source())
-                });
-                (text, offer)
-            })
-            .collect();
-        // The batch's text is learned first, then its features are extracted and compared with
-        // the offers held on every core (as a deduplicator rebuilt from the store does); the
-        // placements stay in the log's order and give the same jobs as one by one.
+        let incoming = to_publish(config, &batch.changed, &batch.offers);
         let published: Vec<&Offer> = incoming.iter().filter_map(|(_, offer)| *offer).collect();
-        let frequency_keys: Vec<Vec<u64>> = published
-            .par_iter()
-            .map(|offer| dedup.frequency_keys(offer))
-            .collect();
-        for keys in &frequency_keys {
-            dedup.observe_keys(keys);
-        }
-        let dedup_view: &Deduplicator = dedup;
-        let mut records = published
-            .par_iter()
-            .map(|offer| {
-                let record = dedup_view.extract(offer, self.config.trust_rank(offer.key.source()));
-                let prepared = dedup_view.prepare(&record);
-                (record, prepared)
-            })
-            .collect::<Vec<_>>()
-            .into_iter();
-        let t_extract = started.elapsed();
+        let records = match batch.prepared.take() {
+            Some(records) => records,
+            None => {
+                observe(dedup, &published);
+                prepare(config, dedup, &published)
+            }
+        };
+        let t_prepare = started.elapsed();
+        let mut records = records.into_iter();
         for (key, offer) in &incoming {
             match offer {
                 Some(_) => {
@@ -229,14 +221,13 @@ impl Publisher {
                 }
             }
         }
+        let t_place = started.elapsed();
 
         // The offers of other jobs that the upserts moved (see `Deduplicator::take_replaced`):
         // left out, a job split off by a repair stayed shown through its old copy, unpublished.
-        let t_place = started.elapsed();
-        let mut affected = seen.clone();
+        let mut affected = batch.seen.clone();
         affected.extend(dedup.take_replaced().into_iter().map(String::from));
         let stored = affected_rows(&self.store, dedup, &affected).await?;
-        let t_affected = started.elapsed();
         let mut rows = Vec::new();
         let mut log = Vec::new();
         for (key, old) in stored {
@@ -245,7 +236,7 @@ impl Publisher {
             };
             let new = pipeline::publication_row(dedup, &key);
             if let Some(entry) =
-                pipeline::log_entry(old.as_ref(), new.as_ref(), seen.contains(&key))
+                pipeline::log_entry(old.as_ref(), new.as_ref(), batch.seen.contains(&key))
             {
                 log.push((offer_key.clone(), entry));
             }
@@ -253,26 +244,58 @@ impl Publisher {
                 rows.push((offer_key, new));
             }
         }
-        self.store
-            .write_publications(&rows, &log, self.position, Some((WORKER, change_seq)))
-            .await?;
+        let t_affected = started.elapsed();
+        let done = Published {
+            change_seq,
+            changes: batch.changes.len(),
+            rows: rows.len(),
+            entries: log.len(),
+        };
+
+        // The next batch, if it came: learned now, prepared while the store writes this one's
+        // publications (the write reads nothing of the deduplicator).
+        let mut next = match next_read.await {
+            Ok(Ok(next)) if !next.changes.is_empty() => Some(next),
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => {
+                tracing::debug!(error = %error, "the next batch will be read again");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "the task reading the next batch failed; it will be read again");
+                None
+            }
+        };
+        let write = {
+            let (store, position) = (self.store.clone(), self.position);
+            AbortOnDropHandle::new(tokio::spawn(async move {
+                store
+                    .write_publications(&rows, &log, position, Some((WORKER, change_seq)))
+                    .await
+            }))
+        };
+        if let Some(next) = next.as_mut() {
+            let incoming = to_publish(config, &next.changed, &next.offers);
+            let published: Vec<&Offer> = incoming.iter().filter_map(|(_, offer)| *offer).collect();
+            observe(dedup, &published);
+            let records = prepare(config, dedup, &published);
+            next.prepared = Some(records);
+        }
+        let t_next = started.elapsed();
+        write.await.context("the publications' writing task")??;
+        self.ahead = next;
         let t_write = started.elapsed();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
         tracing::debug!(
-            changes = changes.len(),
-            read_ms = ms(t_read),
-            extract_ms = ms(t_extract - t_read),
-            place_ms = ms(t_place - t_extract),
+            changes = done.changes,
+            prepare_ms = ms(t_prepare),
+            place_ms = ms(t_place - t_prepare),
             affected_ms = ms(t_affected - t_place),
-            write_ms = ms(t_write - t_affected),
+            next_prepare_ms = ms(t_next - t_affected),
+            write_wait_ms = ms(t_write - t_next),
             "worker batch: where its time went"
         );
-        Ok(Published {
-            change_seq,
-            changes: changes.len(),
-            rows: rows.len(),
-            entries: log.len(),
-        })
+        Ok(done)
     }
 
     /// Starts (see [`Self::start`]; `status` told when it is done), then applies changes as
@@ -333,6 +356,96 @@ impl Publisher {
             }
         }
     }
+}
+
+/// A batch of offer changes read from the log, with the offers they name.
+struct Batch {
+    /// The position in the log it was read after.
+    after: i64,
+    changes: Vec<OfferChange>,
+    /// The changed offers' keys, once each, in the log's order.
+    changed: Vec<OfferKey>,
+    /// The same, as text.
+    seen: BTreeSet<String>,
+    /// The changed offers as the store held them when the batch was read.
+    offers: HashMap<String, Offer>,
+    /// The features and comparisons of the offers to publish, once learned and prepared.
+    prepared: Option<Vec<(Record, Prepared)>>,
+}
+
+impl Batch {
+    /// The changes after `after` (at most `limit`) and the offers they name.
+    async fn read(store: Store, after: i64, limit: u32) -> Result<Self, StorageError> {
+        let changes = store.changes_after(after, limit).await?;
+        let mut changed: Vec<OfferKey> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for change in &changes {
+            if seen.insert(change.key.to_string()) {
+                changed.push(change.key.clone());
+            }
+        }
+        let offers = if changed.is_empty() {
+            HashMap::new()
+        } else {
+            store
+                .offers(&changed)
+                .await?
+                .into_iter()
+                .map(|offer| (offer.key.to_string(), offer))
+                .collect()
+        };
+        Ok(Self {
+            after,
+            changes,
+            changed,
+            seen,
+            offers,
+            prepared: None,
+        })
+    }
+}
+
+/// Each changed offer, in the log's order, with its content when it is to be published.
+fn to_publish<'a>(
+    config: &Config,
+    changed: &[OfferKey],
+    offers: &'a HashMap<String, Offer>,
+) -> Vec<(String, Option<&'a Offer>)> {
+    changed
+        .iter()
+        .map(|key| {
+            let text = key.to_string();
+            let offer = offers
+                .get(&text)
+                .filter(|offer| offer.status.is_active() && config.publishable(offer.key.source()));
+            (text, offer)
+        })
+        .collect()
+}
+
+/// Learns the frequent text of a batch's offers, their keys computed on every core: before
+/// their features are extracted, as a deduplicator rebuilt from the store does.
+fn observe(dedup: &mut Deduplicator, offers: &[&Offer]) {
+    let frequency_keys: Vec<Vec<u64>> = offers
+        .par_iter()
+        .map(|offer| dedup.frequency_keys(offer))
+        .collect();
+    for keys in &frequency_keys {
+        dedup.observe_keys(keys);
+    }
+}
+
+/// The features of a batch's offers and their comparisons with the offers held, on every core;
+/// placed in the log's order, they give the same jobs as one by one.
+fn prepare(config: &Config, dedup: &Deduplicator, offers: &[&Offer]) -> Vec<(Record, Prepared)> {
+    offers
+        .par_iter()
+        .map(|offer| {
+            let record = dedup.extract(offer, config.trust_rank(offer.key.source()));
+            let prepared = dedup.prepare(&record);
+            (record, prepared)
+        })
+        .collect()
 }
 
 /// Every offer whose publication a change of the offers `changed` (and of those a repair moved)

@@ -30,7 +30,8 @@ impl Live {
         index: &OfferIndex,
         status: Arc<IndexStatus>,
     ) -> Self {
-        let mut publisher = Publisher::new(bench.config.clone(), store.clone());
+        // Small batches: each read and prepared while the one before is placed and written.
+        let mut publisher = Publisher::new(bench.config.clone(), store.clone()).with_batch(3);
         publisher.start().await.unwrap();
         let mut follower = Follower::new(store.clone(), index.clone(), status);
         assert!(follower.start().await.unwrap());
