@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use anyhow::Context;
 use rayon::prelude::*;
-use relais_dedup::{ClusterView, Deduplicator};
+use relais_dedup::{ClusterView, Deduplicator, Prepared, Record};
 use relais_index::{AlsoPublishedOn, OfferIndex};
 use relais_ingest::RunReport;
 use relais_ingest::feeds::{FeedRunOptions, FeedSource};
@@ -138,8 +138,9 @@ async fn deduplicate_counting(
 /// Offers read from the store at a time when the deduplicator is rebuilt.
 const REBUILD_BATCH: usize = 4_096;
 
-/// Learns the frequent text of `offers` (their keys computed on every core), and empties it.
-fn observe_batch(dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
+/// Learns the frequent text of `offers`, their keys computed on every core: before their
+/// features are extracted, as a rebuild learns every offer before it places any.
+pub(crate) fn observe_offers(dedup: &mut Deduplicator, offers: &[&Offer]) {
     let keys: Vec<Vec<u64>> = offers
         .par_iter()
         .map(|offer| dedup.frequency_keys(offer))
@@ -147,21 +148,35 @@ fn observe_batch(dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
     for keys in &keys {
         dedup.observe_keys(keys);
     }
+}
+
+/// The features of `offers` and their comparisons with the offers held (see
+/// `Deduplicator::prepare`), on every core; placed in their order with `upsert_prepared`, they
+/// give the same jobs as one by one.
+pub(crate) fn prepare_offers(
+    config: &Config,
+    dedup: &Deduplicator,
+    offers: &[&Offer],
+) -> Vec<(Record, Prepared)> {
+    offers
+        .par_iter()
+        .map(|offer| {
+            let record = dedup.extract(offer, config.trust_rank(offer.key.source()));
+            let prepared = dedup.prepare(&record);
+            (record, prepared)
+        })
+        .collect()
+}
+
+/// Learns the frequent text of `offers`, and empties it.
+fn observe_batch(dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
+    observe_offers(dedup, &offers.iter().collect::<Vec<_>>());
     offers.clear();
 }
 
-/// Places `offers` in their order, their features extracted and compared with the offers held
-/// on every core first (see `Deduplicator::prepare`), and empties it.
+/// Places `offers` in their order, prepared on every core first, and empties it.
 fn place_batch(config: &Config, dedup: &mut Deduplicator, offers: &mut Vec<Offer>) {
-    let view: &Deduplicator = dedup;
-    let prepared: Vec<_> = offers
-        .par_iter()
-        .map(|offer| {
-            let record = view.extract(offer, config.trust_rank(offer.key.source()));
-            let prepared = view.prepare(&record);
-            (record, prepared)
-        })
-        .collect();
+    let prepared = prepare_offers(config, dedup, &offers.iter().collect::<Vec<_>>());
     offers.clear();
     for (record, prepared) in prepared {
         dedup.upsert_prepared(record, &prepared);

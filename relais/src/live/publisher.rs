@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use anyhow::Context;
-use rayon::prelude::*;
 use relais_dedup::{Deduplicator, Prepared, Record};
 use relais_model::{Offer, OfferKey};
 use relais_publish::IndexStatus;
@@ -183,7 +182,7 @@ impl Publisher {
     }
 
     /// Places a batch and writes what it publishes. The next batch is read while this one is
-    /// placed, and learned and prepared (see [`prepare`]) while this one's publications are
+    /// placed, and learned and prepared (see [`pipeline::prepare_offers`]) while this one's publications are
     /// written: it is kept for the next call, which uses it if the worker is still where it was.
     async fn apply(&mut self, mut batch: Batch) -> anyhow::Result<Published> {
         let started = std::time::Instant::now();
@@ -203,8 +202,8 @@ impl Publisher {
         let records = match batch.prepared.take() {
             Some(records) => records,
             None => {
-                observe(dedup, &published);
-                prepare(config, dedup, &published)
+                pipeline::observe_offers(dedup, &published);
+                pipeline::prepare_offers(config, dedup, &published)
             }
         };
         let t_prepare = started.elapsed();
@@ -277,8 +276,8 @@ impl Publisher {
         if let Some(next) = next.as_mut() {
             let incoming = to_publish(config, &next.changed, &next.offers);
             let published: Vec<&Offer> = incoming.iter().filter_map(|(_, offer)| *offer).collect();
-            observe(dedup, &published);
-            let records = prepare(config, dedup, &published);
+            pipeline::observe_offers(dedup, &published);
+            let records = pipeline::prepare_offers(config, dedup, &published);
             next.prepared = Some(records);
         }
         let t_next = started.elapsed();
@@ -419,31 +418,6 @@ fn to_publish<'a>(
                 .get(&text)
                 .filter(|offer| offer.status.is_active() && config.publishable(offer.key.source()));
             (text, offer)
-        })
-        .collect()
-}
-
-/// Learns the frequent text of a batch's offers, their keys computed on every core: before
-/// their features are extracted, as a deduplicator rebuilt from the store does.
-fn observe(dedup: &mut Deduplicator, offers: &[&Offer]) {
-    let frequency_keys: Vec<Vec<u64>> = offers
-        .par_iter()
-        .map(|offer| dedup.frequency_keys(offer))
-        .collect();
-    for keys in &frequency_keys {
-        dedup.observe_keys(keys);
-    }
-}
-
-/// The features of a batch's offers and their comparisons with the offers held, on every core;
-/// placed in the log's order, they give the same jobs as one by one.
-fn prepare(config: &Config, dedup: &Deduplicator, offers: &[&Offer]) -> Vec<(Record, Prepared)> {
-    offers
-        .par_iter()
-        .map(|offer| {
-            let record = dedup.extract(offer, config.trust_rank(offer.key.source()));
-            let prepared = dedup.prepare(&record);
-            (record, prepared)
         })
         .collect()
 }
