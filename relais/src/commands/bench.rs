@@ -30,7 +30,7 @@ pub enum Bench {
     /// Location resolution on one core, over locations of the synthetic corpus.
     Resolve(ResolveArgs),
     /// A generated partner XML feed: parse and normalise on one thread, then a full run into a
-    /// SQLite store; peak memory of the whole process.
+    /// SQLite store (or PostgreSQL with --postgres); peak memory of the whole process.
     Feed(FeedArgs),
     /// Deduplication of a generated benchmark (two cores), then single new offers placed one at a
     /// time; peak memory of the whole process.
@@ -57,6 +57,10 @@ pub struct FeedArgs {
     /// Only parse and normalise (no store).
     #[arg(long)]
     parse_only: bool,
+    /// Stores in this PostgreSQL database instead of a SQLite file; it must hold no offers
+    /// (drop or empty it after: the benchmark leaves what it wrote).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 /// Arguments of `relais bench resolve`.
@@ -205,7 +209,21 @@ async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
     let (sync_seconds, sync_rate) = if args.parse_only {
         (0.0, 0.0)
     } else {
-        let store = Store::open_sqlite(&dir.path().join("relais.sqlite")).await?;
+        let (store, backend) = match &args.postgres {
+            Some(url) => {
+                let found = relais_storage::inspect_postgres(url).await?;
+                anyhow::ensure!(
+                    found.offers == 0,
+                    "the PostgreSQL database holds {} offers: give the benchmark an empty one",
+                    found.offers
+                );
+                (Store::open_postgres(url).await?, "PostgreSQL")
+            }
+            None => (
+                Store::open_sqlite(&dir.path().join("relais.sqlite")).await?,
+                "SQLite",
+            ),
+        };
         let source = FeedSource::new(config, store.clone(), dir.path().join("downloads"))?;
         let report = source.run(FeedRunOptions::default()).await?;
         anyhow::ensure!(
@@ -213,7 +231,7 @@ async fn feed(args: FeedArgs) -> anyhow::Result<ExitCode> {
             "the run did not store every offer: {report:?}"
         );
         eprintln!(
-            "full run into SQLite: {} new offers in {:.1} s",
+            "full run into {backend}: {} new offers in {:.1} s",
             report.new, report.seconds
         );
         (report.seconds, report.new as f64 / report.seconds)
