@@ -189,6 +189,7 @@ impl_for_both!(KnownStates for sqlx::SqliteConnection, sqlx::PgConnection {
              WHERE (source, source_offer_id) IN (",
             chunk.iter().map(|record| &record.offer.key),
         );
+        // Unprepared, planned at each run (see `crate::keys_in`).
         for row in select.build().persistent(false).fetch_all(&mut *self).await? {
             known.insert(
                 (
@@ -279,7 +280,7 @@ impl Store {
                     .push(" WHERE (source, source_offer_id) IN (");
                 crate::push_keys(&mut update, chunk.iter().map(|&i| &records[i].offer.key));
                 update.push(")");
-                update.build().persistent(false).execute(&mut *tx).await?;
+                update.build().execute(&mut *tx).await?;
             }
             // A payload is written when it is new to its offer: one seen again unchanged is
             // already there (its offer's `last_seen_at` says it was seen).
@@ -514,7 +515,7 @@ impl Store {
                     ),
                     chunk,
                 );
-                for row in select.build().persistent(false).fetch_all(pool).await? {
+                for row in select.build().fetch_all(pool).await? {
                     offers.push(offer_from_row(&row)?);
                 }
             }

@@ -90,7 +90,7 @@ impl Store {
                     "DELETE FROM publications WHERE (source, source_offer_id) IN (",
                     chunk.iter().map(|(key, _)| key),
                 );
-                delete.build().persistent(false).execute(&mut *tx).await?;
+                delete.build().execute(&mut *tx).await?;
                 let kept: Vec<_> = chunk
                     .iter()
                     .filter_map(|(key, row)| row.as_ref().map(|row| (key, row)))
@@ -169,7 +169,7 @@ impl Store {
                  WHERE (source, source_offer_id) IN (",
                     chunk,
                 );
-                for row in select.build().persistent(false).fetch_all(pool).await? {
+                for row in select.build().fetch_all(pool).await? {
                     let (key, row) = row_of(&row)?;
                     rows.insert(key, row);
                 }
