@@ -319,7 +319,7 @@ impl Deduplicator {
             }
             self.remove_slot(slot);
         }
-        let slot = self.insert_and_repair(record, Some(prepared));
+        let slot = self.insert_and_repair(record, prepared, true);
         self.placement(slot, true)
     }
 
@@ -454,11 +454,11 @@ impl Deduplicator {
         self.records[slot as usize].as_ref().expect("live slot")
     }
 
-    /// Places a new record, with its [`Prepared`] comparisons if any. With `repair` (the
-    /// record's own placement, not a repair's), members of other clusters that the new record
-    /// matched but could not join are placed again: they may be ambiguous now (a copy with no
-    /// contract stated matching both the permanent post and its fixed-term replacement).
-    fn insert_and_repair(&mut self, record: Record, repair: Option<&Prepared>) -> u32 {
+    /// Places a new record, with the comparisons `prepared` for it (if any). With `repair`,
+    /// members of other clusters that the new record matched but could not join are placed
+    /// again: they may be ambiguous now (a copy with no contract stated matching both the
+    /// permanent post and its fixed-term replacement).
+    fn insert_and_repair(&mut self, record: Record, prepared: &Prepared, repair: bool) -> u32 {
         let candidates = self.candidates(&record);
         let published_day = record.published_day;
         let slot = match self.free_slots.pop() {
@@ -481,7 +481,7 @@ impl Deduplicator {
         self.link_buckets(slot);
         self.log_candidate_pairs(slot, &candidates);
 
-        let by_cluster = self.matches_by_cluster(slot, &candidates, repair);
+        let by_cluster = self.matches_by_cluster(slot, &candidates, prepared);
         // A cluster is joined only if none of its members vetoes the new offer; several are
         // merged only if no member of one vetoes a member of another. A tie between clusters
         // that cannot merge is ambiguous: the offer joins neither.
@@ -562,7 +562,7 @@ impl Deduplicator {
             }
         }
 
-        if repair.is_some() {
+        if repair {
             // A member that matched the new offer and could sit in its cluster is ambiguous
             // between two clusters now: place it again.
             passed_over.sort_unstable();
@@ -576,7 +576,7 @@ impl Deduplicator {
                     let record = self.records[member as usize].clone().expect("live slot");
                     self.replaced.push(record.key.clone());
                     self.remove_slot(member);
-                    self.insert_and_repair(record, None);
+                    self.insert_and_repair(record, &Prepared::default(), false);
                 }
             }
         }
@@ -588,14 +588,13 @@ impl Deduplicator {
         &self,
         slot: u32,
         candidates: &[u32],
-        prepared: Option<&Prepared>,
+        prepared: &Prepared,
     ) -> Vec<ClusterMatch> {
         let config = &self.extractor.config;
         let new = self.record_at(slot);
         let mut by_cluster: Vec<ClusterMatch> = Vec::new();
         for &candidate in candidates {
-            let known =
-                prepared.and_then(|p| p.lookup(candidate, self.generation[candidate as usize]));
+            let known = prepared.lookup(candidate, self.generation[candidate as usize]);
             let matched = known.unwrap_or_else(|| {
                 let comparison = compare(new, self.record_at(candidate), config, false);
                 comparison

@@ -174,10 +174,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// each backend's best form (see [`backend::KeysIn`]). On PostgreSQL its text is the same
 /// whatever the keys, and a statement kept prepared gets a generic plan, made once: the batch's
 /// known states, asked while `offers` was nearly empty (a first load), kept a scan of the table
-/// for every batch, 55 to 120 ms at 200 000 offers. That one runs unprepared
-/// (`.persistent(false)`), planned at each run with the table's size as it is. The worker's
-/// reads by key kept prepared were faster at a million offers (330 s end to end against
-/// 367–372 s unprepared), so they stay prepared.
+/// for every batch. That one runs unprepared (`.persistent(false)`), planned at each run with
+/// the table's size as it is; the worker's reads by key were slower unprepared, and stay
+/// prepared (`docs/benchmarks.md`, Pipeline, seventh session).
 pub(crate) fn keys_in<'a, Db: backend::KeysIn>(
     head: impl Into<String>,
     keys: impl IntoIterator<Item = &'a relais_model::OfferKey>,
